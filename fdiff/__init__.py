@@ -1,0 +1,1 @@
+"""fdiff: PyTorch autograd examples as pure JAX functions."""
