@@ -1,0 +1,81 @@
+"""``import fdiff.torch as torch``: torch-style autograd code, run on JAX with torch's rules.
+
+Tensors record the ops applied to them; ``backward()`` replays the recorded program as one
+``jax.jit``-compiled VJP (cached by the graph's structure) and accumulates into ``.grad``.
+Printing, error messages, random numbers and gradients at non-differentiable points follow
+PyTorch 2.x on the CPU.
+
+>>> import fdiff.torch as torch
+>>> x = torch.ones(2, 2, requires_grad=True)
+>>> out = (3 * (x + 2) ** 2).mean()
+>>> out
+tensor(27., grad_fn=<MeanBackward0>)
+>>> out.backward()
+>>> x.grad
+tensor([[4.5000, 4.5000],
+        [4.5000, 4.5000]])
+"""
+
+from fdiff.torch import autograd as autograd
+from fdiff.torch import nn as nn
+from fdiff.torch import optim as optim
+from fdiff.torch._autograd import functionalize as functionalize
+from fdiff.torch._creation import *  # noqa: F403 - the creation functions are public API
+from fdiff.torch._creation import __all__ as _creation_all
+from fdiff.torch._dtypes import bool_ as bool
+from fdiff.torch._dtypes import double as double
+from fdiff.torch._dtypes import dtype as dtype
+from fdiff.torch._dtypes import float as float
+from fdiff.torch._dtypes import float32 as float32
+from fdiff.torch._dtypes import float64 as float64
+from fdiff.torch._dtypes import int as int
+from fdiff.torch._dtypes import int32 as int32
+from fdiff.torch._dtypes import int64 as int64
+from fdiff.torch._dtypes import long as long
+from fdiff.torch._graph import enable_grad as enable_grad
+from fdiff.torch._graph import is_grad_enabled as is_grad_enabled
+from fdiff.torch._graph import no_grad as no_grad
+from fdiff.torch._graph import set_grad_enabled as set_grad_enabled
+from fdiff.torch._math import *  # noqa: F403 - torch.exp, torch.sum, ... are public API
+from fdiff.torch._math import __all__ as _math_all
+from fdiff.torch._random import Generator as Generator
+from fdiff.torch._tensor import Size as Size
+from fdiff.torch._tensor import Tensor as Tensor
+
+
+def is_tensor(obj: object) -> bool:
+    """Whether ``obj`` is an fdiff.torch tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+__all__ = [
+    *_creation_all,
+    *_math_all,
+    "Generator",
+    "Size",
+    "Tensor",
+    "autograd",
+    "bool",
+    "double",
+    "dtype",
+    "enable_grad",
+    "float",
+    "float32",
+    "float64",
+    "functionalize",
+    "int",
+    "int32",
+    "int64",
+    "is_grad_enabled",
+    "is_tensor",
+    "long",
+    "nn",
+    "no_grad",
+    "numel",
+    "optim",
+    "set_grad_enabled",
+]

@@ -1,0 +1,266 @@
+"""``backward``, ``autograd.grad`` and ``functionalize``: the recorded graph as a pure function.
+
+Backward never walks nodes with per-op formulas. It plans the graph (``_graph.plan``), runs the
+cached ``jax.jit`` of its VJP, and adds the results into ``.grad`` (explicit accumulation, as
+torch does). With ``create_graph=True`` the gradients are themselves recorded: each is one node
+whose op replays the whole VJP, so JAX differentiates it again for second derivatives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from fdiff.torch import _graph
+from fdiff.torch._graph import AccumulateGrad, Node, Plan
+from fdiff.torch._ops import OPS, op
+from fdiff.torch._tensor import Tensor, apply
+
+_add_jit = jax.jit(jnp.add)
+
+
+@op("ReplayedGradBackward")
+def replayed_gradient(*values, key, counts, index):
+    """Output ``index`` of the VJP of graph ``key``; values are leaves, consts, scalars, cots."""
+    n_leaves, n_consts, n_scalars = counts
+    leaves = values[:n_leaves]
+    consts = values[n_leaves : n_leaves + n_consts]
+    scalars = values[n_leaves + n_consts : n_leaves + n_consts + n_scalars]
+    cotangents = values[n_leaves + n_consts + n_scalars :]
+    return _graph.gradients(key, leaves, consts, scalars, cotangents)[index]
+
+
+def _as_list(x: Any) -> list:
+    if x is None:
+        return []
+    return list(x) if isinstance(x, list | tuple) else [x]
+
+
+def _cotangents(outputs: list[Tensor], grad_outputs: list) -> list[Tensor]:
+    if len(grad_outputs) not in (0, len(outputs)):
+        raise RuntimeError(
+            f"grad can be implicitly created only for scalar outputs; got {len(grad_outputs)} "
+            f"gradients for {len(outputs)} outputs"
+        )
+    cotangents = []
+    for i, out in enumerate(outputs):
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+        given = grad_outputs[i] if grad_outputs else None
+        if given is None:
+            if out.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            cotangents.append(Tensor._make(jnp.ones_like(out._value)))
+            continue
+        if not isinstance(given, Tensor):
+            given = Tensor._make(jnp.asarray(given))
+        if given.shape != out.shape:
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{i}] has a shape of {given.shape} and "
+                f"output[{i}] has a shape of {out.shape}."
+            )
+        cotangents.append(given if given.dtype is out.dtype else given.to(out.dtype))
+    return cotangents
+
+
+def _run(
+    outputs: list[Tensor],
+    cotangents: list[Tensor],
+    perturb: Callable[[Node], bool],
+    wanted_leaf: Callable[[AccumulateGrad], bool],
+    retain_graph: bool,
+    create_graph: bool,
+) -> tuple[Plan, list[Tensor]]:
+    """Gradients of ``outputs`` (non-leaf) for the wanted leaf slots, then perturbed nodes."""
+    roots = [out._node for out in outputs]
+    plan = _graph.plan(roots, perturb, wanted_leaf)
+    if create_graph:
+        grads = _recorded_gradients(plan, cotangents)
+    else:
+        values = _graph.compiled_gradients(plan.key)(
+            [leaf.value for leaf in plan.leaves],
+            plan.consts,
+            plan.scalars,
+            [c._value for c in cotangents],
+        )
+        grads = [Tensor._make(g) for g in values]
+    if not retain_graph:
+        _graph.free(plan.nodes)
+    return plan, grads
+
+
+def _recorded_gradients(plan: Plan, cotangents: list[Tensor]) -> list[Tensor]:
+    leaf_tensors = [leaf.tensor for leaf in plan.leaves]
+    # Leaves enter as the tensors themselves so that the gradient records edges to them.
+    inputs = [*leaf_tensors, *plan.consts, *plan.scalars, *cotangents]
+    counts = (len(plan.leaves), len(plan.consts), len(plan.scalars))
+    outputs = len(plan.key.wanted_leaves) + len(plan.key.perturbed)
+    return [apply(_REPLAYED, *inputs, key=plan.key, counts=counts, index=i) for i in range(outputs)]
+
+
+def _accumulate(tensor: Tensor, grad: Tensor) -> None:
+    """``tensor.grad += grad``, in place when a grad exists (torch keeps the same object)."""
+    if tensor._grad is None:
+        tensor._grad = grad
+    elif grad.requires_grad or tensor._grad.requires_grad:
+        tensor._grad = tensor._grad + grad
+    else:
+        tensor._grad._storage[0] = _add_jit(tensor._grad._value, grad._value)
+
+
+def backward(
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves below them.
+
+    >>> import fdiff.torch as torch
+    >>> x = torch.tensor([1.0, 2.0], requires_grad=True)
+    >>> backward((x ** 2).sum())
+    >>> x.grad
+    tensor([2., 4.])
+    """
+    outputs = _as_list(tensors)
+    cotangents = _cotangents(outputs, _as_list(grad_tensors))
+    retain = create_graph if retain_graph is None else retain_graph
+    only = {id(t) for t in _as_list(inputs)} if inputs is not None else None
+    leaf_outputs = [(o, c) for o, c in zip(outputs, cotangents, strict=True) if o.is_leaf]
+    for out, cot in leaf_outputs:
+        if only is None or id(out) in only:
+            _accumulate(out, cot)
+    graph = [(o, c) for o, c in zip(outputs, cotangents, strict=True) if not o.is_leaf]
+    if not graph:
+        return
+    outs, cots = (list(x) for x in zip(*graph, strict=True))
+
+    def retained_tensor(node: Node) -> Tensor | None:
+        tensor = node.retained() if node.retained is not None else None
+        if tensor is None or tensor._node is not node:
+            return None
+        return tensor if only is None or id(tensor) in only else None
+
+    plan, grads = _run(
+        outs,
+        cots,
+        lambda node: retained_tensor(node) is not None,
+        lambda leaf: only is None or id(leaf.tensor) in only,
+        retain,
+        create_graph,
+    )
+    wanted = [plan.leaves[i].tensor for i in plan.key.wanted_leaves]
+    retained = [retained_tensor(node) for node in plan.perturbed]
+    for tensor, grad in zip([*wanted, *retained], grads, strict=True):
+        _accumulate(tensor, grad)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (``.grad`` is untouched).
+
+    >>> import fdiff.torch as torch
+    >>> x = torch.tensor(3.0, requires_grad=True)
+    >>> (dx,) = grad(x ** 3, x, create_graph=True)
+    >>> dx, grad(dx, x)[0]
+    (tensor(27., grad_fn=<ReplayedGradBackward>), tensor(18.))
+    """
+    outs = _as_list(outputs)
+    targets = _as_list(inputs)
+    cotangents = _cotangents(outs, _as_list(grad_outputs))
+    for t in targets:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if any(o.is_leaf for o in outs):
+        raise RuntimeError("grad of a leaf output is not supported; use the identity instead")
+    wanted_ids = {id(t) for t in targets if t.is_leaf}
+    non_leaf_ids = {id(t._node) for t in targets if not t.is_leaf}
+    plan, grads = _run(
+        outs,
+        cotangents,
+        lambda node: id(node) in non_leaf_ids,
+        lambda leaf: id(leaf.tensor) in wanted_ids,
+        create_graph if retain_graph is None else retain_graph,
+        create_graph,
+    )
+    return _per_target(targets, plan, grads, allow_unused)
+
+
+def _per_target(
+    targets: list[Tensor], plan: Plan, grads: list[Tensor], allow_unused: bool
+) -> tuple[Tensor | None, ...]:
+    n_leaves = len(plan.key.wanted_leaves)
+    by_leaf: dict[int, Tensor] = {}
+    for slot, g in zip(plan.key.wanted_leaves, grads[:n_leaves], strict=True):
+        ident = id(plan.leaves[slot].tensor)
+        by_leaf[ident] = by_leaf[ident] + g if ident in by_leaf else g
+    node_grads = dict(zip((id(n) for n in plan.perturbed), grads[n_leaves:], strict=True))
+    result: list[Tensor | None] = []
+    for t in targets:
+        g = by_leaf.get(id(t)) if t.is_leaf else node_grads.get(id(t._node))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                "One of the differentiated Tensors appears to not have been used in the graph. "
+                "Set allow_unused=True if this is the desired behavior."
+            )
+        result.append(g)
+    return tuple(result)
+
+
+class Functionalized(NamedTuple):
+    """A recorded program as a pure JAX function of its leaves (see :func:`functionalize`)."""
+
+    fn: Callable[..., jax.Array]
+    leaves: tuple[Tensor, ...]
+    args: tuple[jax.Array, ...]
+
+
+def functionalize(output: Tensor) -> Functionalized:
+    """The program that computed ``output``, as a pure function of the leaves requiring grad.
+
+    Constants (tensors that do not require grad) are baked in; ``fn(*args)`` recomputes
+    ``output``'s value, ready for ``jax.jacrev``, ``jax.hessian`` or ``jax.make_jaxpr``.
+
+    >>> import jax
+    >>> import fdiff.torch as torch
+    >>> a = torch.tensor([3.0], requires_grad=True)
+    >>> b = torch.tensor([2.0], requires_grad=True)
+    >>> program = functionalize(3 * a**3 + 2 * b**4)
+    >>> [float(g[0, 0]) for g in jax.jacrev(program.fn, argnums=(0, 1))(*program.args)]
+    [81.0, 64.0]
+    """
+    if output._node is None:
+        raise ValueError(
+            "functionalize needs a tensor computed from tensors that require grad; "
+            "this one is a leaf with no recorded program"
+        )
+    plan = _graph.plan([output._node])
+    leaves: dict[int, Tensor] = {}
+    for leaf in plan.leaves:
+        leaves.setdefault(id(leaf.tensor), leaf.tensor)
+    order = list(leaves)
+    slot_to_arg = [order.index(id(leaf.tensor)) for leaf in plan.leaves]
+    key, consts, scalars = plan.key, plan.consts, plan.scalars
+
+    def fn(*args: jax.Array) -> jax.Array:
+        if len(args) != len(order):
+            raise TypeError(f"this program takes {len(order)} leaf arrays, got {len(args)}")
+        return _graph.replay(key, [args[i] for i in slot_to_arg], consts, scalars)[0]
+
+    leaf_tensors = tuple(leaves.values())
+    return Functionalized(fn, leaf_tensors, tuple(t._value for t in leaf_tensors))
+
+
+_REPLAYED = OPS["replayed_gradient"]

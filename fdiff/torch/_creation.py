@@ -1,0 +1,190 @@
+"""Tensor creation: ``tensor``, ``ones``, ``zeros``, ``eye``, ``arange``, ``rand``, ``randn``...
+
+Defaults follow torch: Python floats make float32, Python ints make int64, bools make bool, a
+NumPy array keeps its dtype. Random tensors come from the torch-exact CPU generator in
+``_random``, so ``manual_seed(0); randn(3)`` gives torch's numbers without torch.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from fdiff.torch import _dtypes, _random
+from fdiff.torch._math import _shape_args
+from fdiff.torch._tensor import Tensor
+
+__all__ = [
+    "arange", "as_tensor", "empty", "eye", "from_numpy", "full", "initial_seed", "linspace",
+    "manual_seed", "ones", "ones_like", "rand", "rand_like", "randint", "randn", "randn_like",
+    "tensor", "zeros", "zeros_like",
+]  # fmt: skip
+
+
+def _leaf(values: Any, dtype: _dtypes.dtype, requires_grad: bool) -> Tensor:
+    tensor = Tensor._make(jnp.asarray(values, dtype=dtype.storage()))
+    return tensor.requires_grad_(requires_grad) if requires_grad else tensor
+
+
+_NUMPY_DTYPES = {
+    np.dtype(np.float32): _dtypes.float32,
+    np.dtype(np.float64): _dtypes.float64,
+    np.dtype(np.int32): _dtypes.int32,
+    np.dtype(np.int64): _dtypes.int64,
+    np.dtype(np.bool_): _dtypes.bool_,
+}
+
+
+def _infer_dtype(data: Any) -> _dtypes.dtype:
+    """A NumPy array keeps its dtype; Python numbers give float32, int64 or bool."""
+    array = np.asarray(data)
+    if isinstance(data, np.ndarray | np.generic) and array.dtype in _NUMPY_DTYPES:
+        return _NUMPY_DTYPES[array.dtype]
+    kinds = {"b": _dtypes.bool_, "i": _dtypes.int64, "u": _dtypes.int64, "f": _dtypes.float32}
+    if array.dtype.kind not in kinds:
+        raise TypeError(f"cannot make a tensor from data of type {array.dtype}: {data!r}")
+    return kinds[array.dtype.kind]
+
+
+def tensor(
+    data: Any,
+    dtype: _dtypes.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A new leaf tensor holding a copy of ``data`` (nested lists, numbers, NumPy arrays).
+
+    >>> tensor([1.0, 2.0], requires_grad=True)
+    tensor([1., 2.], requires_grad=True)
+    >>> tensor([1, 2]).dtype
+    torch.int64
+    """
+    if isinstance(data, Tensor):
+        data = np.asarray(data._value)
+    elif isinstance(data, Sequence) and any(isinstance(d, Tensor) for d in data):
+        data = [np.asarray(d._value) if isinstance(d, Tensor) else d for d in data]
+    return _leaf(data, _dtypes.resolve(dtype, _infer_dtype(data)), requires_grad)
+
+
+def as_tensor(data: Any, dtype: _dtypes.dtype | None = None) -> Tensor:
+    return data if isinstance(data, Tensor) and dtype in (None, data.dtype) else tensor(data, dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    return tensor(array)
+
+
+def _filled(fill: float, size: tuple, dtype, requires_grad: bool) -> Tensor:
+    resolved = _dtypes.resolve(dtype, _dtypes.float32)
+    return _leaf(np.full(_shape_args(size), fill), resolved, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones: ``ones(2, 2, requires_grad=True)``."""
+    return _filled(1, size, dtype, requires_grad)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: ``zeros(3)``."""
+    return _filled(0, size, dtype, requires_grad)
+
+
+empty = zeros
+
+
+def full(size: Sequence[int], fill_value: float, *, dtype: Any = None,
+         requires_grad: bool = False) -> Tensor:  # fmt: skip
+    default = _infer_dtype(fill_value)
+    return _leaf(np.full(_shape_args((size,)), fill_value), _dtypes.resolve(dtype, default),
+                 requires_grad)  # fmt: skip
+
+
+def ones_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _filled(1, (input.shape,), dtype or input.dtype, requires_grad)
+
+
+def zeros_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _filled(0, (input.shape,), dtype or input.dtype, requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """The identity matrix, as 003.3 uses it: ``eye(5, requires_grad=True)``."""
+    return _leaf(np.eye(n, m), _dtypes.resolve(dtype, _dtypes.float32), requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:  # fmt: skip
+    """``arange(5)`` is int64 ``[0, 1, 2, 3, 4]``; any float argument makes float32."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    is_int = all(isinstance(v, builtins.int) for v in (start, end, step))
+    default = _dtypes.int64 if is_int else _dtypes.float32
+    return _leaf(np.arange(start, end, step), _dtypes.resolve(dtype, default), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, *, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:  # fmt: skip
+    values = np.linspace(start, end, steps, dtype=np.float32)
+    return _leaf(values, _dtypes.resolve(dtype, _dtypes.float32), requires_grad)
+
+
+# --- random -----------------------------------------------------------------------------------
+
+
+def manual_seed(seed: int) -> _random.Generator:
+    """Seed the default generator; the next draws equal torch's after ``torch.manual_seed``."""
+    return _random.default_generator.manual_seed(seed)
+
+
+def initial_seed() -> int:
+    return _random.default_generator.initial_seed()
+
+
+def _random_tensor(draw: str, size: tuple, generator, dtype, requires_grad: bool) -> Tensor:
+    resolved = _dtypes.resolve(dtype, _dtypes.float32)
+    if not resolved.is_floating_point:
+        raise RuntimeError(f"\"{draw}\" not implemented for '{resolved.name.capitalize()}'")
+    source = generator or _random.default_generator
+    values = getattr(source, draw)(_shape_args(size), dtype=resolved.name)
+    return _leaf(values, resolved, requires_grad)
+
+
+def rand(*size: Any, generator: Any = None, dtype: Any = None,
+         requires_grad: bool = False) -> Tensor:  # fmt: skip
+    """Uniform ``[0, 1)`` samples, bit-identical to torch's CPU generator."""
+    return _random_tensor("rand", size, generator, dtype, requires_grad)
+
+
+def randn(*size: Any, generator: Any = None, dtype: Any = None,
+          requires_grad: bool = False) -> Tensor:  # fmt: skip
+    """Standard normal samples, bit-identical to torch's CPU generator.
+
+    >>> _ = manual_seed(0)
+    >>> randn(3)
+    tensor([ 1.5410, -0.2934, -2.1788])
+    """
+    return _random_tensor("randn", size, generator, dtype, requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
+            generator: Any = None, dtype: Any = None) -> Tensor:  # fmt: skip
+    """Integers in ``[low, high)``, bit-identical to torch's CPU generator."""
+    if high is None:
+        low, high = 0, low
+    source = generator or _random.default_generator
+    values = source.randint(low, high, _shape_args((size,)))
+    return _leaf(values, _dtypes.resolve(dtype, _dtypes.int64), False)
+
+
+def rand_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)

@@ -1,0 +1,267 @@
+"""The recorded graph: nodes, leaf edges, grad mode, and its replay as one pure function.
+
+A tensor produced by a recorded op holds a :class:`Node`: the op (an entry of the op table), its
+static arguments and one edge per input. An edge is another ``Node``, an :class:`AccumulateGrad`
+(a leaf that requires grad, with the value it had when the op ran), a constant array, or a Python
+scalar. :func:`plan` walks a graph once and produces a hashable :class:`GraphKey` (ops, static
+arguments and wiring, no values) plus the values in input order; :func:`replay` turns a key back
+into a pure function of those values. Backward differentiates that function with ``jax.vjp``
+under ``jax.jit``, cached by key, so a loop that repeats one structure compiles once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from fdiff.torch._ops import OPS, OpSpec
+
+# --- grad mode --------------------------------------------------------------------------------
+
+_mode = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops are recorded for autograd (torch's ``torch.is_grad_enabled()``)."""
+    return getattr(_mode, "enabled", True)
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Turn recording on or off for a ``with`` block or a decorated function.
+
+    >>> with set_grad_enabled(False):
+    ...     is_grad_enabled()
+    False
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._saved.append(is_grad_enabled())
+        _mode.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self._saved.pop()
+
+
+class no_grad(set_grad_enabled):
+    """Ops inside produce tensors with ``requires_grad=False`` that are leaves (torch's rule)."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Re-enable recording inside a ``no_grad`` block."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+# --- nodes ------------------------------------------------------------------------------------
+
+
+class AccumulateGrad:
+    """Edge to a leaf that requires grad: the tensor and the value an op read from it."""
+
+    __slots__ = ("tensor", "value")
+
+    def __init__(self, tensor: Any, value: jax.Array) -> None:
+        self.tensor = tensor
+        self.value = value
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+class Node:
+    """One recorded op application: what torch exposes as ``tensor.grad_fn``."""
+
+    __slots__ = ("__weakref__", "dtype", "freed", "inputs", "retained", "shape", "spec", "static")
+
+    def __init__(self, spec: OpSpec, static: tuple, inputs: tuple, out: jax.Array) -> None:
+        self.spec = spec
+        self.static = static
+        self.inputs = inputs
+        self.shape = out.shape
+        self.dtype = out.dtype
+        self.freed = False
+        self.retained: Any = None  # the tensor that called retain_grad(), if any
+
+    def name(self) -> str:
+        """The torch class name of this node, e.g. ``'MulBackward0'``."""
+        shapes = (_shape_of(edge) for edge in self.inputs)
+        return self.spec.grad_fn_name(*shapes)
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """Input nodes as torch lists them: ``(node_or_None, 0)`` per input."""
+        return tuple((e if isinstance(e, Node | AccumulateGrad) else None, 0) for e in self.inputs)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+def _shape_of(edge: Any) -> tuple[int, ...] | None:
+    if isinstance(edge, Node):
+        return edge.shape
+    if isinstance(edge, AccumulateGrad):
+        return edge.value.shape
+    return getattr(edge, "shape", None if edge is None else ())
+
+
+# --- planning and replay ----------------------------------------------------------------------
+
+
+class GraphKey(NamedTuple):
+    """The structure of a graph, without values: hashable, the cache key of compiled backward.
+
+    ``nodes`` holds one ``(op name, static, input refs, perturbation slot)`` per node in
+    topological order; a ref is ``("n", i)`` (node), ``("l", i)`` (leaf value), ``("c", i)``
+    (constant) or ``("s", i)`` (scalar). ``perturbed`` lists ``(node index, shape, dtype)`` of
+    non-leaf tensors whose gradient is wanted (``retain_grad``, ``autograd.grad`` inputs).
+    """
+
+    nodes: tuple
+    roots: tuple[int, ...]
+    perturbed: tuple
+    wanted_leaves: tuple[int, ...]
+
+
+class Plan(NamedTuple):
+    """A graph walked once: its key, its nodes, the perturbed ones and the replay's values."""
+
+    key: GraphKey
+    nodes: list[Node]
+    perturbed: list[Node]
+    leaves: list[AccumulateGrad]
+    consts: list[jax.Array]
+    scalars: list[Any]
+
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed when "
+    "you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling "
+    "backward."
+)
+
+
+def _topological(roots: Sequence[Node]) -> list[Node]:
+    order: list[Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(r, False) for r in reversed(roots)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.freed and node.spec.saves:
+            raise RuntimeError(_FREED_MESSAGE)
+        stack.append((node, True))
+        stack.extend((e, False) for e in reversed(node.inputs) if isinstance(e, Node))
+    return order
+
+
+def plan(
+    roots: Sequence[Node],
+    perturb: Callable[[Node], bool] = lambda _: False,
+    wanted_leaf: Callable[[AccumulateGrad], bool] = lambda _: True,
+) -> Plan:
+    """Walk the graph below ``roots`` into a :class:`Plan` (raises if it was freed).
+
+    ``perturb`` picks the non-leaf nodes whose gradient is wanted, ``wanted_leaf`` the leaves.
+    """
+    nodes = _topological(roots)
+    position = {id(n): i for i, n in enumerate(nodes)}
+    perturbed = [n for n in nodes if perturb(n)]
+    slot_of_perturbed = {id(n): k for k, n in enumerate(perturbed)}
+    leaves: list[AccumulateGrad] = []
+    leaf_slot: dict[tuple[int, int], int] = {}
+    consts: list[jax.Array] = []
+    scalars: list[Any] = []
+    node_keys = []
+    for node in nodes:
+        refs = []
+        for edge in node.inputs:
+            if isinstance(edge, Node):
+                refs.append(("n", position[id(edge)]))
+            elif isinstance(edge, AccumulateGrad):
+                ident = (id(edge.tensor), id(edge.value))
+                if ident not in leaf_slot:
+                    leaf_slot[ident] = len(leaves)
+                    leaves.append(edge)
+                refs.append(("l", leaf_slot[ident]))
+            elif isinstance(edge, jax.Array):
+                refs.append(("c", len(consts)))
+                consts.append(edge)
+            else:
+                refs.append(("s", len(scalars)))
+                scalars.append(edge)
+        node_keys.append(
+            (node.spec.name, node.static, tuple(refs), slot_of_perturbed.get(id(node)))
+        )
+    key = GraphKey(
+        nodes=tuple(node_keys),
+        roots=tuple(position[id(r)] for r in roots),
+        perturbed=tuple((position[id(n)], n.shape, n.dtype) for n in perturbed),
+        wanted_leaves=tuple(i for i, leaf in enumerate(leaves) if wanted_leaf(leaf)),
+    )
+    return Plan(key, nodes, perturbed, leaves, consts, scalars)
+
+
+def replay(key: GraphKey, leaves, consts, scalars, perturbations=None) -> list[jax.Array]:
+    """Evaluate the graph ``key`` describes on these values; returns the root values."""
+    values: list[jax.Array] = []
+    sources = {"l": leaves, "c": consts, "s": scalars}
+    for name, static, refs, slot in key.nodes:
+        args = [values[i] if kind == "n" else sources[kind][i] for kind, i in refs]
+        value = OPS[name].impl(*args, **dict(static))
+        if slot is not None and perturbations is not None:
+            value = value + perturbations[slot]
+        values.append(value)
+    return [values[i] for i in key.roots]
+
+
+def gradients(key: GraphKey, leaves, consts, scalars, cotangents):
+    """Pure VJP of the graph: gradients of the wanted leaves, then of the perturbed nodes."""
+    zeros = tuple(jnp.zeros(shape, dtype) for _, shape, dtype in key.perturbed)
+    wanted = key.wanted_leaves
+
+    def wanted_to_roots(wanted_values, perturbations):
+        values = list(leaves)
+        for i, v in zip(wanted, wanted_values, strict=True):
+            values[i] = v
+        return replay(key, values, consts, scalars, perturbations)
+
+    wanted_values = tuple(leaves[i] for i in wanted)
+    _, pullback = jax.vjp(wanted_to_roots, wanted_values, zeros)
+    leaf_grads, node_grads = pullback(list(cotangents))
+    return tuple(leaf_grads) + tuple(node_grads)
+
+
+@functools.lru_cache(maxsize=512)
+def compiled_gradients(key: GraphKey) -> Callable[..., tuple[jax.Array, ...]]:
+    """``jax.jit`` of :func:`gradients` for one graph structure (compiled once per key)."""
+    return jax.jit(functools.partial(gradients, key))
+
+
+def free(nodes: Iterable[Node]) -> None:
+    """Mark nodes as freed: torch releases saved tensors after a backward without retain_graph."""
+    for node in nodes:
+        node.freed = True

@@ -1,0 +1,108 @@
+"""Ops whose torch derivative at a non-differentiable point differs from JAX's.
+
+Each function computes the same values as its jnp counterpart; a ``jax.custom_jvp`` (or an
+equivalent formulation) gives torch's derivative where the two disagree:
+
+==========================  =====================  ====================
+point                       torch                  plain JAX
+==========================  =====================  ====================
+``abs'(0)``                 0 (``sgn``)            1
+``x.pow(0.)`` at ``x = 0``  0                      nan
+``d/de x**e`` at ``x = 0``  0 (for ``e >= 0``)     nan
+``norm`` of a zero vector   0                      nan
+``clamp`` at a bound        1 (bounds inclusive)   0.5
+==========================  =====================  ====================
+
+``relu'(0) = 0`` and the even split of ties in ``max``/``maximum`` already agree.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+
+@jax.custom_jvp
+def abs(a: jax.Array) -> jax.Array:
+    return jnp.abs(a)
+
+
+@abs.defjvp
+def _abs_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    return jnp.abs(a), jnp.sign(a) * da
+
+
+def clamp(a: jax.Array, low: float | None, high: float | None) -> jax.Array:
+    """``clip`` with torch's gradient: 1 wherever ``low <= a <= high``, bounds included."""
+    inside = jnp.ones(a.shape, bool)
+    if low is not None:
+        inside &= a >= low
+    if high is not None:
+        inside &= a <= high
+    return jnp.where(inside, a, jnp.clip(a, low, high))
+
+
+@jax.custom_jvp
+def pow_scalar(a: jax.Array, exponent) -> jax.Array:
+    return jnp.power(a, exponent)
+
+
+@pow_scalar.defjvp
+def _pow_scalar_jvp(primals, tangents):
+    (a, exponent), (da, _) = primals, tangents
+    slope = jnp.where(exponent == 0, 0, exponent * jnp.power(a, exponent - 1))
+    return jnp.power(a, exponent), slope * da
+
+
+@jax.custom_jvp
+def pow_tensor(a: jax.Array, exponent: jax.Array) -> jax.Array:
+    return jnp.power(a, exponent)
+
+
+@pow_tensor.defjvp
+def _pow_tensor_jvp(primals, tangents):
+    (a, exponent), (da, de) = primals, tangents
+    result = jnp.power(a, exponent)
+    slope_a = jnp.where(exponent == 0, 0, exponent * jnp.power(a, exponent - 1))
+    safe_log = jnp.log(jnp.where(a == 0, 1, a))
+    slope_e = jnp.where((a == 0) & (exponent >= 0), 0, result * safe_log)
+    return result, slope_a * da + slope_e * de
+
+
+def _norm(a: jax.Array, p: float, dim, keepdim: bool) -> jax.Array:
+    if p == float("inf"):
+        return jnp.max(jnp.abs(a), axis=dim, keepdims=keepdim)
+    return jnp.sum(jnp.abs(a) ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
+def vector_norm(a: jax.Array, p: float, dim, keepdim: bool) -> jax.Array:
+    """``torch.linalg.vector_norm``; the gradient of a zero norm is 0, as in torch."""
+    return _norm(a, p, dim, keepdim)
+
+
+@vector_norm.defjvp
+def _vector_norm_jvp(p, dim, keepdim, primals, tangents):
+    (a,), (da,) = primals, tangents
+    norm = _norm(a, p, dim, True)
+    if p == 2:
+        scale = a / norm
+    elif p == 1:
+        scale = jnp.sign(a)
+    elif p == float("inf"):
+        at_max = jnp.abs(a) == norm
+        scale = jnp.sign(a) * at_max / jnp.sum(at_max, axis=dim, keepdims=True)
+    else:
+        scale = a * jnp.abs(a) ** (p - 2) / norm ** (p - 1)
+    scale = jnp.where(norm == 0, 0, scale)
+    tangent = jnp.sum(scale * da, axis=dim, keepdims=keepdim)
+    return _norm(a, p, dim, keepdim), tangent
+
+
+def select_along(a: jax.Array, indices: jax.Array, dim: int, keepdim: bool) -> jax.Array:
+    """``a`` at ``indices`` along ``dim``: the gradient goes to that one element, as in torch."""
+    picked = jnp.take_along_axis(a, jnp.expand_dims(indices, dim), axis=dim)
+    return picked if keepdim else jnp.squeeze(picked, dim)

@@ -1,0 +1,20 @@
+"""``torch.autograd`` on JAX: ``grad``, ``backward`` and the legacy ``Variable``.
+
+>>> import fdiff.torch as torch
+>>> from fdiff.torch.autograd import Variable
+>>> a = Variable(torch.ones(2), requires_grad=True)
+>>> torch.autograd.grad((a * 3).sum(), a)
+(tensor([3., 3.]),)
+"""
+
+from __future__ import annotations
+
+from fdiff.torch._autograd import backward, grad
+from fdiff.torch._tensor import Tensor
+
+__all__ = ["Variable", "backward", "grad"]
+
+
+def Variable(data: Tensor, requires_grad: bool = False) -> Tensor:
+    """Legacy wrapper (seed 001.6): a leaf sharing ``data``'s storage, optionally requiring grad."""
+    return data.detach().requires_grad_(requires_grad)

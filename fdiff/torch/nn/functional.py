@@ -1,0 +1,151 @@
+"""``torch.nn.functional``: convolution, linear, activations and losses on the op table.
+
+>>> import fdiff.torch as torch
+>>> x = torch.tensor([0.0, 2.0], requires_grad=True)
+>>> binary_cross_entropy_with_logits(x, torch.zeros(2))
+tensor(1.4100, grad_fn=<BinaryCrossEntropyWithLogitsBackward0>)
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from fdiff.torch._math import log_softmax, relu, sigmoid, softmax, tanh
+from fdiff.torch._ops import OPS
+from fdiff.torch._tensor import Tensor, apply
+
+__all__ = [
+    "binary_cross_entropy_with_logits",
+    "conv2d",
+    "cross_entropy",
+    "linear",
+    "log_softmax",
+    "mse_loss",
+    "nll_loss",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) and v >= 0 for v in pair):
+        raise ValueError(f"conv2d: `{name}` must be an int or a pair of ints >= 0, got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def _padding(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, int]) -> tuple:
+    if padding == "valid":
+        return ((0, 0), (0, 0))
+    if padding == "same":
+        total = [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]
+        return tuple((t // 2, t - t // 2) for t in total)
+    return tuple((p, p) for p in _pair(padding, "padding"))
+
+
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: Any = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution over NCHW input with OIHW weight (torch's layouts)."""
+    if input.dim() == 3:
+        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups)[0]
+    if input.dim() != 4 or weight.dim() != 4:
+        raise RuntimeError(
+            f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: "
+            f"{list(input.shape)}"
+        )
+    if input.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+            f"{list(input.shape)} to have {weight.shape[1] * groups} channels, but got "
+            f"{input.shape[1]} channels instead"
+        )
+    dil = _pair(dilation, "dilation")
+    return apply(
+        OPS["conv2d"],
+        input,
+        weight,
+        bias,
+        stride=_pair(stride, "stride"),
+        padding=_padding(padding, tuple(weight.shape[2:]), dil),
+        dilation=dil,
+        groups=groups,
+    )
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias``."""
+    return apply(OPS["linear"], input, weight, bias)
+
+
+def _check_reduction(reduction: str) -> str:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean squared error (``reduction`` 'mean', 'sum' or 'none')."""
+    if input.shape != target.shape:
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return apply(OPS["mse_loss"], input, target, reduction=_check_reduction(reduction))
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """Sigmoid plus binary cross entropy in one numerically stable op (seed 003.1)."""
+    if weight is not None or pos_weight is not None:
+        raise NotImplementedError(
+            "binary_cross_entropy_with_logits: `weight` and `pos_weight` are not supported by "
+            "fdiff.torch; multiply the unreduced loss (reduction='none') instead"
+        )
+    if input.shape != target.shape:
+        raise ValueError(
+            f"Target size ({target.shape}) must be the same as input size ({input.shape})"
+        )
+    return apply(
+        OPS["binary_cross_entropy_with_logits"],
+        input,
+        target,
+        reduction=_check_reduction(reduction),
+    )
+
+
+def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Negative log likelihood of integer class ``target`` under log-probabilities ``input``."""
+    if target.dtype.is_floating_point:
+        raise RuntimeError(
+            "expected scalar type Long but found Float: fdiff.torch's cross_entropy and "
+            "nll_loss take integer class indices"
+        )
+    if input.dim() == 1:
+        return nll_loss(input.unsqueeze(0), target.reshape(1), reduction)
+    return apply(OPS["nll_loss"], input, target, reduction=_check_reduction(reduction))
+
+
+def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """``nll_loss(log_softmax(input, 1), target)`` for integer class targets."""
+    dim = 0 if input.dim() == 1 else 1
+    return nll_loss(log_softmax(input, dim), target, reduction)
