@@ -7,17 +7,14 @@ Bad input (an unknown id, a bad argument, a rejected expression) prints one line
 from __future__ import annotations
 
 import argparse
-import inspect
 import itertools
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-import numpy as np
-
 from fdiff import _plot_cli
-from fdiff.crosscheck import ENGINES, EngineResult, check_example, run_engine
-from fdiff.examples import CATALOG, Example, Printed, get
+from fdiff.crosscheck import ENGINES, EngineResult, check_example, jax_transcript, run_engine
+from fdiff.examples import CATALOG, Example, get
 
 
 class UsageError(Exception):
@@ -42,32 +39,10 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _module_functions(function: Any, seen: set[str] | None = None) -> list[Any]:
-    """``function`` and the functions of its own module that it calls, callees first."""
-    seen = set() if seen is None else seen
-    module = sys.modules[function.__module__]
-    found = []
-    names = set(function.__code__.co_names)
-    for const in function.__code__.co_consts:
-        if inspect.iscode(const):
-            names |= set(const.co_names)
-    for name in sorted(names):
-        callee = getattr(module, name, None)
-        if inspect.isfunction(callee) and callee.__module__ == module.__name__ and name not in seen:
-            seen.add(name)
-            found += _module_functions(callee, seen)
-    return [*found, function]
-
-
-def jax_source(example: Example) -> str:
-    """The JAX rewrite's source: the example function and the module functions it uses."""
-    return "\n\n".join(inspect.getsource(f).rstrip() for f in _module_functions(example.jax)) + "\n"
-
-
 def _show(args: argparse.Namespace) -> int:
     example = _example(args.id)
     left = ["# torch-style source (seed's spelling)", *example.torch_source.splitlines()]
-    right = ["# pure JAX rewrite", *jax_source(example).splitlines()]
+    right = ["# pure JAX rewrite", *example.jax_source.splitlines()]
     print(f"{example.id}  {example.title}  [{example.document}]\n")
     if args.stacked:
         print("\n".join([*left, "", *right]))
@@ -80,32 +55,18 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _format_value(value: Any, grad_fn: Any = None) -> str:
-    from fdiff.torch._printing import format_tensor
-
-    if value is None or isinstance(value, bool | str):
-        return repr(value) if isinstance(value, str) else str(value)
-    array = np.asarray(value)
-    name = grad_fn if isinstance(grad_fn, str) else None
-    return format_tensor(array, dtype=str(array.dtype), grad_fn=name)
-
-
 def _run(args: argparse.Namespace) -> int:
     example = _example(args.id)
+    if args.engine == "jax":
+        print(jax_transcript(example), end="")
+        return 0
     result = run_engine(example, args.engine)
     if result.status == "not installed":
         raise UsageError("real PyTorch is not installed: pip install 'fdiff[torch]'")
     if result.status == "error":
         print(f"{example.id} failed under {args.engine}: {result.failures[0]}", file=sys.stderr)
         return 1
-    if args.engine != "jax":
-        print(result.stdout, end="")
-        return 0
-    print(f"# {example.id} {example.title} (pure JAX rewrite)")
-    for key, value in result.values.items():
-        if key.endswith(".grad_fn") and key.removesuffix(".grad_fn") in result.values:
-            continue  # shown next to its value
-        print(f"{key}: {_format_value(value, result.values.get(key + '.grad_fn'))}")
+    print(result.stdout, end="")
     return 0
 
 

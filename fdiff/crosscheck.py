@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from fdiff.examples import Example, Printed
+from fdiff.torch._printing import format_tensor
 
 ENGINES = ("jax", "fdiff.torch", "torch")
 _TORCH_SUBMODULES = ("", ".nn", ".nn.functional", ".nn.parameter", ".autograd", ".optim")
@@ -175,3 +176,33 @@ def run_engine(example: Example, engine: str) -> EngineResult:
 def check_example(example: Example, engines: Sequence[str] = ENGINES) -> ExampleCheck:
     """Run ``example`` under each engine and compare with its documented numbers."""
     return ExampleCheck(example, {engine: run_engine(example, engine) for engine in engines})
+
+
+def _format_value(value: Any, grad_fn: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        return repr(value)
+    array = np.asarray(value)
+    return format_tensor(array, dtype=str(array.dtype), grad_fn=grad_fn)
+
+
+def jax_transcript(example: Example) -> str:
+    """What the pure JAX rewrite computes, printed in the seed's (torch's) style.
+
+    A key's ``grad_fn`` (derived from the jaxpr) is printed next to its value, as torch does.
+
+    >>> from fdiff.examples import get
+    >>> print(jax_transcript(get("000.1")), end="")
+    # 000.1 loss of a linear model: (x*p0 + p1 - y)**2 (pure JAX rewrite)
+    loss: tensor([4.], grad_fn=<PowBackward0>)
+    params.grad: tensor([8., 4.])
+    """
+    values = example.jax()
+    lines = [f"# {example.id} {example.title} (pure JAX rewrite)"]
+    for key, value in values.items():
+        owner = key.removesuffix(".grad_fn")
+        if owner != key and owner in values:
+            continue  # printed next to its value
+        lines.append(f"{key}: {_format_value(value, values.get(key + '.grad_fn'))}")
+    return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import sys
 import textwrap
 from collections.abc import Callable
 from typing import Any
@@ -54,8 +55,23 @@ class Example:
 
     @property
     def jax_source(self) -> str:
-        """The source of the JAX rewrite (and of the functions it calls from its module)."""
-        return textwrap.dedent(inspect.getsource(self.jax))
+        """The JAX rewrite's source: its functions from the example's module, callees first."""
+        functions = _module_functions(self.jax, set())
+        return "\n\n".join(textwrap.dedent(inspect.getsource(f)).rstrip() for f in functions) + "\n"
+
+
+def _module_functions(function: Callable, seen: set[str]) -> list[Callable]:
+    """``function`` and the functions of its own module that it (or a nested def) calls."""
+    module = sys.modules[function.__module__]
+    code = function.__code__
+    names = set(code.co_names).union(*(c.co_names for c in code.co_consts if inspect.iscode(c)))
+    found: list[Callable] = []
+    for name in sorted(names - seen):
+        callee = getattr(module, name, None)
+        if inspect.isfunction(callee) and callee.__module__ == module.__name__:
+            seen.add(name)
+            found += _module_functions(callee, seen)
+    return [*found, function]
 
 
 CATALOG: dict[str, Example] = {}
