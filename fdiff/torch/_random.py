@@ -14,14 +14,15 @@ Engine
 Uniform floats in [0, 1)
     float32: the low 24 bits of one word times 2**-24. float64: the low 53 bits of one 64-bit
     draw times 2**-53. ``uniform(low, high)`` is then ``fma(x, high - low, low)``, computed in
-    the output dtype (``low`` and ``high`` are first cast to it); every element takes its own
-    draw, in C order.
+    the output dtype (``low`` and ``high`` are first cast to it), except that a result which
+    rounds up to ``high`` becomes ``low``; every element takes its own draw, in C order.
 Normal samples, fewer than 16 elements
     Each element comes from a double-precision Box-Muller pair made of two float64 uniforms
     ``u1, u2``: ``r = sqrt(-2 log1p(-u2))``, ``theta = 2 pi u1``; the element is
     ``r cos(theta)`` and ``r sin(theta)`` is cached in the generator and becomes the next
-    element asked for this way, even in a later call. The result is ``fma(z, std, mean)`` in
-    double, then cast to the output dtype. ``manual_seed`` drops the cached sample.
+    element asked for this way, even in a later call. Each sample ``z`` then becomes
+    ``fma(z, std, mean)`` in double, cast to the output dtype. ``manual_seed`` drops the cached
+    sample; ``get_state``/``set_state`` carry it.
 Normal samples, 16 elements or more
     All ``n`` uniforms of the output dtype are drawn first. Each block of 16, ``u[0:16]``, gives
     ``u1 = 1 - u[j]`` and ``u2 = u[j + 8]`` for ``j < 8``, ``radius = sqrt(-2 log u1)``,
@@ -42,8 +43,11 @@ Random integers
     ``range < 2**28`` and one 64-bit draw otherwise (PyTorch 2.13's threshold, found by
     experiment: smaller ranges keep the modulo bias of a 32-bit draw small).
 
-FMAs are evaluated exactly: float32 products are exact in float64 and the sum is rounded to
-odd before the final rounding to float32; float64 uses error-free transformations.
+Every FMA above is emulated with a single correct rounding, as the hardware does: a float32
+``a * b + c`` is exact in float64 except for the sum, which is rounded to odd where a second
+rounding to float32 could go wrong; a float64 one splits the product into two exact halves
+(Veltkamp, Dekker) and adds them with the sum rounded to odd (Boldo and Melquiond), falling
+back to exact fractions for the rare elements near underflow or overflow.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 
 import numpy as np
 
@@ -60,6 +65,7 @@ _N = 624  # words in the mt19937 state
 _FLOAT_DTYPES = ("float32", "float64")
 _U64 = 2**64
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_TINY = 2.0**-960  # products below this could lose bits to underflow when split
 
 # Byte layout of ``torch.get_rng_state()`` (CPUGeneratorImplState, little-endian).
 _STATE_LAYOUT = np.dtype(
@@ -105,32 +111,60 @@ def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _round_to_odd(s: np.ndarray, err: np.ndarray) -> np.ndarray:
-    """Move an inexact ``s`` (true value ``s + err``) one ulp toward ``err`` if its last bit is 0."""
+    """Round ``s + err`` to odd: an inexact ``s`` with an even last bit moves one ulp toward it."""
     bits = s.view(np.int64).copy()
     bits += ((err != 0) & ((bits & 1) == 0)) * np.where((err > 0) == (s > 0), 1, -1)
     return bits.view(np.float64)
 
 
 def _fma32(a, b, c) -> np.ndarray:
-    """Correctly rounded float32 ``a * b + c``."""
-    product = np.asarray(a, np.float64) * np.asarray(b, np.float64)  # exact
-    s, err = _two_sum(product, np.broadcast_to(np.asarray(c, np.float64), product.shape))
-    return _round_to_odd(s, err).astype(np.float32)
+    """Correctly rounded float32 ``a * b + c``.
+
+    The float64 product is exact, so only the float64 sum rounds; rounding that to float32 is
+    wrong only when it lands exactly on a float32 midpoint (or among float32 subnormals). Those
+    rare sums are rounded to odd first, which makes the second rounding correct.
+    """
+    s = np.multiply(a, b, dtype=np.float64)  # exact
+    s += c
+    unsure = ((s.view(np.int64) & 0x1FFFFFFF) == 0x10000000) | (np.abs(s) < 2.0**-126)
+    if unsure.any():
+        a, b, c = (np.broadcast_to(v, s.shape)[unsure].astype(np.float64) for v in (a, b, c))
+        s[unsure] = _round_to_odd(*_two_sum(a * b, c))
+    return s.astype(np.float32)
 
 
 def _fma64(a: np.ndarray, b: float, c: float) -> np.ndarray:
-    """Correctly rounded float64 ``a * b + c`` (Boldo and Melquiond's emulation)."""
-    split = 134217729.0  # 2**27 + 1: Veltkamp splitting into 26-bit halves
-    a_big, b_big = a * split, b * split
-    a_hi, b_hi = a_big - (a_big - a), b_big - (b_big - b)
-    a_lo, b_lo = a - a_hi, b - b_hi
-    p_hi = a * b
-    p_lo = ((a_hi * b_hi - p_hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    s_hi, s_lo = _two_sum(np.full_like(p_hi, c), p_hi)
-    low = _round_to_odd(*_two_sum(s_lo, p_lo))
-    exact = s_hi + low
-    # Splitting overflows only for |b| near the float64 limit; plain arithmetic then.
-    return exact if math.isfinite(b_big) else a * b + c
+    """Correctly rounded float64 ``a * b + c``.
+
+    The product is split into an exact sum of two doubles (Veltkamp and Dekker) and added to
+    ``c`` with the low part rounded to odd (Boldo and Melquiond). The rare elements where
+    splitting could underflow or overflow are computed with exact fractions instead.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        product = a * b
+        if b in (0, 1):
+            return product + c  # the product is exact: one rounding
+        a_big, b_big = a * 134217729.0, b * 134217729.0  # 2**27 + 1: split into 26-bit halves
+        a_hi, b_hi = a_big - (a_big - a), b_big - (b_big - b)
+        a_lo, b_lo = a - a_hi, b - b_hi
+        error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+        high, low = _two_sum(np.full_like(product, c), product)
+        low = _round_to_odd(*_two_sum(low, error))
+        result = np.where(low == 0, high, high + low)  # (keeps the sign of a zero ``high``)
+        safe = (abs(product) >= _TINY) & (abs(result) >= _TINY) & np.isfinite(result)
+    for i in np.flatnonzero(~safe):
+        result.flat[i] = _exact_fma(float(a.flat[i]), b, c)
+    return result
+
+
+def _exact_fma(a: float, b: float, c: float) -> float:
+    if a == 0:
+        return a * b + c  # an exact zero product: plain IEEE arithmetic, signed zeros included
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    try:
+        return float(exact)  # correctly rounded, subnormals included
+    except OverflowError:
+        return math.inf if exact > 0 else -math.inf
 
 
 def _log_ps(x: np.ndarray) -> np.ndarray:
@@ -353,11 +387,9 @@ class Generator:
             raise ValueError(f"uniform expects high - low to fit in {dt}, got {high} - {low}")
         dims = _shape(shape)
         x = self._uniform01(math.prod(dims), dt)
-        if dt == np.float32:
-            out = _fma32(x, _F32(high) - _F32(low), _F32(low))
-        else:
-            out = _fma64(x, high - low, low)
-        return out.reshape(dims)
+        low, high = dt.type(low), dt.type(high)
+        out = _fma32(x, high - low, low) if dt == np.float32 else _fma64(x, high - low, low)
+        return np.where(out == high, low, out).reshape(dims)  # rounded up to high: torch gives low
 
     def normal(
         self,
@@ -375,16 +407,18 @@ class Generator:
         if not std >= 0:
             raise ValueError(f"normal expects std >= 0.0, but found std {std}")
         dims = _shape(shape)
-        n = math.prod(dims)
+        with np.errstate(over="ignore"):  # a huge std overflows to inf, silently as in torch
+            return self._normal(math.prod(dims), dt, mean, std).reshape(dims)
+
+    def _normal(self, n: int, dt: np.dtype, mean: float, std: float) -> np.ndarray:
         if n < 16:
-            z = _fma64(self._cached_box_muller(n), std, mean)
-            return z.astype(dt).reshape(dims)
+            return _fma64(self._cached_box_muller(n), std, mean).astype(dt)
         out = np.empty(n, dt)
         whole = n - n % 16
         out[:whole] = _box_muller_blocks(self._uniform01(n, dt)[:whole], mean, std)
         if whole < n:
             out[-16:] = _box_muller_blocks(self._uniform01(16, dt), mean, std)
-        return out.reshape(dims)
+        return out
 
     def _set_engine(self, key: np.ndarray, pos: int) -> None:
         state = {"key": key, "pos": pos}

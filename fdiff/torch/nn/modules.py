@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import jax.numpy as jnp
-import numpy as np
 
 from fdiff.torch import _random
 from fdiff.torch._tensor import Tensor
@@ -107,10 +106,9 @@ class Module:
 
 
 def _uniform_parameter(shape: tuple[int, ...], bound: float) -> Parameter:
-    """torch's ``uniform_(-bound, bound)`` in float32: ``u * (hi - lo) + lo``."""
-    u = _random.default_generator.rand(shape, dtype="float32")
-    low, high = np.float32(-bound), np.float32(bound)
-    return Parameter(Tensor._make(jnp.asarray(u * (high - low) + low)))
+    """torch's ``empty(shape).uniform_(-bound, bound)``, from the torch-exact generator."""
+    values = _random.default_generator.uniform(shape, -bound, bound, dtype="float32")
+    return Parameter(Tensor._make(jnp.asarray(values)))
 
 
 class Linear(Module):
