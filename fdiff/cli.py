@@ -10,9 +10,9 @@ import argparse
 import itertools
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from fdiff import _plot_cli
+from fdiff import _compare_cli, _plot_cli
 from fdiff.crosscheck import ENGINES, EngineResult, check_example, jax_transcript, run_engine
 from fdiff.examples import CATALOG, Example, get
 
@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot = commands.add_parser("plot", help="plot a gradient field")
     _plot_cli.add_arguments(plot)
     plot.set_defaults(handler=_plot_cli.run)
+    compare = commands.add_parser("compare", help="run a script under torch and fdiff.torch")
+    _compare_cli.add_arguments(compare)
+    compare.set_defaults(handler=_compare_cli.run)
     return parser
 
 

@@ -39,7 +39,7 @@ _NON_LEAF_GRAD_WARNING = (
     "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
     "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
     "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See "
-    "github.com/pytorch/pytorch/pull/30531 for more informations."
+    "github.com/pytorch/pytorch/pull/30531 for more information."
 )
 _LEAF_INPLACE_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
 
@@ -260,7 +260,8 @@ class Tensor:
         )
 
     def __format__(self, spec: str) -> str:
-        if spec and self.dim() == 0:
+        # torch formats a 0-d plain tensor as its Python number: f"{loss}" prints 4.0
+        if self.dim() == 0 and type(self) is Tensor:
             return format(self.item(), spec)
         return format(str(self), spec)
 
@@ -270,21 +271,21 @@ class Tensor:
         """Make ``self`` hold ``result`` in place (torch's in-place op semantics)."""
         if self._node is None and self._requires_grad and is_grad_enabled():
             raise RuntimeError(_LEAF_INPLACE_MESSAGE)
-        self._storage[0] = result._value.astype(self._value.dtype)
+        value, dtype = result._value, self._value.dtype
+        self._storage[0] = value if value.dtype == dtype else value.astype(dtype)
         if result._node is not None:
             self._node = result._node
         return self
 
     def zero_(self) -> Tensor:
         """Fill with zeros in place (e.g. ``x.grad.zero_()``)."""
-        return self._assign(Tensor._make(jnp.zeros_like(self._value)))
+        return self._assign(apply(OPS["zero"], self))
 
     def fill_(self, value: Any) -> Tensor:
-        return self._assign(Tensor._make(jnp.full_like(self._value, _as_value(value))))
+        return self._assign(apply(OPS["fill"], self, value))
 
     def copy_(self, src: Tensor) -> Tensor:
-        source = src if isinstance(src, Tensor) else Tensor._make(jnp.asarray(src))
-        return self._assign(apply(OPS["expand"], source.to(self.dtype), shape=self.shape))
+        return self._assign(apply(OPS["copy"], self, src))
 
     def add_(self, other: Any, alpha: builtins.float = 1) -> Tensor:
         return self._assign(apply(OPS["add"], self, other, alpha=alpha))
@@ -301,8 +302,20 @@ class Tensor:
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._assign(apply(OPS["clamp"], self, low=min, high=max))
 
+    def __iadd__(self, other: Any) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self.div_(other)
+
     def __setitem__(self, key: Any, value: Any) -> None:
-        static_key, indices = _index_key(key)
+        static_key, indices = _index_key(key, self.shape)
         self._assign(apply(OPS["index_put"], self, value, *indices, key=static_key))
 
     # --- operators ----------------------------------------------------------------------------
@@ -367,11 +380,10 @@ class Tensor:
         return apply(OPS["ge"], self, other)
 
     def __getitem__(self, key: Any) -> Tensor:
-        static_key, indices = _index_key(key)
+        static_key, indices = _index_key(key, self.shape)
         if indices:
             return apply(OPS["index"], self, *indices, key=static_key)
-        has_int = any(isinstance(k, builtins.int) for k in static_key)
-        return apply(OPS["select" if has_int else "slice"], self, key=static_key)
+        return apply(OPS[_basic_index_op(static_key)], self, key=static_key)
 
 
 # --- dispatch ---------------------------------------------------------------------------------
@@ -401,23 +413,47 @@ def apply(spec: OpSpec, *args: Any, **static: Any) -> Tensor:
     >>> apply(OPS["mul"], torch.tensor([3.0], requires_grad=True), 2)
     tensor([6.], grad_fn=<MulBackward0>)
     """
-    values = tuple(_as_value(a) for a in args)
+    # One pass over the arguments: this runs for every op, so it stays lean.
+    values = []
+    needs_grad = False
+    for a in args:
+        if isinstance(a, Tensor):
+            values.append(a._storage[0])
+            needs_grad = needs_grad or a._node is not None or a._requires_grad
+        else:
+            values.append(_as_value(a))
     try:
         out = spec.jitted(*values, **static)
     except (TypeError, ValueError) as error:
         raise RuntimeError(_describe_failure(spec, values, error)) from error
-    if (
-        spec.differentiable
-        and is_grad_enabled()
-        and any(isinstance(a, Tensor) and a.requires_grad for a in args)
-    ):
+    if needs_grad and spec.differentiable and is_grad_enabled():
         edges = tuple(_edge(a, v) for a, v in zip(args, values, strict=True))
         return Tensor._make(out, Node(spec, tuple(sorted(static.items())), edges, out))
     return Tensor._make(out)
 
 
+def _matmul_failure(a: tuple[int, ...], b: tuple[int, ...]) -> str | None:
+    """torch's message for a matrix product of these shapes, for the 1-D and 2-D cases."""
+    if len(a) == 1 and len(b) == 1:
+        return (
+            f"inconsistent tensor size, expected tensor [{a[0]}] and src [{b[0]}] to have the "
+            f"same number of elements, but got {a[0]} and {b[0]} elements respectively"
+        )
+    if len(a) == 2 and len(b) == 1:
+        return f"size mismatch, got input ({a[0]}), mat ({a[0]}x{a[1]}), vec ({b[0]})"
+    if len(a) in (1, 2) and len(b) == 2:
+        rows = a[0] if len(a) == 2 else 1
+        return f"mat1 and mat2 shapes cannot be multiplied ({rows}x{a[-1]} and {b[0]}x{b[1]})"
+    return None
+
+
 def _describe_failure(spec: OpSpec, values: tuple, error: Exception) -> str:
     shapes = [tuple(v.shape) for v in values if hasattr(v, "shape")]
+    if spec.name in ("matmul", "dot", "linear") and len(shapes) >= 2:
+        a, b = shapes[:2]
+        message = _matmul_failure(a, b[::-1] if spec.name == "linear" else b)  # linear: x @ w.T
+        if message is not None:
+            return message
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:
@@ -436,17 +472,30 @@ def _describe_failure(spec: OpSpec, values: tuple, error: Exception) -> str:
 # --- indexing keys ----------------------------------------------------------------------------
 
 
-def _index_key(key: Any) -> tuple[tuple, list[jax.Array]]:
+def _basic_index_op(static_key: tuple) -> str:
+    """``select`` or ``slice``: torch indexes item by item, so the last int or ``a:b`` names it."""
+    for item in reversed(static_key):
+        if isinstance(item, builtins.int):
+            return "select"
+        if isinstance(item, tuple) and item[1:] != (None, None, None):
+            return "slice"
+    return "slice"
+
+
+def _index_key(key: Any, shape: tuple[int, ...]) -> tuple[tuple, list[jax.Array]]:
     """Split an index into a hashable static key and the index arrays it holds.
 
     Slices become ``("slice", start, stop, step)`` (slices are unhashable before Python 3.12);
     boolean masks become integer indices (their count must be concrete, as in eager torch).
+    Integer indices are checked against ``shape``: JAX would clamp them silently.
     """
     items = key if isinstance(key, tuple) else (key,)
     static: list[Any] = []
-    indices: list[jax.Array] = []
+    arrays: list[np.ndarray] = []
     for item in items:
         if isinstance(item, slice):
+            if item.step is not None and item.step <= 0:
+                raise ValueError("step must be greater than zero")
             static.append(("slice", item.start, item.stop, item.step))
         elif item is None or item is Ellipsis or isinstance(item, builtins.int):
             static.append(item)
@@ -454,10 +503,34 @@ def _index_key(key: Any) -> tuple[tuple, list[jax.Array]]:
             array = np.asarray(item._value if isinstance(item, Tensor) else item)
             if array.dtype == np.bool_:
                 static.extend([ARRAY_INDEX] * array.ndim)
-                indices.extend(jnp.asarray(i) for i in np.nonzero(array))
+                arrays.extend(np.nonzero(array))
                 continue
             if array.dtype.kind not in "iu":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             static.append(ARRAY_INDEX)
-            indices.append(jnp.asarray(array))
-    return tuple(static), indices
+            arrays.append(array)
+    _check_bounds(tuple(static), arrays, shape)
+    return tuple(static), [jnp.asarray(a) for a in arrays]
+
+
+def _check_bounds(key: tuple, arrays: list[np.ndarray], shape: tuple[int, ...]) -> None:
+    """Raise torch's IndexError for too many indices or an integer index outside its dim."""
+    consumed = builtins.sum(1 for item in key if item is not None and item is not Ellipsis)
+    if consumed > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    dim, pending = 0, iter(arrays)
+    for item in key:
+        if item is Ellipsis:
+            dim += len(shape) - consumed
+            continue
+        if item is None:
+            continue
+        if isinstance(item, builtins.int) or item == ARRAY_INDEX:
+            values = np.asarray(item if isinstance(item, builtins.int) else next(pending))
+            size = shape[dim]
+            outside = values[(values >= size) | (values < -size)]
+            if outside.size:
+                raise IndexError(
+                    f"index {outside.flat[0]} is out of bounds for dimension {dim} with size {size}"
+                )
+        dim += 1

@@ -1,0 +1,73 @@
+"""``fdiff compare``: run a torch-style script under real PyTorch and under fdiff.torch.
+
+The lead's ``fdiff/cli.py`` wires this in with ``add_arguments(subparser)`` and ``run(args)``.
+Bad input (a missing file, not ``.py``, an unknown example id, no real PyTorch) raises
+``ValueError`` with a one-line message; the CLI prints it and exits with status 2. Otherwise
+the exit status is 0 when the engines agree and 1 when they differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from fdiff.compare import (
+    DEFAULT_ATOL,
+    DEFAULT_RTOL,
+    compare_example,
+    compare_script,
+    format_report,
+    report_json,
+)
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the ``compare`` subcommand's arguments on ``parser``.
+
+    >>> parser = argparse.ArgumentParser(prog="fdiff compare")
+    >>> add_arguments(parser)
+    >>> parser.parse_args(["train.py", "--tol", "1e-4"]).tol
+    0.0001
+    """
+    parser.add_argument("script", nargs="?", help="a .py file of torch-style code")
+    parser.add_argument(
+        "--example", metavar="ID", help="a catalog example id, or a seed document's name"
+    )
+    parser.add_argument(
+        "--tol",
+        type=float,
+        default=DEFAULT_RTOL,
+        metavar="RTOL",
+        help=f"relative tolerance (default {DEFAULT_RTOL:g})",
+    )
+    parser.add_argument(
+        "--atol",
+        type=float,
+        default=DEFAULT_ATOL,
+        help=f"absolute tolerance (default {DEFAULT_ATOL:g})",
+    )
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per engine")
+    parser.add_argument("--json", action="store_true", help="print the JSON report instead")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compare, print the report (text or JSON); 0 when the engines agree, 1 otherwise.
+
+    Raises:
+        ValueError: for any bad input, with a one-line message.
+    """
+    if (args.script is None) == (args.example is None):
+        raise ValueError("give either a script to compare or --example ID, not both or neither")
+    if not args.timeout > 0:
+        raise ValueError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    if args.example is not None:
+        report = compare_example(args.example, args.tol, args.atol, args.timeout)
+    else:
+        report = compare_script(args.script, args.tol, args.atol, args.timeout)
+    if args.json:
+        print(json.dumps(report_json(report), indent=2))
+    else:
+        print(format_report(report), end="")
+    return report.exit_code

@@ -1,0 +1,279 @@
+"""``fdiff compare``: every seed document's full program agrees; crafted scripts differ.
+
+The compares run once per module (each starts two subprocesses) and in parallel; the tests
+then read the reports, the text format and the JSON form.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from fdiff.cli import main
+from fdiff.compare import (
+    Report,
+    compare_example,
+    compare_script,
+    compare_tensors,
+    explain,
+    format_report,
+    report_json,
+)
+from fdiff.examples import CATALOG
+
+DATA = Path(__file__).parent / "data" / "compare"
+DOCUMENTS = sorted({example.document for example in CATALOG.values()})
+SCRIPTS = ("agree", "unseeded", "missing_op", "float64", "shape_error")
+
+
+@pytest.fixture(scope="module")
+def reports(real_torch) -> dict[str, Report]:
+    """Every seed document (by name) and every script of tests/data/compare (by stem)."""
+    jobs = {doc: (compare_example, doc) for doc in DOCUMENTS}
+    jobs |= {name: (compare_script, DATA / f"{name}.py") for name in SCRIPTS}
+    with ThreadPoolExecutor(max_workers=max(2, (os.cpu_count() or 2) // 2)) as pool:
+        futures = {key: pool.submit(function, arg) for key, (function, arg) in jobs.items()}
+        return {key: future.result() for key, future in futures.items()}
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_every_seed_document_agrees(reports, document):
+    report = reports[document]
+    assert report.agree, format_report(report)
+    assert report.exit_code == 0
+    # the assembled program holds every example of the document, and each printed something
+    for example in (e for e in CATALOG.values() if e.document == document):
+        assert f"# --- {example.id}:" in report.source
+    assert report.transcript and all(row.status == "same" for row in report.transcript)
+    assert any(t.name.endswith(".grad") for t in report.tensors)
+    assert report.explanations == []
+
+
+def test_agreeing_script_reports_every_tensor(reports):
+    report = reports["agree"]
+    assert report.agree, format_report(report)
+    names = {t.name for t in report.tensors}
+    assert {"x", "x.grad", "w", "w.grad", "model.weight", "model.weight.grad"} <= names
+    assert {"model.bias.grad", "loss"} <= names
+    text = format_report(report)
+    assert "0x…" in text  # object addresses are normalised, so `print(object())` agrees
+    assert text.rstrip().endswith("agree on " + str(DATA / "agree.py"))
+
+
+def test_unseeded_random_draws_differ_and_are_explained(reports):
+    report = reports["unseeded"]
+    assert report.exit_code == 1
+    failed = {t.name for t in report.tensors if not t.ok}
+    assert {"x", "x.grad"} <= failed
+    assert [name for name, _ in report.explanations] == ["unseeded-random"]
+    text = format_report(report)
+    assert "[unseeded-random]" in text and "torch.manual_seed" in text
+    assert "FAIL (values differ)" in text
+    assert text.rstrip().splitlines()[-1].startswith("DIFFER")
+
+
+def test_missing_op_names_the_function_and_line(reports):
+    report = reports["missing_op"]
+    assert report.exit_code == 1
+    assert report.error("torch") is None
+    error = report.error("fdiff.torch")
+    assert error["type"] == "AttributeError"
+    assert error["missing"] == "Tensor.cumsum"
+    assert error["line"] == 7 and error["source"] == "y = x.cumsum(0).sum()"
+    text = format_report(report)
+    assert "fdiff.torch does not support `Tensor.cumsum` (line 7: y = x.cumsum(0).sum())" in text
+    # what was printed before the failure is still compared
+    assert report.transcript[0].status == "same" and report.transcript[0].torch == "before"
+    assert report.transcript[1].status == "torch only"
+
+
+def test_float64_without_x64_is_explained(reports):
+    report = reports["float64"]
+    assert report.exit_code == 1
+    assert report.error("fdiff.torch")["type"] == "TypeError"
+    assert report.error("fdiff.torch")["line"] == 5
+    rules = dict(report.explanations)
+    assert "JAX_ENABLE_X64=1" in rules["float64-without-x64"]
+
+
+def test_same_torch_error_in_both_engines_agrees_and_shows_both(reports):
+    report = reports["shape_error"]
+    assert report.agree, format_report(report)
+    for engine in ("torch", "fdiff.torch"):
+        error = report.error(engine)
+        assert (error["type"], error["line"], error["missing"]) == ("RuntimeError", 7, None)
+        assert "shapes cannot be multiplied" in error["message"]
+    text = format_report(report)
+    assert "  torch:       RuntimeError at line 7:" in text
+    assert "  fdiff.torch: RuntimeError at line 7:" in text
+
+
+SCHEMA = {
+    "script": str,
+    "example": (str, type(None)),
+    "agree": bool,
+    "exit_code": int,
+    "rtol": float,
+    "atol": float,
+    "engines": dict,
+    "transcript": list,
+    "tensors": list,
+    "explanations": list,
+}
+ERROR_SCHEMA = {
+    "type": str,
+    "message": str,
+    "line": (int, type(None)),
+    "source": str,
+    "missing": (str, type(None)),
+}
+TENSOR_SCHEMA = {
+    "name": str,
+    "shape_torch": (list, type(None)),
+    "shape_fdiff": (list, type(None)),
+    "max_abs_err": (float, type(None)),
+    "max_rel_err": (float, type(None)),
+    "ok": bool,
+    "note": str,
+}
+
+
+def _check_schema(value: dict, schema: dict) -> None:
+    assert set(value) == set(schema)
+    for key, kind in schema.items():
+        assert isinstance(value[key], kind), (key, value[key])
+
+
+@pytest.mark.parametrize("name", [*SCRIPTS, DOCUMENTS[0]])
+def test_json_report_follows_the_documented_schema(reports, name):
+    data = json.loads(json.dumps(report_json(reports[name]), allow_nan=False))
+    _check_schema(data, SCHEMA)
+    assert data["exit_code"] == (0 if data["agree"] else 1)
+    assert set(data["engines"]) == {"torch", "fdiff.torch"}
+    for engine in data["engines"].values():
+        assert set(engine) == {"stdout", "error"} and isinstance(engine["stdout"], str)
+        if engine["error"] is not None:
+            _check_schema(engine["error"], ERROR_SCHEMA)
+    for row in data["transcript"]:
+        assert set(row) == {"status", "torch", "fdiff"}
+        assert row["status"] in ("same", "close", "differ", "torch only", "fdiff only")
+    for tensor in data["tensors"]:
+        _check_schema(tensor, TENSOR_SCHEMA)
+    for explanation in data["explanations"]:
+        assert set(explanation) == {"rule", "message"}
+
+
+def test_schema_is_documented_in_module_and_semantics_doc():
+    import fdiff.compare
+
+    doc = (Path(__file__).parent.parent / "docs" / "semantics.md").read_text(encoding="utf-8")
+    for key in [*SCHEMA, *ERROR_SCHEMA, *TENSOR_SCHEMA, "status", "rule", "message"]:
+        assert f"``{key}``" in fdiff.compare.__doc__, key
+        assert f"`{key}`" in doc, key
+
+
+def test_cli_json_and_exit_status(real_torch, capsys):
+    assert main(["compare", str(DATA / "missing_op.py"), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["engines"]["fdiff.torch"]["error"]["missing"] == "Tensor.cumsum"
+    assert data["agree"] is False and data["script"] == str(DATA / "missing_op.py")
+
+
+def test_cli_example_text_report(real_torch, capsys):
+    assert main(["compare", "--example", "004.1", "--tol", "1e-4"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("fdiff compare <example 004.1>  (rtol 0.0001, atol 1e-06)")
+    assert "agree: torch and fdiff.torch agree" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["compare", "no_such_script.py"], "does not exist"),
+        (["compare", "README.md"], "is not a Python script"),
+        (["compare"], "give either a script"),
+        (["compare", "a.py", "--example", "000.1"], "give either a script"),
+        (["compare", "--example", "no.such"], "unknown example id"),
+        (["compare", "a.py", "--tol", "-1"], "tolerances must be non-negative"),
+    ],
+)
+def test_cli_bad_input_exits_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text("import torch\n")
+    (tmp_path / "README.md").write_text("not python\n")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fdiff: error: ") and message in err and err.count("\n") == 1
+
+
+def _record(values, grads, dtype="torch.float32"):
+    tensor = {"shape": [len(values)], "dtype": dtype, "values": values}
+    return {"x": tensor, "x.grad": {**tensor, "values": grads}}
+
+
+def _synthetic(torch_tensors, fdiff_tensors, source, errors=(None, None)) -> Report:
+    records = {
+        "torch": {"stdout": "", "tensors": torch_tensors, "error": errors[0]},
+        "fdiff.torch": {"stdout": "", "tensors": fdiff_tensors, "error": errors[1]},
+    }
+    return Report(
+        "s.py", source, records, [], compare_tensors(torch_tensors, fdiff_tensors), 1e-5, 1e-6
+    )
+
+
+def test_kink_rule_needs_every_difference_at_zero():
+    source = "y = x.abs().sum()\n"
+    at_zero = _synthetic(_record([0.0, 2.0], [0.0, 1.0]), _record([0.0, 2.0], [1.0, 1.0]), source)
+    assert [name for name, _ in explain(at_zero)] == ["kink-gradient"]
+    away = _synthetic(_record([0.0, 2.0], [0.0, 1.0]), _record([0.0, 2.0], [1.0, 3.0]), source)
+    assert explain(away) == []
+    no_kink_op = _synthetic(_record([0.0], [0.0]), _record([0.0], [1.0]), "y = (x * x).sum()\n")
+    assert explain(no_kink_op) == []
+
+
+def test_rules_stay_silent_when_runs_agree():
+    same = _record([1.0, 2.0], [3.0, 4.0])
+    report = _synthetic(same, same, "x = torch.randn(2)\nimport numpy as np\nnp.random.rand()\n")
+    assert report.agree and explain(report) == []
+
+
+def test_numpy_randomness_without_seed_is_explained_and_seeded_is_not():
+    torch_side, fdiff_side = _record([0.1], [0.2]), _record([0.5], [1.0])
+    source = "import numpy as np\nx = torch.tensor(np.random.rand(1), requires_grad=True)\n"
+    assert [n for n, _ in explain(_synthetic(torch_side, fdiff_side, source))] == [
+        "unseeded-random"
+    ]
+    seeded = "np.random.seed(0)\n" + source
+    assert explain(_synthetic(torch_side, fdiff_side, seeded)) == []
+
+
+def test_dtype_difference_fails_and_is_explained():
+    torch_side = _record([1.0], [2.0], dtype="torch.float64")
+    report = _synthetic(torch_side, _record([1.0], [2.0]), "x = torch.ones(1, dtype=torch.float64)")
+    assert not report.agree
+    assert [n for n, _ in explain(report)] == ["float64-without-x64"]
+
+
+def test_cuda_missing_is_explained():
+    error = {
+        "type": "AttributeError",
+        "message": "no cuda",
+        "line": 3,
+        "source": "",
+        "missing": "torch.cuda",
+    }
+    report = _synthetic({}, {}, "torch.cuda.manual_seed(0)\n", errors=(None, error))
+    assert [n for n, _ in explain(report)] == ["no-cuda"]
+
+
+def test_nan_in_both_engines_counts_as_equal():
+    nan = float("nan")
+    [row] = compare_tensors(
+        {"x": {"shape": [2], "dtype": "f", "values": [nan, 1.0]}},
+        {"x": {"shape": [2], "dtype": "f", "values": ["nan", 1.0]}},
+    )
+    assert row.ok and row.max_abs_err == 0.0
