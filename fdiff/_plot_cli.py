@@ -1,0 +1,159 @@
+"""``fdiff plot``: draw the gradient field of an expression (or a seed preset) to a file.
+
+The lead's ``fdiff/cli.py`` wires this in with ``add_arguments(subparser)`` and ``run(args)``.
+Bad input raises ``ValueError`` (an :class:`~fdiff.expr.ExpressionError` for the expression)
+with a one-line message; the CLI prints it and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from fdiff._presets import PRESETS, preset
+from fdiff.expr import parse_expression
+from fdiff.field import descent_paths, gradient_field
+from fdiff.plot import FORMATS, plot_field, save_figure
+
+__all__ = ["MAX_GRID", "MAX_STEPS", "add_arguments", "run"]
+
+MAX_GRID = 4000
+"""Largest grid the CLI draws, in points per axis."""
+MAX_STEPS = 100_000
+"""Most descent steps the CLI runs."""
+
+_DEFAULT_LIMITS = (-2.0, 2.0)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the ``plot`` subcommand's arguments on ``parser``.
+
+    Args:
+        parser: the (sub)parser of ``fdiff plot``.
+
+    >>> parser = argparse.ArgumentParser(prog="fdiff plot")
+    >>> add_arguments(parser)
+    >>> parser.parse_args(["a*b", "--out", "f.png", "--descent", "1,2"]).descent
+    ['1,2']
+    """
+    parser.add_argument("expression", nargs="?", help='e.g. "3*a**3 + 2*b**4"')
+    parser.add_argument("--example", metavar="ID", help=f"a seed preset: {', '.join(PRESETS)}")
+    parser.add_argument("--vars", metavar="A,B", help="the two variable names (default: a,b)")
+    parser.add_argument("--xlim", nargs=2, type=float, metavar=("LOW", "HIGH"))
+    parser.add_argument("--ylim", nargs=2, type=float, metavar=("LOW", "HIGH"))
+    parser.add_argument("--grid", type=int, default=101, metavar="N", help="N x N points")
+    parser.add_argument("--out", required=True, help=f"output file: {', '.join(FORMATS)}")
+    parser.add_argument("--dpi", type=int, default=150)
+    parser.add_argument(
+        "--descent", action="append", metavar="X,Y", help="a descent start (repeatable)"
+    )
+    parser.add_argument("--lr", type=float, help="learning rate (default 0.1)")
+    parser.add_argument("--steps", type=int, help="descent steps (default 50)")
+    parser.add_argument("--momentum", type=float, default=0.0)
+    parser.add_argument("--stream", action="store_true", help="streamlines instead of arrows")
+    parser.add_argument("--normalize", action="store_true", help="arrows of equal length")
+    parser.add_argument("--ascent", action="store_true", help="draw +grad f instead of -grad f")
+    parser.add_argument(
+        "--color-by", choices=("none", "magnitude", "log-magnitude"), default="none"
+    )
+    parser.add_argument("--arrows", type=int, default=24, help="arrows per axis at most")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute and draw the field ``args`` describe, write it, print a short report.
+
+    Args:
+        args: the namespace parsed by a parser that :func:`add_arguments` set up.
+
+    Returns:
+        0 on success.
+
+    Raises:
+        ValueError: for any bad input, with a one-line message.
+    """
+    out = _output_path(args.out)
+    _check_range("--grid", args.grid, 2, MAX_GRID)
+    _check_range("--dpi", args.dpi, 10, 1200)
+    _check_range("--arrows", args.arrows, 2, 200)
+    expression, xlim, ylim, starts, learning_rate, steps = _resolve(args)
+    _check_range("--steps", steps, 0, MAX_STEPS)
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"--lr must be a positive number, got {learning_rate}")
+    if not 0 <= args.momentum < 1:
+        raise ValueError(f"--momentum must be in [0, 1), got {args.momentum}")
+    field = gradient_field(expression, xlim, ylim, args.grid)
+    paths = (
+        descent_paths(
+            expression, starts, learning_rate=learning_rate, steps=steps, momentum=args.momentum
+        )
+        if starts
+        else ()
+    )
+    ax = plot_field(
+        field,
+        paths,
+        stream=args.stream,
+        normalize=args.normalize,
+        color_by=args.color_by,
+        direction="ascent" if args.ascent else "descent",
+        arrows=args.arrows,
+        title=expression.title,
+        labels=expression.variables,
+    )
+    save_figure(ax.figure, out, dpi=args.dpi)
+    print(f"wrote {out} ({args.grid}x{args.grid} grid of {expression.title})")
+    for line in (field.report(), *(f"path {i}: {p.message}" for i, p in enumerate(paths, 1))):
+        if line:
+            print(line)
+    return 0
+
+
+def _resolve(args: argparse.Namespace):
+    """The expression, window, starts, learning rate and steps: the preset's, then overrides."""
+    if args.example is not None:
+        if args.expression is not None or args.vars is not None:
+            raise ValueError("give either an expression (with --vars) or --example, not both")
+        chosen = preset(args.example)
+        expression, xlim, ylim = chosen.expression, chosen.xlim, chosen.ylim
+        starts, learning_rate, steps = chosen.starts, chosen.learning_rate, chosen.steps
+    elif args.expression is None:
+        raise ValueError(f"give an expression to plot, or --example with one of {list(PRESETS)}")
+    else:
+        variables = ("a", "b") if args.vars is None else tuple(args.vars.split(","))
+        expression = parse_expression(args.expression, variables)
+        xlim = ylim = _DEFAULT_LIMITS
+        starts, learning_rate, steps = (), 0.1, 50
+    return (
+        expression,
+        tuple(args.xlim) if args.xlim else xlim,
+        tuple(args.ylim) if args.ylim else ylim,
+        [_point(text) for text in args.descent] if args.descent else starts,
+        learning_rate if args.lr is None else args.lr,
+        steps if args.steps is None else args.steps,
+    )
+
+
+def _point(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        point = tuple(float(part) for part in parts)
+    except ValueError:
+        point = ()
+    if len(point) != 2 or not all(math.isfinite(v) for v in point):
+        raise ValueError(f"--descent {text!r} must be two finite numbers written X,Y")
+    return point
+
+
+def _output_path(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower() not in FORMATS:
+        raise ValueError(f"--out {text!r} must end in one of {', '.join(FORMATS)}")
+    if not path.parent.is_dir():
+        raise ValueError(f"--out {text!r}: the folder {str(path.parent)!r} does not exist")
+    return path
+
+
+def _check_range(flag: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise ValueError(f"{flag} {value} is out of range: it must be from {low} to {high}")
