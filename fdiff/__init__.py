@@ -2,8 +2,9 @@
 
 The functional toolkit (``accumulate``, ``backward``, ``retained_vjp``, ``tap`` /
 ``intermediate_grads``, ``grad_fn_names``) is re-exported here; the torch-compatible layer is
-``fdiff.torch``, the seed catalog ``fdiff.examples``, gradient fields ``fdiff.field`` and
-``fdiff.plot``.
+``fdiff.torch``, the seed catalog ``fdiff.examples``. Gradient fields (``gradient_field``,
+``descent_paths``, ``parse_expression``) are re-exported too; their plots live in ``fdiff.plot``
+(imported on demand, as it loads matplotlib).
 
 >>> import jax.numpy as jnp
 >>> import fdiff
@@ -11,6 +12,8 @@ The functional toolkit (``accumulate``, ``backward``, ``retained_vjp``, ``tap`` 
 (Array([8., 4.], dtype=float32),)
 """
 
+from fdiff.expr import Expression, ExpressionError, parse_expression
+from fdiff.field import DescentPath, GradientField, descent_path, descent_paths, gradient_field
 from fdiff.functional import (
     accumulate,
     backward,
@@ -23,11 +26,19 @@ from fdiff.functional import (
 )
 
 __all__ = [
+    "DescentPath",
+    "Expression",
+    "ExpressionError",
+    "GradientField",
     "accumulate",
     "backward",
+    "descent_path",
+    "descent_paths",
     "grad_fn_names",
+    "gradient_field",
     "intermediate_grads",
     "output_grad_fn",
+    "parse_expression",
     "retained_vjp",
     "tap",
     "zeros_like_tree",
