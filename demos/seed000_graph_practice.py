@@ -1,4 +1,5 @@
-"""Seed 000 (000_d3cb4809fd174ff9.txt): computation-graph practice (losses of shape (1,), detach, a shared node, a convolution).
+"""Seed 000 (000_d3cb4809fd174ff9.txt):
+computation-graph practice (losses of shape (1,), detach, a shared node, a convolution).
 
 Prints what the seed printed, computed the functional way: each example's pure JAX rewrite
 (``fdiff show ID`` shows its source next to the torch original), formatted as torch prints.

@@ -1,4 +1,5 @@
-"""Seed 001 (001_54a47af7d47e6158.txt): the autograd tutorial notebook (mean of squares, seeded randn, backward(v), no_grad, Variable).
+"""Seed 001 (001_54a47af7d47e6158.txt):
+the autograd tutorial notebook (mean of squares, seeded randn, backward(v), no_grad, Variable).
 
 Prints what the seed printed, computed the functional way: each example's pure JAX rewrite
 (``fdiff show ID`` shows its source next to the torch original), formatted as torch prints.

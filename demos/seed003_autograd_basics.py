@@ -1,4 +1,5 @@
-"""Seed 003 (003_ae0069ff949062a6.txt): autograd basics (BCE with logits, detach, accumulating Jacobian products).
+"""Seed 003 (003_ae0069ff949062a6.txt):
+autograd basics (BCE with logits, detach, accumulating Jacobian products).
 
 Prints what the seed printed, computed the functional way: each example's pure JAX rewrite
 (``fdiff show ID`` shows its source next to the torch original), formatted as torch prints.
