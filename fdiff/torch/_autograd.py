@@ -8,6 +8,7 @@ whose op replays the whole VJP, so JAX differentiates it again for second deriva
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -20,6 +21,12 @@ from fdiff.torch._ops import OPS, op
 from fdiff.torch._tensor import Tensor, apply
 
 _add_jit = jax.jit(jnp.add)
+_CREATE_GRAPH_WARNING = (
+    "Using backward() with create_graph=True will create a reference cycle between the parameter "
+    "and its gradient which can cause a memory leak. We recommend using autograd.grad when "
+    "creating the graph to avoid this. If you have to use this function, make sure to reset the "
+    ".grad fields of your parameters to None after use to break the cycle and avoid the leak."
+)
 
 
 @op("ReplayedGradBackward")
@@ -39,7 +46,8 @@ def _as_list(x: Any) -> list:
     return list(x) if isinstance(x, list | tuple) else [x]
 
 
-def _cotangents(outputs: list[Tensor], grad_outputs: list) -> list[Tensor]:
+def _cotangents(outputs: list[Tensor], grad_outputs: list) -> list[Tensor | None]:
+    """The checked ``gradient`` per output; ``None`` for a one-element output's implicit ones."""
     if len(grad_outputs) not in (0, len(outputs)):
         raise RuntimeError(
             f"grad can be implicitly created only for scalar outputs; got {len(grad_outputs)} "
@@ -55,7 +63,7 @@ def _cotangents(outputs: list[Tensor], grad_outputs: list) -> list[Tensor]:
         if given is None:
             if out.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            cotangents.append(Tensor._make(jnp.ones_like(out._value)))
+            cotangents.append(None)  # made inside the compiled VJP: no eager op per backward
             continue
         if not isinstance(given, Tensor):
             given = Tensor._make(jnp.asarray(given))
@@ -70,7 +78,7 @@ def _cotangents(outputs: list[Tensor], grad_outputs: list) -> list[Tensor]:
 
 def _run(
     outputs: list[Tensor],
-    cotangents: list[Tensor],
+    cotangents: list[Tensor | None],
     perturb: Callable[[Node], bool],
     wanted_leaf: Callable[[AccumulateGrad], bool],
     retain_graph: bool,
@@ -86,7 +94,7 @@ def _run(
             [leaf.value for leaf in plan.leaves],
             plan.consts,
             plan.scalars,
-            [c._value for c in cotangents],
+            [None if c is None else c._value for c in cotangents],
         )
         grads = [Tensor._make(g) for g in values]
     if not retain_graph:
@@ -94,8 +102,12 @@ def _run(
     return plan, grads
 
 
-def _recorded_gradients(plan: Plan, cotangents: list[Tensor]) -> list[Tensor]:
+def _recorded_gradients(plan: Plan, cotangents: list[Tensor | None]) -> list[Tensor]:
     leaf_tensors = [leaf.tensor for leaf in plan.leaves]
+    cotangents = [
+        Tensor._make(jnp.ones(node.shape, node.dtype)) if c is None else c
+        for node, c in zip((plan.nodes[i] for i in plan.key.roots), cotangents, strict=True)
+    ]
     # Leaves enter as the tensors themselves so that the gradient records edges to them.
     inputs = [*leaf_tensors, *plan.consts, *plan.scalars, *cotangents]
     counts = (len(plan.leaves), len(plan.consts), len(plan.scalars))
@@ -130,12 +142,14 @@ def backward(
     """
     outputs = _as_list(tensors)
     cotangents = _cotangents(outputs, _as_list(grad_tensors))
+    if create_graph:
+        warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
     retain = create_graph if retain_graph is None else retain_graph
     only = {id(t) for t in _as_list(inputs)} if inputs is not None else None
     leaf_outputs = [(o, c) for o, c in zip(outputs, cotangents, strict=True) if o.is_leaf]
     for out, cot in leaf_outputs:
         if only is None or id(out) in only:
-            _accumulate(out, cot)
+            _accumulate(out, Tensor._make(jnp.ones_like(out._value)) if cot is None else cot)
     graph = [(o, c) for o, c in zip(outputs, cotangents, strict=True) if not o.is_leaf]
     if not graph:
         return
@@ -208,12 +222,12 @@ def _per_target(
         by_leaf[ident] = by_leaf[ident] + g if ident in by_leaf else g
     node_grads = dict(zip((id(n) for n in plan.perturbed), grads[n_leaves:], strict=True))
     result: list[Tensor | None] = []
-    for t in targets:
+    for i, t in enumerate(targets):
         g = by_leaf.get(id(t)) if t.is_leaf else node_grads.get(id(t._node))
         if g is None and not allow_unused:
             raise RuntimeError(
-                "One of the differentiated Tensors appears to not have been used in the graph. "
-                "Set allow_unused=True if this is the desired behavior."
+                f"The differentiated Tensor at index {i} appears to not have been used in the "
+                "graph. Set allow_unused=True if this is the desired behavior."
             )
         result.append(g)
     return tuple(result)

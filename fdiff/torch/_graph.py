@@ -79,7 +79,7 @@ class AccumulateGrad:
         self.value = value
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"  # what torch's AccumulateGrad.name() returns
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"
@@ -109,8 +109,12 @@ class Node:
         """Input nodes as torch lists them: ``(node_or_None, 0)`` per input."""
         return tuple((e if isinstance(e, Node | AccumulateGrad) else None, 0) for e in self.inputs)
 
+    def _class_name(self) -> str:
+        """The node's torch class name, as reprs print it (``name()`` without a namespace)."""
+        return self.name().rpartition("::")[2]
+
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {id(self):#x}>"
+        return f"<{self._class_name()} object at {id(self):#x}>"
 
 
 def _shape_of(edge: Any) -> tuple[int, ...] | None:
@@ -239,7 +243,10 @@ def replay(key: GraphKey, leaves, consts, scalars, perturbations=None) -> list[j
 
 
 def gradients(key: GraphKey, leaves, consts, scalars, cotangents):
-    """Pure VJP of the graph: gradients of the wanted leaves, then of the perturbed nodes."""
+    """Pure VJP of the graph: gradients of the wanted leaves, then of the perturbed nodes.
+
+    A ``None`` cotangent stands for ones shaped like its root (torch's implicit gradient).
+    """
     zeros = tuple(jnp.zeros(shape, dtype) for _, shape, dtype in key.perturbed)
     wanted = key.wanted_leaves
 
@@ -250,8 +257,9 @@ def gradients(key: GraphKey, leaves, consts, scalars, cotangents):
         return replay(key, values, consts, scalars, perturbations)
 
     wanted_values = tuple(leaves[i] for i in wanted)
-    _, pullback = jax.vjp(wanted_to_roots, wanted_values, zeros)
-    leaf_grads, node_grads = pullback(list(cotangents))
+    roots, pullback = jax.vjp(wanted_to_roots, wanted_values, zeros)
+    ones = [jnp.ones_like(r) if c is None else c for r, c in zip(roots, cotangents, strict=True)]
+    leaf_grads, node_grads = pullback(ones)
     return tuple(leaf_grads) + tuple(node_grads)
 
 

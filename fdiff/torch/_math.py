@@ -29,6 +29,21 @@ def _dim(dim: Any) -> Any:
     return tuple(dim) if isinstance(dim, list | tuple) else dim
 
 
+def _checked(input: Tensor, dim: Any, new_axis: bool = False) -> Any:
+    """``dim`` (an int, a tuple of ints or None), after torch's range check for ``input``.
+
+    ``new_axis`` counts the axis that ``unsqueeze``/``stack`` insert.
+    """
+    dim = _dim(dim)
+    n = builtins.max(input.dim() + new_axis, 1)
+    for d in dim if isinstance(dim, tuple) else () if dim is None else (dim,):
+        if not -n <= d < n:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})"
+            )
+    return dim
+
+
 def _unary(name: str):
     spec = OPS[name]
 
@@ -95,7 +110,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     if dim is None:
         return apply(OPS["sum"], input)
-    return apply(OPS["sum_dim"], input, dim=_dim(dim), keepdim=keepdim)
+    return apply(OPS["sum_dim"], input, dim=_checked(input, dim), keepdim=keepdim)
 
 
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -106,12 +121,12 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
         )
     if dim is None:
         return apply(OPS["mean"], input)
-    return apply(OPS["mean_dim"], input, dim=_dim(dim), keepdim=keepdim)
+    return apply(OPS["mean_dim"], input, dim=_checked(input, dim), keepdim=keepdim)
 
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
     order = 2.0 if p in ("fro", None) else builtins.float(p)
-    return apply(OPS["norm"], input, p=order, dim=_dim(dim), keepdim=keepdim)
+    return apply(OPS["norm"], input, p=order, dim=_checked(input, dim), keepdim=keepdim)
 
 
 class _ValuesIndices(NamedTuple):
@@ -126,6 +141,7 @@ def _extremum(name: str):
         if dim is None:
             return apply(OPS[name], input)
         arg = "argmax" if name == "max" else "argmin"
+        dim = _checked(input, dim)
         values = apply(OPS[f"{name}_dim"], input, dim=dim, keepdim=keepdim)
         return _ValuesIndices(values, apply(OPS[arg], input, dim=dim, keepdim=keepdim))
 
@@ -142,14 +158,17 @@ min = _extremum("min")
 
 
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
-    return apply(OPS["amax"], input, dim=_dim(dim) or None, keepdim=keepdim)
+    dim = _checked(input, dim)
+    return apply(OPS["amax"], input, dim=None if dim == () else dim, keepdim=keepdim)
 
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    dim = None if dim is None else _checked(input, dim)
     return apply(OPS["argmax"], input, dim=dim, keepdim=keepdim)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    dim = None if dim is None else _checked(input, dim)
     return apply(OPS["argmin"], input, dim=dim, keepdim=keepdim)
 
 
@@ -175,11 +194,11 @@ def where(condition: Tensor, input: Any, other: Any) -> Tensor:
 
 
 def softmax(input: Tensor, dim: int) -> Tensor:
-    return apply(OPS["softmax"], input, dim=dim)
+    return apply(OPS["softmax"], input, dim=_checked(input, dim))
 
 
 def log_softmax(input: Tensor, dim: int) -> Tensor:
-    return apply(OPS["log_softmax"], input, dim=dim)
+    return apply(OPS["log_softmax"], input, dim=_checked(input, dim))
 
 
 # --- shape ------------------------------------------------------------------------------------
@@ -221,6 +240,7 @@ def t(input: Tensor) -> Tensor:
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    dim0, dim1 = _checked(input, dim0), _checked(input, dim1)
     return apply(OPS["transpose"], input, dim0=dim0, dim1=dim1)
 
 
@@ -229,30 +249,62 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
-    return apply(OPS["unsqueeze"], input, dim=dim)
+    return apply(OPS["unsqueeze"], input, dim=_checked(input, dim, new_axis=True))
 
 
 def squeeze(input: Tensor, dim: int | None = None) -> Tensor:
     if dim is None:
         return apply(OPS["squeeze"], input)
-    return apply(OPS["squeeze_dim"], input, dim=dim)
+    return apply(OPS["squeeze_dim"], input, dim=_checked(input, dim))
 
 
 def expand(input: Tensor, *sizes: Any) -> Tensor:
     target = list(_shape_args(sizes))
     offset = len(target) - input.dim()
+    if offset < 0:
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(target)}) must be greater or equal to "
+            f"the number of dimensions in the tensor ({input.dim()})"
+        )
     for i, size in enumerate(input.shape):
         if target[offset + i] == -1:
             target[offset + i] = size
+        elif size != 1 and target[offset + i] != size:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({target[offset + i]}) must match the existing "
+                f"size ({size}) at non-singleton dimension {offset + i}.  Target sizes: "
+                f"{target}.  Tensor sizes: {list(input.shape)}"
+            )
     return apply(OPS["expand"], input, shape=tuple(target))
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    first = tensors[0]
+    if first.dim() == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    dim = _checked(first, dim)
+    for i, other in enumerate(tensors[1:], start=1):
+        if other.dim() != first.dim():
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {first.dim()} and {other.dim()}"
+            )
+        for d, (a, b) in enumerate(zip(first.shape, other.shape, strict=True)):
+            if a != b and d != dim % first.dim():
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {dim % first.dim()}. "
+                    f"Expected size {a} but got size {b} for tensor number {i} in the list."
+                )
     return apply(OPS["cat"], *tensors, dim=dim)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    return apply(OPS["stack"], *tensors, dim=dim)
+    for i, other in enumerate(tensors[1:], start=1):
+        if other.shape != tensors[0].shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} "
+                f"at entry 0 and {list(other.shape)} at entry {i}"
+            )
+    return apply(OPS["stack"], *tensors, dim=_checked(tensors[0], dim, new_axis=True))
 
 
 def clone(input: Tensor) -> Tensor:

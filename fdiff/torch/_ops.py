@@ -24,8 +24,10 @@ from fdiff.torch import _torch_kinks as kinks
 class OpSpec:
     """One torch op: its implementation, grad_fn name and autograd properties.
 
-    ``grad_fn`` is the torch class name, or a function of the input shapes returning it (torch
-    names ``matmul``'s node after the shapes, e.g. ``MmBackward0`` or ``DotBackward0``).
+    ``grad_fn`` is what torch's ``grad_fn.name()`` returns, or a function of the input shapes
+    returning it (torch names ``matmul``'s node after the shapes, e.g. ``MmBackward0`` or
+    ``DotBackward0``). torch's hand-written nodes carry a namespace there
+    (``torch::autograd::CopySlices``); their class name, which reprs print, is the last part.
     ``saves`` says whether torch's node keeps tensors for backward, which decides whether a
     second backward without ``retain_graph`` fails. ``differentiable=False`` ops (comparisons,
     argmax) never record a node.
@@ -211,6 +213,22 @@ def to_dtype(a, *, dtype):
     return a.astype(dtype)
 
 
+@op("torch::autograd::CopyBackwards", saves=False)
+def copy(a, src):
+    """``a.copy_(src)``: ``src`` broadcast to ``a``'s shape and dtype; ``a``'s old value is lost."""
+    return jnp.broadcast_to(src, a.shape).astype(a.dtype)
+
+
+@op("ZeroBackward0", saves=False)
+def zero(a):
+    return jnp.zeros_like(a)
+
+
+@op("FillBackward2", saves=False)
+def fill(a, value):
+    return jnp.full_like(a, value)
+
+
 @op("CloneBackward0", saves=False)
 def clone(a):
     return jnp.array(a, copy=True)
@@ -362,7 +380,12 @@ def index(a, *indices, key):
     return a[decode_index(key, indices)]
 
 
-@op("CopySlices", saves=False)
+def _index_put_name(a, value, *indices) -> str:
+    """torch records ``x[i:j] = v`` as CopySlices, ``x[tensor] = v`` as IndexPutBackward0."""
+    return "IndexPutBackward0" if indices else "torch::autograd::CopySlices"
+
+
+@op(_index_put_name)
 def index_put(a, value, *indices, key):
     return a.at[decode_index(key, indices)].set(value)
 
@@ -425,8 +448,9 @@ def mse_loss(x, y, *, reduction="mean"):
 
 @op("BinaryCrossEntropyWithLogitsBackward0")
 def binary_cross_entropy_with_logits(x, y, *, reduction="mean"):
-    # log(1 + exp(-|x|)) keeps large logits finite, as torch's kernel does.
-    loss = jnp.maximum(x, 0) - x * y + jnp.log1p(jnp.exp(-jnp.abs(x)))
+    # softplus(x) = log(1 + exp(x)), computed stably; unlike max(x, 0) + log1p(exp(-|x|)) it has
+    # no kinks, so the gradient at x = 0 is torch's sigmoid(0) - y.
+    loss = jax.nn.softplus(x) - x * y
     return _reduce(loss, reduction)
 
 

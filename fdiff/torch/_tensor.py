@@ -256,7 +256,7 @@ class Tensor:
             np.asarray(self._value),
             dtype=self.dtype.name,
             requires_grad=self.requires_grad,
-            grad_fn=None if self._node is None else self._node.name(),
+            grad_fn=None if self._node is None else self._node._class_name(),
         )
 
     def __format__(self, spec: str) -> str:

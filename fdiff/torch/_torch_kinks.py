@@ -57,12 +57,21 @@ def _pow_scalar_jvp(primals, tangents):
     return jnp.power(a, exponent), slope * da
 
 
-@jax.custom_jvp
 def pow_tensor(a: jax.Array, exponent: jax.Array) -> jax.Array:
+    """``a ** exponent`` with both sides possibly tensors (or one a Python number)."""
+    dtype = jnp.result_type(a, exponent)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        return jnp.power(a, exponent)
+    # One float dtype on both sides: an integer side would bring a float0 tangent into the rule.
+    return _pow_tensor(jnp.asarray(a, dtype), jnp.asarray(exponent, dtype))
+
+
+@jax.custom_jvp
+def _pow_tensor(a: jax.Array, exponent: jax.Array) -> jax.Array:
     return jnp.power(a, exponent)
 
 
-@pow_tensor.defjvp
+@_pow_tensor.defjvp
 def _pow_tensor_jvp(primals, tangents):
     (a, exponent), (da, de) = primals, tangents
     result = jnp.power(a, exponent)

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 from fdiff.torch._tensor import Tensor
 
@@ -46,13 +48,15 @@ class Optimizer:
 
 
 @functools.partial(jax.jit, static_argnames=("nesterov",))
-def _sgd_update(params, grads, buffers, lr, momentum, dampening, weight_decay, nesterov):
+def _sgd_update(params, grads, buffers, hyper, nesterov):
+    """One SGD step for every parameter; ``hyper`` is ``[lr, momentum, dampening, decay]``."""
+    lr, momentum, dampening, weight_decay = hyper[0], hyper[1], hyper[2], hyper[3]
     new_params, new_buffers = [], []
     for p, g, buf in zip(params, grads, buffers, strict=True):
         d_p = g + weight_decay * p
         buf = d_p if buf is None else momentum * buf + (1 - dampening) * d_p
-        step = jax.numpy.where(momentum == 0, d_p, d_p + momentum * buf if nesterov else buf)
-        new_params.append(p - lr * step)
+        step = jnp.where(momentum == 0, d_p, d_p + momentum * buf if nesterov else buf)
+        new_params.append((p - lr * step).astype(p.dtype))
         new_buffers.append(buf)
     return new_params, new_buffers
 
@@ -84,6 +88,15 @@ class SGD(Optimizer):
             "nesterov": nesterov,
         }
         super().__init__(params, defaults)
+        self._hyper: dict[tuple, jax.Array] = {}  # the device copy of each set of options
+
+    def _hyperparameters(self, group: dict, dtype: Any) -> jax.Array:
+        """``[lr, momentum, dampening, weight_decay]`` as one array (one jit argument) in the
+        parameters' float dtype, as torch's kernels use the options in the parameters' dtype."""
+        key = (group["lr"], group["momentum"], group["dampening"], group["weight_decay"], dtype)
+        if key not in self._hyper:
+            self._hyper[key] = jnp.asarray(key[:4], dtype)
+        return self._hyper[key]
 
     def step(self) -> None:
         """Update every parameter that has a grad, in place, outside the graph."""
@@ -97,10 +110,7 @@ class SGD(Optimizer):
                 [p._value for p in params],
                 [p.grad._value for p in params],
                 buffers if use_buffers else [None] * len(params),
-                group["lr"],
-                group["momentum"],
-                group["dampening"],
-                group["weight_decay"],
+                self._hyperparameters(group, np.result_type(*(p._value.dtype for p in params))),
                 bool(group["nesterov"]),
             )
             for p, value, buf in zip(params, new_params, new_buffers, strict=True):

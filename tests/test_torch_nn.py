@@ -1,0 +1,357 @@
+"""``fdiff.torch.nn`` and ``fdiff.torch.optim`` against real PyTorch.
+
+Each test runs one program under both engines (``support.run_both``); layers start from the
+same weights, set from a NumPy generator inside the program, so only the engines differ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from support import assert_close, assert_same, run_both
+
+import fdiff.torch
+
+
+def set_weights(torch, module, seed: int = 0) -> None:
+    """Overwrite every parameter of ``module`` with the same NumPy draw in either engine."""
+    data = np.random.default_rng(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.tensor(data.uniform(-1, 1, tuple(p.shape)).astype(np.float32)))
+
+
+def inputs(torch, *shape: int, seed: int = 1, requires_grad: bool = True):
+    values = np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+    return torch.tensor(values, requires_grad=requires_grad)
+
+
+def gradients(module) -> dict:
+    return {name: p.grad for name, p in module.named_parameters()}
+
+
+# --- layers ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("batch", [(), (4,), (2, 3)])
+def test_linear_forward_and_gradients(real_torch, bias, batch):
+    def program(torch):
+        layer = torch.nn.Linear(5, 3, bias=bias)
+        set_weights(torch, layer)
+        x = inputs(torch, *batch, 5)
+        y = layer(x)
+        (y * y).sum().backward()
+        return y, x.grad, gradients(layer)
+
+    assert_same(*run_both(real_torch, program))
+
+
+CONVOLUTIONS = {
+    "plain": {"kernel_size": 3},
+    "stride 2": {"kernel_size": 3, "stride": 2},
+    "padding 1": {"kernel_size": 3, "padding": 1},
+    "stride and padding pairs": {"kernel_size": (2, 3), "stride": (2, 1), "padding": (1, 2)},
+    "padding same": {"kernel_size": 3, "padding": "same"},
+    "dilation": {"kernel_size": 2, "dilation": 2},
+    "no bias": {"kernel_size": 3, "bias": False},
+}
+
+
+@pytest.mark.parametrize("options", CONVOLUTIONS.values(), ids=CONVOLUTIONS)
+def test_conv2d_forward_and_gradients(real_torch, options):
+    def program(torch):
+        conv = torch.nn.Conv2d(2, 3, **options)
+        set_weights(torch, conv)
+        x = inputs(torch, 2, 2, 6, 5)
+        y = conv(x)
+        (y * y).sum().backward()
+        return y, x.grad, gradients(conv)
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_conv2d_seed_example(real_torch):
+    """Seed 000.4: a 3x3 kernel over a 4x4 image; the documented sums and gradients."""
+    image = [[2.0, 2, 1, 3], [4, 3, 1, 2], [1, 2, 2, 2], [1, 1, 2, 4]]
+    kernel = [[3.0, 4, 5], [1, 2, 5], [1, 4, 5]]
+
+    def program(torch):
+        conv = torch.nn.Conv2d(1, 1, 3)
+        with torch.no_grad():
+            conv.weight.copy_(torch.tensor([[kernel]]))
+            conv.bias.zero_()
+        result = conv(torch.tensor([[image]]))
+        loss = result.sum()
+        loss.backward()
+        return result, loss, repr(loss), conv.weight.grad, conv.bias.grad
+
+    actual, expected = run_both(real_torch, program)
+    assert_same(actual, expected)
+    assert_close(actual[0].detach().numpy()[0, 0], [[53, 60], [59, 68]])
+    assert actual[2] == "tensor(240., grad_fn=<SumBackward0>)"
+
+
+def test_conv2d_unbatched_input(real_torch):
+    def program(torch):
+        conv = torch.nn.Conv2d(2, 1, 2)
+        set_weights(torch, conv)
+        x = inputs(torch, 2, 3, 3)
+        y = conv(x)
+        y.sum().backward()
+        return y, x.grad
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_conv2d_channel_mismatch_raises(real_torch):
+    for torch in (real_torch, fdiff.torch):
+        conv = torch.nn.Conv2d(3, 1, 2)
+        with pytest.raises(RuntimeError, match="to have 3 channels, but got 2 channels instead"):
+            conv(torch.ones(1, 2, 4, 4))
+
+
+# --- functional ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("padding", [0, 1, (0, 2)])
+def test_functional_conv2d(real_torch, stride, padding):
+    def program(torch):
+        x, w, b = inputs(torch, 1, 2, 5, 5), inputs(torch, 4, 2, 3, 3, seed=2), inputs(torch, 4)
+        y = torch.nn.functional.conv2d(x, w, b, stride=stride, padding=padding)
+        (y.sin()).sum().backward()
+        return y, x.grad, w.grad, b.grad
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_functional_linear(real_torch):
+    def program(torch):
+        x, w, b = inputs(torch, 3, 4), inputs(torch, 2, 4, seed=2), inputs(torch, 2, seed=3)
+        y = torch.nn.functional.linear(x, w, b)
+        z = torch.nn.functional.linear(x, w)
+        (y.tanh() + z).sum().backward()
+        return y, z, x.grad, w.grad, b.grad
+
+    assert_same(*run_both(real_torch, program))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_losses(real_torch, reduction):
+    def program(torch):
+        F = torch.nn.functional
+        x = inputs(torch, 4, 3)
+        target = inputs(torch, 4, 3, seed=5, requires_grad=False)
+        probabilities = torch.tensor([[0.0, 1.0, 0.5]] * 4)
+        labels = torch.tensor([2, 0, 1, 1])
+        losses = {
+            "mse": F.mse_loss(x, target, reduction=reduction),
+            "bce": F.binary_cross_entropy_with_logits(x, probabilities, reduction=reduction),
+            "ce": F.cross_entropy(x, labels, reduction=reduction),
+            "nll": F.nll_loss(F.log_softmax(x, 1), labels, reduction=reduction),
+        }
+        grads = {}
+        for name, loss in losses.items():
+            (loss.sum() if reduction == "none" else loss).backward()
+            grads[name] = x.grad
+            x.grad = None
+        return losses, grads
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_loss_modules(real_torch):
+    def program(torch):
+        x = inputs(torch, 3, 2)
+        target = inputs(torch, 3, 2, seed=4, requires_grad=False)
+        mse = torch.nn.MSELoss(reduction="sum")(x, target)
+        bce = torch.nn.BCEWithLogitsLoss()(x, target.sigmoid())
+        ce = torch.nn.CrossEntropyLoss()(x, torch.tensor([1, 0, 1]))
+        (mse + bce + ce).backward()
+        return mse, bce, ce, x.grad
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_large_logits_stay_finite(real_torch):
+    def program(torch):
+        x = torch.tensor([-100.0, -30.0, 0.0, 30.0, 100.0], requires_grad=True)
+        y = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0])
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(x, y, reduction="sum")
+        loss.backward()
+        return loss, x.grad
+
+    assert_same(*run_both(real_torch, program))
+
+
+# --- modules -------------------------------------------------------------------------------
+
+
+def _model(torch):
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh())
+            self.head = torch.nn.Linear(4, 2, bias=False)
+            self.scale = torch.nn.Parameter(torch.tensor([2.0]))
+            self.not_a_parameter = torch.tensor([1.0])
+
+        def forward(self, x):
+            return self.head(self.body(x)) * self.scale
+
+    return Net()
+
+
+def test_parameters_and_named_parameters(real_torch):
+    def program(torch):
+        model = _model(torch)
+        named = [(name, tuple(p.shape), p.requires_grad) for name, p in model.named_parameters()]
+        return named, len(list(model.parameters())), [type(m).__name__ for m in model.children()]
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_module_gradients_and_zero_grad(real_torch):
+    def program(torch):
+        model = _model(torch)
+        set_weights(torch, model)
+        x = inputs(torch, 5, 3, requires_grad=False)
+        model(x).pow(2).mean().backward()
+        grads = gradients(model)
+        model.zero_grad()
+        cleared = [p.grad is None for p in model.parameters()]
+        return grads, cleared
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_optimizer_zero_grad_keeping_tensors(real_torch):
+    def program(torch):
+        w = torch.tensor([1.0, -1.0], requires_grad=True)
+        optimizer = torch.optim.SGD([w], lr=0.1)
+        (w * 3).sum().backward()
+        optimizer.zero_grad(set_to_none=False)
+        return w.grad
+
+    assert_same(*run_both(real_torch, program))
+
+
+# --- optimizer -----------------------------------------------------------------------------
+
+SGD_OPTIONS = {
+    "plain": {"lr": 0.1},
+    "momentum": {"lr": 0.05, "momentum": 0.9},
+    "dampening": {"lr": 0.05, "momentum": 0.9, "dampening": 0.5},
+    "weight decay": {"lr": 0.1, "weight_decay": 0.01},
+    "nesterov": {"lr": 0.05, "momentum": 0.8, "nesterov": True},
+    "everything": {"lr": 0.02, "momentum": 0.5, "weight_decay": 0.1, "nesterov": True},
+}
+
+
+@pytest.mark.parametrize("options", SGD_OPTIONS.values(), ids=SGD_OPTIONS)
+def test_sgd_steps_match_torch(real_torch, options):
+    def program(torch):
+        model = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.ReLU(), torch.nn.Linear(5, 1))
+        set_weights(torch, model)
+        x = inputs(torch, 8, 3, requires_grad=False)
+        y = inputs(torch, 8, 1, seed=7, requires_grad=False)
+        optimizer = torch.optim.SGD(model.parameters(), **options)
+        history = []
+        for _ in range(6):
+            optimizer.zero_grad()
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+            history.append((loss.detach(), [p.detach().clone() for p in model.parameters()]))
+        return history
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_sgd_with_parameter_groups(real_torch):
+    def program(torch):
+        a = torch.tensor([1.0, 2.0], requires_grad=True)
+        b = torch.tensor([-1.0], requires_grad=True)
+        optimizer = torch.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+        for _ in range(3):
+            optimizer.zero_grad()
+            ((a**2).sum() + (b**3).sum()).backward()
+            optimizer.step()
+        return a, b
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_sgd_skips_parameters_without_grad(real_torch):
+    def program(torch):
+        used = torch.tensor([1.0], requires_grad=True)
+        unused = torch.tensor([5.0], requires_grad=True)
+        optimizer = torch.optim.SGD([used, unused], lr=0.1, momentum=0.9, weight_decay=0.1)
+        (used * 2).sum().backward()
+        optimizer.step()
+        return used, unused
+
+    assert_same(*run_both(real_torch, program))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"lr": -0.1}, {"lr": 0.1, "momentum": -1.0}, {"lr": 0.1, "nesterov": True}],
+    ids=["negative lr", "negative momentum", "nesterov without momentum"],
+)
+def test_sgd_rejects_invalid_options(real_torch, options):
+    for torch in (real_torch, fdiff.torch):
+        with pytest.raises(ValueError):
+            torch.optim.SGD([torch.tensor([1.0], requires_grad=True)], **options)
+
+
+# --- initialisation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("seed", "features"), [(0, (3, 2)), (1, (10, 32)), (42, (1, 1))])
+def test_linear_initial_weights_equal_torchs_bit_for_bit(real_torch, seed, features):
+    def program(torch):
+        torch.manual_seed(seed)
+        layer = torch.nn.Linear(*features)
+        return [p.detach().numpy().copy() for p in layer.parameters()]
+
+    actual, expected = run_both(real_torch, program)
+    for a, e in zip(actual, expected, strict=True):
+        np.testing.assert_array_equal(a, e)
+
+
+def test_conv2d_initial_weights_equal_torchs_bit_for_bit(real_torch):
+    def program(torch):
+        torch.manual_seed(3)
+        conv = torch.nn.Conv2d(2, 4, 3)
+        return [p.detach().numpy().copy() for p in conv.parameters()]
+
+    actual, expected = run_both(real_torch, program)
+    for a, e in zip(actual, expected, strict=True):
+        np.testing.assert_array_equal(a, e)
+
+
+# --- compilation ---------------------------------------------------------------------------
+
+
+def test_a_training_loop_compiles_its_backward_once():
+    """20 steps of one graph structure: one compiled VJP, traced once; SGD traced twice at most
+    (the first step creates the momentum buffers)."""
+    from fdiff.torch import _graph, optim
+
+    torch = fdiff.torch
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    x, y = inputs(torch, 16, 4, requires_grad=False), inputs(torch, 16, 1, requires_grad=False)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    _graph.compiled_gradients.cache_clear()
+    sgd_traces = optim._sgd_update._cache_size()
+    for _ in range(20):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+    assert _graph.compiled_gradients.cache_info().misses == 1
+    key = _graph.plan([torch.nn.functional.mse_loss(model(x), y).grad_fn]).key
+    assert _graph.compiled_gradients(key)._cache_size() == 1
+    assert optim._sgd_update._cache_size() - sgd_traces <= 2
