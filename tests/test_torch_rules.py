@@ -718,3 +718,23 @@ BAD_SHAPES = {
 @pytest.mark.parametrize(("program", "fragment"), BAD_SHAPES.values(), ids=BAD_SHAPES)
 def test_bad_shapes_raise_torchs_error(real_torch, program, fragment):
     assert_same_error(real_torch, program, fragment)
+
+
+ZERO_DIM_REDUCTIONS = {
+    "sum(0)": lambda torch, x: x.sum(0),
+    "mean(-1, keepdim)": lambda torch, x: x.mean(-1, keepdim=True),
+    "softmax(0)": lambda torch, x: torch.softmax(x, 0),
+    "log_softmax(0)": lambda torch, x: torch.log_softmax(x, 0),
+    "norm(dim=0)": lambda torch, x: x.norm(dim=0),
+}
+
+
+@pytest.mark.parametrize("reduce", ZERO_DIM_REDUCTIONS.values(), ids=ZERO_DIM_REDUCTIONS)
+def test_reductions_of_a_0d_tensor_over_dim_0(real_torch, reduce):
+    def program(torch):
+        x = torch.tensor(-1.5, requires_grad=True)
+        y = reduce(torch, x)
+        y.backward()
+        return y, x.grad
+
+    assert_same(*run_both(real_torch, program))

@@ -44,6 +44,12 @@ def _checked(input: Tensor, dim: Any, new_axis: bool = False) -> Any:
     return dim
 
 
+def _reduced(input: Tensor, dim: Any) -> Any:
+    """Checked reduction dims; a 0-d tensor reduces over no axis (torch accepts dim 0 or -1)."""
+    dims = _checked(input, dim)
+    return () if input.dim() == 0 else dims
+
+
 def _unary(name: str):
     spec = OPS[name]
 
@@ -110,7 +116,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     if dim is None:
         return apply(OPS["sum"], input)
-    return apply(OPS["sum_dim"], input, dim=_checked(input, dim), keepdim=keepdim)
+    return apply(OPS["sum_dim"], input, dim=_reduced(input, dim), keepdim=keepdim)
 
 
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -121,12 +127,12 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
         )
     if dim is None:
         return apply(OPS["mean"], input)
-    return apply(OPS["mean_dim"], input, dim=_checked(input, dim), keepdim=keepdim)
+    return apply(OPS["mean_dim"], input, dim=_reduced(input, dim), keepdim=keepdim)
 
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
     order = 2.0 if p in ("fro", None) else builtins.float(p)
-    return apply(OPS["norm"], input, p=order, dim=_checked(input, dim), keepdim=keepdim)
+    return apply(OPS["norm"], input, p=order, dim=_reduced(input, dim), keepdim=keepdim)
 
 
 class _ValuesIndices(NamedTuple):
@@ -194,11 +200,11 @@ def where(condition: Tensor, input: Any, other: Any) -> Tensor:
 
 
 def softmax(input: Tensor, dim: int) -> Tensor:
-    return apply(OPS["softmax"], input, dim=_checked(input, dim))
+    return apply(OPS["softmax"], input, dim=_reduced(input, dim))
 
 
 def log_softmax(input: Tensor, dim: int) -> Tensor:
-    return apply(OPS["log_softmax"], input, dim=_checked(input, dim))
+    return apply(OPS["log_softmax"], input, dim=_reduced(input, dim))
 
 
 # --- shape ------------------------------------------------------------------------------------

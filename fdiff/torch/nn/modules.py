@@ -39,15 +39,25 @@ class Module:
                 f"cannot assign `{name}` before Module.__init__() call; call "
                 "super().__init__() first in your module's __init__"
             )
+        if isinstance(value, Parameter) or (value is None and name in self._parameters):
+            self.register_parameter(name, value)
+            return
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
-        if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
+        if isinstance(value, Module):
             self._modules[name] = value
-        elif value is None and name in type(self).__dict__.get("_optional", ()):
-            self._parameters[name] = None
         object.__setattr__(self, name, value)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` under ``name``; ``None`` marks an absent one (e.g. no bias)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(torch.nn.Parameter or None required)"
+            )
+        self._modules.pop(name, None)
+        self._parameters[name] = param
+        object.__setattr__(self, name, param)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing forward()")
@@ -114,14 +124,14 @@ def _uniform_parameter(shape: tuple[int, ...], bound: float) -> Parameter:
 class Linear(Module):
     """``y = x @ weight.T + bias`` with torch's initialisation."""
 
-    _optional = ("bias",)
-
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features) if in_features else 0.0
         self.weight = _uniform_parameter((out_features, in_features), bound)
-        self.bias = _uniform_parameter((out_features,), bound) if bias else None
+        self.register_parameter(
+            "bias", _uniform_parameter((out_features,), bound) if bias else None
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
@@ -135,8 +145,6 @@ class Linear(Module):
 
 class Conv2d(Module):
     """2-D convolution (NCHW) with torch's initialisation; seed 000.4 replaces its weights."""
-
-    _optional = ("bias",)
 
     def __init__(
         self,
@@ -158,7 +166,9 @@ class Conv2d(Module):
         fan_in = in_channels // groups * kernel[0] * kernel[1]
         bound = 1 / math.sqrt(fan_in) if fan_in else 0.0
         self.weight = _uniform_parameter((out_channels, in_channels // groups, *kernel), bound)
-        self.bias = _uniform_parameter((out_channels,), bound) if bias else None
+        self.register_parameter(
+            "bias", _uniform_parameter((out_channels,), bound) if bias else None
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         return F.conv2d(
@@ -187,7 +197,7 @@ class Sequential(Module):
 
 
 class _Elementwise(Module):
-    function = staticmethod(F.relu)
+    function: staticmethod  # set by each subclass
 
     def forward(self, input: Tensor) -> Tensor:
         return self.function(input)
@@ -206,7 +216,7 @@ class Tanh(_Elementwise):
 
 
 class _Loss(Module):
-    function = staticmethod(F.mse_loss)
+    function: staticmethod  # set by each subclass
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
