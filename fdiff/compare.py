@@ -49,11 +49,12 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from fdiff._compare_rules import RULES, Rule, explain, tensor_values
 
 __all__ = [
     "DEFAULT_ATOL",
@@ -329,10 +330,6 @@ def align_transcripts(
     return rows
 
 
-def _values(record: dict[str, Any]) -> np.ndarray:
-    return np.asarray([float(v) for v in record["values"]], dtype=np.float64)
-
-
 def compare_tensors(
     torch_tensors: dict[str, Any],
     fdiff_tensors: dict[str, Any],
@@ -358,7 +355,7 @@ def compare_tensors(
                 TensorComparison(name, shape_t, shape_f, None, None, False, "shapes differ")
             )
             continue
-        t, f = _values(want), _values(got)
+        t, f = tensor_values(want), tensor_values(got)
         both_nan = np.isnan(t) & np.isnan(f)
         with np.errstate(invalid="ignore"):
             error = np.where(both_nan | (t == f), 0.0, np.abs(f - t))
@@ -371,136 +368,6 @@ def compare_tensors(
             ok, note = False, f"dtype {want['dtype']} vs {got['dtype']}"
         rows.append(TensorComparison(name, shape_t, shape_f, max_abs, max_rel, ok, note))
     return rows
-
-
-# --- explanations -------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Rule:
-    """A known semantic difference: ``check(report)`` returns one line when it applies."""
-
-    name: str
-    summary: str
-    check: Callable[[Report], str | None]
-
-
-def _fdiff_error_mentions(report: Report, kind: str, text: str) -> bool:
-    error = report.error("fdiff.torch")
-    return error is not None and error["type"] == kind and text in error["message"]
-
-
-def _float64_without_x64(report: Report) -> str | None:
-    dtypes = [
-        (t.name, report.records["torch"]["tensors"][t.name]["dtype"])
-        for t in report.tensors
-        if t.shape_torch is not None and t.shape_fdiff is not None and t.note.startswith("dtype")
-    ]
-    if _fdiff_error_mentions(report, "TypeError", "jax_enable_x64"):
-        line = report.error("fdiff.torch")["line"]
-        where = f" (line {line})" if line else ""
-        return (
-            f"the script asks for float64{where}, which needs JAX's 64-bit mode: fdiff.torch "
-            "refuses rather than downcast; run with JAX_ENABLE_X64=1 to compare in float64"
-        )
-    if any(dtype == "torch.float64" for _, dtype in dtypes):
-        names = ", ".join(f"`{n}`" for n, dtype in dtypes if dtype == "torch.float64")
-        return f"{names} is float64 under torch but not under fdiff.torch (JAX x64 mode is off)"
-    return None
-
-
-_TORCH_RANDOM = re.compile(
-    r"\btorch\.(?:rand|randn|randint|rand_like|randn_like|randperm|normal|bernoulli)\s*\("
-    r"|\.(?:uniform_|normal_|random_|bernoulli_)\s*\(|\bnn\.(?:Linear|Conv[123]d|Bilinear)\s*\("
-)
-_OTHER_RANDOM = re.compile(r"\b(?:np|numpy)\.random\.\w+\s*\(|\brandom\.(?!seed)\w+\s*\(")
-
-
-def _mismatch(report: Report) -> bool:
-    transcript = any(row.status not in ("same", "close") for row in report.transcript)
-    return transcript or any(not t.ok for t in report.tensors)
-
-
-def _unseeded_randomness(report: Report) -> str | None:
-    if not (_mismatch(report) and report.errors_agree):
-        return None
-    source = report.source
-    torch_draw = _TORCH_RANDOM.search(source)
-    if torch_draw and "manual_seed(" not in source:
-        return (
-            f"the script draws random numbers (`{torch_draw[0].strip(' (')}`) without "
-            "`torch.manual_seed`: torch seeds its generator afresh in every process, so the "
-            "runs see different numbers; call torch.manual_seed(0) first (fdiff.torch then "
-            "reproduces torch's CPU generator bit for bit)"
-        )
-    other_draw = _OTHER_RANDOM.search(source)
-    seeded = re.search(
-        r"\b(?:np|numpy)\.random\.seed\(|\brandom\.seed\(|default_rng\(\s*\w", source
-    )
-    if other_draw and not seeded:
-        return (
-            f"the script draws random numbers (`{other_draw[0].strip(' (')}`) without a "
-            "seed, so every run, of either engine, sees different numbers; seed it"
-        )
-    return None
-
-
-def _no_cuda(report: Report) -> str | None:
-    error = report.error("fdiff.torch")
-    missing = (error or {}).get("missing") or ""
-    if missing.startswith(("torch.cuda", "Tensor.cuda")):
-        return (
-            f"fdiff.torch has no `{missing}`: JAX places arrays on its default device "
-            "itself; drop the CUDA calls (the CPU generator is the one fdiff reproduces)"
-        )
-    return None
-
-
-_KINK_OPS = re.compile(r"\b(abs|relu|sqrt|clamp|clip|norm|max|min|maximum|minimum)\b")
-
-
-def _kink_gradient(report: Report) -> str | None:
-    ops = sorted(set(_KINK_OPS.findall(report.source)))
-    if not ops or not report.errors_agree:
-        return None
-    tensors = report.records["torch"]["tensors"]
-    wrong = [t for t in report.tensors if not t.ok]
-    if not wrong or not all(t.name.endswith(".grad") and t.note == "values differ" for t in wrong):
-        return None
-    for comparison in wrong:
-        owner = tensors.get(comparison.name.removesuffix(".grad"))
-        if owner is None:
-            return None
-        t = _values(tensors[comparison.name])
-        f = _values(report.records["fdiff.torch"]["tensors"][comparison.name])
-        differ = ~np.isclose(f, t, rtol=report.rtol, atol=report.atol, equal_nan=True)
-        if np.any(_values(owner)[differ] != 0):
-            return None  # some difference lies away from the kink at 0
-    names = ", ".join(f"`{t.name}`" for t in wrong)
-    return (
-        f"{names} differ only where the input is exactly 0, a non-differentiable point of "
-        f"{', '.join(ops)}: torch and JAX choose different subgradients there; fdiff.torch "
-        "is meant to give torch's, so please report this (see docs/semantics.md)"
-    )
-
-
-RULES: tuple[Rule, ...] = (
-    Rule("float64-without-x64", "float64 needs JAX's x64 mode", _float64_without_x64),
-    Rule("unseeded-random", "random draws without a seed differ run to run", _unseeded_randomness),
-    Rule("no-cuda", "fdiff.torch has no torch.cuda", _no_cuda),
-    Rule("kink-gradient", "gradients at non-differentiable points", _kink_gradient),
-)
-"""The known semantic differences, checked in this order."""
-
-
-def explain(report: Report) -> list[tuple[str, str]]:
-    """``(rule name, message)`` for every rule of :data:`RULES` whose condition holds."""
-    found = []
-    for rule in RULES:
-        message = rule.check(report)
-        if message:
-            found.append((rule.name, message))
-    return found
 
 
 # --- output -------------------------------------------------------------------------------------
