@@ -6,7 +6,8 @@ static arguments and one edge per input. An edge is another ``Node``, an :class:
 scalar. :func:`plan` walks a graph once and produces a hashable :class:`GraphKey` (ops, static
 arguments and wiring, no values) plus the values in input order; :func:`replay` turns a key back
 into a pure function of those values. Backward differentiates that function with ``jax.vjp``
-under ``jax.jit``, cached by key, so a loop that repeats one structure compiles once.
+under ``jax.jit``, cached by key, so a loop that repeats one structure compiles once. The same
+replay, jitted without the VJP, computes a deferred node's value (:func:`materialize`).
 """
 
 from __future__ import annotations

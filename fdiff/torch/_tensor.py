@@ -3,8 +3,9 @@
 A tensor's value lives in a one-element list (its storage) so that ``detach()``, ``.data`` and
 ``Variable(t)`` share it with the original, as torch's views of one storage do: an in-place op on
 either is seen by both. Everything a tensor computes goes through :func:`apply`, which runs the
-op table's jitted implementation and, when grad mode is on and an input requires grad, records a
-:class:`~fdiff.torch._graph.Node`.
+op table's jitted implementation or, when grad mode is on and an input requires grad, records a
+:class:`~fdiff.torch._graph.Node` and defers the computation: the storage then holds the node
+until ``_value`` (or a backward) computes it, so every sharer of the storage sees the value.
 """
 
 from __future__ import annotations
