@@ -738,3 +738,76 @@ def test_reductions_of_a_0d_tensor_over_dim_0(real_torch, reduce):
         return y, x.grad
 
     assert_same(*run_both(real_torch, program))
+
+
+# --- deferred forward: recorded ops compute on first read ---------------------------------------
+
+
+def test_deferred_values_after_in_place_changes_outside_the_graph(real_torch):
+    """A non-leaf changed under no_grad (or through .data) feeds later ops its new value."""
+
+    def program(torch):
+        x = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        y = x * 2
+        with torch.no_grad():
+            y.add_(1)
+        z = y * y
+        h = x + 1
+        h.data = torch.tensor([5.0, 6.0, 7.0])
+        u = (h * 3).sum()
+        return z, u, y
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_deferred_intermediates_read_after_backward(real_torch):
+    def program(torch):
+        w = torch.tensor([0.5, -1.5], requires_grad=True)
+        h = w * w
+        twin = h.detach()
+        loss = (h + 1).sum()
+        loss.backward()
+        return loss.item(), h, twin, repr(twin), f"{loss:.3f}", w.grad
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_python_control_flow_on_deferred_values(real_torch):
+    def program(torch):
+        x = torch.tensor([0.3, 0.4], requires_grad=True)
+        y = x * 2
+        steps = 0
+        while y.data.norm() < 100:
+            y = y * 2
+            steps += 1
+        y.sum().backward()
+        return steps, y, x.grad, bool(y[0] > 1)
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_shape_errors_raise_at_the_recorded_op_every_time(real_torch):
+    def program(torch):
+        w = torch.tensor([[1.0, 2.0]], requires_grad=True)
+        for _ in range(2):  # the second time, the output shape cache is warm
+            w * torch.ones(3, 1)
+        w * torch.ones(3, 3)
+
+    assert_same_error(real_torch, program, "must match the size of tensor b")
+
+
+def test_grads_accumulate_into_zeroed_and_kept_grad_objects(real_torch):
+    def program(torch):
+        w = torch.tensor([1.0, 2.0], requires_grad=True)
+        seen = []
+        for step in range(3):
+            loss = (w * w * (step + 1)).sum()
+            loss.backward()
+            grad = w.grad
+            seen.append(grad.clone())
+            if step == 1:
+                w.grad.zero_()
+                seen.append(w.grad is grad)
+        return seen, loss
+
+    assert_same(*run_both(real_torch, program))

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from fdiff.torch import _graph
-from fdiff.torch._graph import AccumulateGrad, Node, Plan
+from fdiff.torch._graph import Node, Plan
 from fdiff.torch._ops import OPS, op
 from fdiff.torch._tensor import Tensor, apply
 
@@ -37,7 +37,7 @@ def replayed_gradient(*values, key, counts, index):
     consts = values[n_leaves : n_leaves + n_consts]
     scalars = values[n_leaves + n_consts : n_leaves + n_consts + n_scalars]
     cotangents = values[n_leaves + n_consts + n_scalars :]
-    return _graph.gradients(key, leaves, consts, scalars, cotangents)[index]
+    return _graph.gradients(key, leaves, consts, scalars, cotangents)[1][index]
 
 
 def _as_list(x: Any) -> list:
@@ -76,30 +76,31 @@ def _cotangents(outputs: list[Tensor], grad_outputs: list) -> list[Tensor | None
     return cotangents
 
 
-def _run(
-    outputs: list[Tensor],
+def _gradients(
+    plan: Plan,
     cotangents: list[Tensor | None],
-    perturb: Callable[[Node], bool],
-    wanted_leaf: Callable[[AccumulateGrad], bool],
-    retain_graph: bool,
     create_graph: bool,
-) -> tuple[Plan, list[Tensor]]:
-    """Gradients of ``outputs`` (non-leaf) for the wanted leaf slots, then perturbed nodes."""
-    roots = [out._node for out in outputs]
-    plan = _graph.plan(roots, perturb, wanted_leaf)
+    accumulated: list[jax.Array | None] | None = None,
+) -> list[Tensor]:
+    """Gradients for the plan's wanted leaf slots, then perturbed nodes (plus ``accumulated``).
+
+    The same compiled call gives the roots' forward values: deferred roots take them, so
+    ``loss.item()`` after ``loss.backward()`` computes nothing more.
+    """
     if create_graph:
-        grads = _recorded_gradients(plan, cotangents)
-    else:
-        values = _graph.compiled_gradients(plan.key)(
-            [leaf.value for leaf in plan.leaves],
-            plan.consts,
-            plan.scalars,
-            [None if c is None else c._value for c in cotangents],
-        )
-        grads = [Tensor._make(g) for g in values]
-    if not retain_graph:
-        _graph.free(plan.nodes)
-    return plan, grads
+        return _recorded_gradients(plan, cotangents)
+    roots, values = _graph.compiled_gradients(plan.key)(
+        [leaf.value for leaf in plan.leaves],
+        plan.consts,
+        plan.scalars,
+        [None if c is None else c._value for c in cotangents],
+        accumulated,
+    )
+    for i, value in zip(plan.key.roots, roots, strict=True):
+        node = plan.nodes[i]
+        if node.value is None and node.exact:
+            node.value = value
+    return [Tensor._make(g) for g in values]
 
 
 def _recorded_gradients(plan: Plan, cotangents: list[Tensor | None]) -> list[Tensor]:
@@ -113,6 +114,19 @@ def _recorded_gradients(plan: Plan, cotangents: list[Tensor | None]) -> list[Ten
     counts = (len(plan.leaves), len(plan.consts), len(plan.scalars))
     outputs = len(plan.key.wanted_leaves) + len(plan.key.perturbed)
     return [apply(_REPLAYED, *inputs, key=plan.key, counts=counts, index=i) for i in range(outputs)]
+
+
+def _existing_grads(tensors: list[Tensor]) -> list[jax.Array | None]:
+    """Per gradient slot, the ``.grad`` value the compiled backward adds it to (first slot of
+    each tensor, when its grad is a plain tensor), else ``None``."""
+    seen: set[int] = set()
+    existing = []
+    for tensor in tensors:
+        old = tensor._grad
+        first = id(tensor) not in seen
+        seen.add(id(tensor))
+        existing.append(old._value if first and old is not None and not old.requires_grad else None)
+    return existing
 
 
 def _accumulate(tensor: Tensor, grad: Tensor) -> None:
@@ -161,18 +175,23 @@ def backward(
             return None
         return tensor if only is None or id(tensor) in only else None
 
-    plan, grads = _run(
-        outs,
-        cots,
+    plan = _graph.plan(
+        [out._node for out in outs],
         lambda node: retained_tensor(node) is not None,
         lambda leaf: only is None or id(leaf.tensor) in only,
-        retain,
-        create_graph,
     )
     wanted = [plan.leaves[i].tensor for i in plan.key.wanted_leaves]
-    retained = [retained_tensor(node) for node in plan.perturbed]
-    for tensor, grad in zip([*wanted, *retained], grads, strict=True):
-        _accumulate(tensor, grad)
+    targets = [*wanted, *(retained_tensor(node) for node in plan.perturbed)]
+    # The compiled backward also adds the existing .grad values: no separate add per leaf.
+    existing = None if create_graph else _existing_grads(targets)
+    grads = _gradients(plan, cots, create_graph, existing)
+    if not retain:
+        _graph.free(plan.nodes)
+    for i, (tensor, grad) in enumerate(zip(targets, grads, strict=True)):
+        if existing is not None and existing[i] is not None:
+            tensor._grad._storage[0] = grad._value  # in place: torch keeps the .grad object
+        else:
+            _accumulate(tensor, grad)
 
 
 def grad(
@@ -201,14 +220,14 @@ def grad(
         raise RuntimeError("grad of a leaf output is not supported; use the identity instead")
     wanted_ids = {id(t) for t in targets if t.is_leaf}
     non_leaf_ids = {id(t._node) for t in targets if not t.is_leaf}
-    plan, grads = _run(
-        outs,
-        cotangents,
+    plan = _graph.plan(
+        [out._node for out in outs],
         lambda node: id(node) in non_leaf_ids,
         lambda leaf: id(leaf.tensor) in wanted_ids,
-        create_graph if retain_graph is None else retain_graph,
-        create_graph,
     )
+    grads = _gradients(plan, cotangents, create_graph)
+    if not (create_graph if retain_graph is None else retain_graph):
+        _graph.free(plan.nodes)
     return _per_target(targets, plan, grads, allow_unused)
 
 

@@ -6,7 +6,8 @@ static arguments and one edge per input. An edge is another ``Node``, an :class:
 scalar. :func:`plan` walks a graph once and produces a hashable :class:`GraphKey` (ops, static
 arguments and wiring, no values) plus the values in input order; :func:`replay` turns a key back
 into a pure function of those values. Backward differentiates that function with ``jax.vjp``
-under ``jax.jit``, cached by key, so a loop that repeats one structure compiles once.
+under ``jax.jit``, cached by key, so a loop that repeats one structure compiles once. The same
+replay, jitted without the VJP, computes a deferred node's value (:func:`materialize`).
 """
 
 from __future__ import annotations
@@ -88,14 +89,39 @@ class AccumulateGrad:
 class Node:
     """One recorded op application: what torch exposes as ``tensor.grad_fn``."""
 
-    __slots__ = ("__weakref__", "dtype", "freed", "inputs", "retained", "shape", "spec", "static")
+    __slots__ = (
+        "__weakref__",
+        "aval",
+        "dtype",
+        "exact",
+        "freed",
+        "inputs",
+        "retained",
+        "shape",
+        "spec",
+        "static",
+        "value",
+    )
 
-    def __init__(self, spec: OpSpec, static: tuple, inputs: tuple, out: jax.Array) -> None:
+    def __init__(
+        self,
+        spec: OpSpec,
+        static: tuple,
+        inputs: tuple,
+        aval: jax.core.ShapedArray,
+        value: jax.Array | None = None,
+        exact: bool = True,
+    ) -> None:
         self.spec = spec
         self.static = static
         self.inputs = inputs
-        self.shape = out.shape
-        self.dtype = out.dtype
+        self.aval = aval
+        self.shape = aval.shape
+        self.dtype = aval.dtype
+        # The output, once computed (see ``materialize``). ``exact``: replaying the graph below
+        # reproduces it (False when an input's storage was changed outside the graph).
+        self.value = value
+        self.exact = exact
         self.freed = False
         self.retained: Any = None  # the tensor that called retain_grad(), if any
 
@@ -163,7 +189,7 @@ _FREED_MESSAGE = (
 )
 
 
-def _topological(roots: Sequence[Node]) -> list[Node]:
+def _topological(roots: Sequence[Node], known: Callable[[Node], bool] | None) -> list[Node]:
     order: list[Node] = []
     seen: set[int] = set()
     stack: list[tuple[Node, bool]] = [(r, False) for r in reversed(roots)]
@@ -175,7 +201,10 @@ def _topological(roots: Sequence[Node]) -> list[Node]:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if node.freed and node.spec.saves:
+        if known is not None:
+            if known(node) and node not in roots:
+                continue  # a computed value: the replay reads it as a constant
+        elif node.freed and node.spec.saves:
             raise RuntimeError(_FREED_MESSAGE)
         stack.append((node, True))
         stack.extend((e, False) for e in reversed(node.inputs) if isinstance(e, Node))
@@ -186,12 +215,15 @@ def plan(
     roots: Sequence[Node],
     perturb: Callable[[Node], bool] = lambda _: False,
     wanted_leaf: Callable[[AccumulateGrad], bool] = lambda _: True,
+    known: Callable[[Node], bool] | None = None,
 ) -> Plan:
     """Walk the graph below ``roots`` into a :class:`Plan` (raises if it was freed).
 
     ``perturb`` picks the non-leaf nodes whose gradient is wanted, ``wanted_leaf`` the leaves.
+    ``known`` (forward replays only, where freed graphs are fine) picks nodes whose computed
+    ``value`` enters as a constant instead of being replayed.
     """
-    nodes = _topological(roots)
+    nodes = _topological(roots, known)
     position = {id(n): i for i, n in enumerate(nodes)}
     perturbed = [n for n in nodes if perturb(n)]
     slot_of_perturbed = {id(n): k for k, n in enumerate(perturbed)}
@@ -203,8 +235,11 @@ def plan(
     for node in nodes:
         refs = []
         for edge in node.inputs:
-            if isinstance(edge, Node):
+            if isinstance(edge, Node) and id(edge) in position:
                 refs.append(("n", position[id(edge)]))
+            elif isinstance(edge, Node):
+                refs.append(("c", len(consts)))
+                consts.append(edge.value)
             elif isinstance(edge, AccumulateGrad):
                 ident = (id(edge.tensor), id(edge.value))
                 if ident not in leaf_slot:
@@ -242,10 +277,12 @@ def replay(key: GraphKey, leaves, consts, scalars, perturbations=None) -> list[j
     return [values[i] for i in key.roots]
 
 
-def gradients(key: GraphKey, leaves, consts, scalars, cotangents):
-    """Pure VJP of the graph: gradients of the wanted leaves, then of the perturbed nodes.
+def gradients(key: GraphKey, leaves, consts, scalars, cotangents, accumulated=None):
+    """Pure VJP of the graph: the root values, and the gradients of the wanted leaves, then of
+    the perturbed nodes.
 
     A ``None`` cotangent stands for ones shaped like its root (torch's implicit gradient).
+    ``accumulated`` holds, per gradient, ``None`` or the ``.grad`` it is added to.
     """
     zeros = tuple(jnp.zeros(shape, dtype) for _, shape, dtype in key.perturbed)
     wanted = key.wanted_leaves
@@ -260,13 +297,32 @@ def gradients(key: GraphKey, leaves, consts, scalars, cotangents):
     roots, pullback = jax.vjp(wanted_to_roots, wanted_values, zeros)
     ones = [jnp.ones_like(r) if c is None else c for r, c in zip(roots, cotangents, strict=True)]
     leaf_grads, node_grads = pullback(ones)
-    return tuple(leaf_grads) + tuple(node_grads)
+    grads = (*leaf_grads, *node_grads)
+    if accumulated is not None:
+        grads = tuple(g if a is None else a + g for g, a in zip(grads, accumulated, strict=True))
+    return tuple(roots), grads
 
 
 @functools.lru_cache(maxsize=512)
 def compiled_gradients(key: GraphKey) -> Callable[..., tuple[jax.Array, ...]]:
     """``jax.jit`` of :func:`gradients` for one graph structure (compiled once per key)."""
     return jax.jit(functools.partial(gradients, key))
+
+
+@functools.lru_cache(maxsize=512)
+def compiled_replay(key: GraphKey) -> Callable[..., list[jax.Array]]:
+    """``jax.jit`` of :func:`replay` for one graph structure: the deferred forward."""
+    return jax.jit(functools.partial(replay, key))
+
+
+def materialize(node: Node) -> jax.Array:
+    """The output of a recorded op, computed on first use by one jitted replay of the graph
+    below it (nodes already computed enter as constants); cached on the node."""
+    if node.value is None:
+        p = plan([node], wanted_leaf=lambda _: False, known=lambda n: n.value is not None)
+        leaves = [leaf.value for leaf in p.leaves]
+        node.value = compiled_replay(p.key)(leaves, p.consts, p.scalars)[0]
+    return node.value
 
 
 def free(nodes: Iterable[Node]) -> None:

@@ -3,13 +3,16 @@
 A tensor's value lives in a one-element list (its storage) so that ``detach()``, ``.data`` and
 ``Variable(t)`` share it with the original, as torch's views of one storage do: an in-place op on
 either is seen by both. Everything a tensor computes goes through :func:`apply`, which runs the
-op table's jitted implementation and, when grad mode is on and an input requires grad, records a
-:class:`~fdiff.torch._graph.Node`.
+op table's jitted implementation or, when grad mode is on and an input requires grad, records a
+:class:`~fdiff.torch._graph.Node` and defers the computation: the storage then holds the node
+until ``_value`` (or a backward) computes it, so every sharer of the storage sees the value.
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
+import math
 import warnings
 import weakref
 from typing import Any
@@ -18,8 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _dtypes
-from fdiff.torch._graph import AccumulateGrad, Node, is_grad_enabled
+from fdiff.torch import _deferred, _dtypes
+from fdiff.torch._graph import AccumulateGrad, Node, is_grad_enabled, materialize
 from fdiff.torch._ops import ARRAY_INDEX, OPS, OpSpec
 from fdiff.torch._printing import format_tensor
 
@@ -76,7 +79,10 @@ class Tensor:
 
     @property
     def _value(self) -> jax.Array:
-        return self._storage[0]
+        value = self._storage[0]
+        if value.__class__ is Node:  # a deferred result: compute it now, for every sharer
+            value = self._storage[0] = materialize(value)
+        return value
 
     # --- autograd metadata --------------------------------------------------------------------
 
@@ -141,7 +147,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A leaf sharing this tensor's storage, outside every graph (torch's ``detach``)."""
-        twin = Tensor._make(self._value)
+        twin = Tensor._make(self._storage[0])
         twin._storage = self._storage
         return twin
 
@@ -174,22 +180,22 @@ class Tensor:
 
     @property
     def shape(self) -> Size:
-        return Size(self._value.shape)
+        return Size(self._storage[0].shape)  # a deferred result's node knows its shape
 
     def size(self, dim: int | None = None) -> Size | int:
         return self.shape if dim is None else self.shape[dim]
 
     def dim(self) -> int:
-        return self._value.ndim
+        return len(self._storage[0].shape)
 
     ndim = property(dim)
 
     def numel(self) -> int:
-        return int(self._value.size)
+        return math.prod(self._storage[0].shape)
 
     @property
     def dtype(self) -> _dtypes.dtype:
-        return _dtypes.from_storage(self._value.dtype)
+        return _dtypes.from_storage(self._storage[0].dtype)
 
     @property
     def device(self) -> str:
@@ -271,14 +277,17 @@ class Tensor:
         """Make ``self`` hold ``result`` in place (torch's in-place op semantics)."""
         if self._node is None and self._requires_grad and is_grad_enabled():
             raise RuntimeError(_LEAF_INPLACE_MESSAGE)
-        value, dtype = result._value, self._value.dtype
-        self._storage[0] = value if value.dtype == dtype else value.astype(dtype)
+        value, dtype = result._storage[0], self._storage[0].dtype
+        self._storage[0] = value if value.dtype == dtype else result._value.astype(dtype)
         if result._node is not None:
             self._node = result._node
         return self
 
     def zero_(self) -> Tensor:
         """Fill with zeros in place (e.g. ``x.grad.zero_()``)."""
+        if self._node is None and not self._requires_grad:  # outside every graph: no op to run
+            self._storage[0] = _zeros(tuple(self.shape), self._storage[0].dtype)
+            return self
         return self._assign(apply(OPS["zero"], self))
 
     def fill_(self, value: Any) -> Tensor:
@@ -397,16 +406,12 @@ def _as_value(x: Any) -> Any:
     return x
 
 
-def _edge(arg: Any, value: Any) -> Any:
-    if not isinstance(arg, Tensor):
-        return value
-    if arg._node is not None:
-        return arg._node
-    return AccumulateGrad(arg, value) if arg._requires_grad else value
-
-
 def apply(spec: OpSpec, *args: Any, **static: Any) -> Tensor:
-    """Run one op of the table eagerly on tensors (or scalars); record it when grad mode says so.
+    """Run one op of the table on tensors (or scalars); record it when grad mode says so.
+
+    A recorded op is deferred: its result holds the node, with the output shape and dtype
+    (:mod:`~fdiff.torch._deferred`), and is computed when first read (``_value``) or by the
+    backward that replays it anyway.
 
     >>> import fdiff.torch as torch
     >>> from fdiff.torch._ops import OPS
@@ -415,21 +420,71 @@ def apply(spec: OpSpec, *args: Any, **static: Any) -> Tensor:
     """
     # One pass over the arguments: this runs for every op, so it stays lean.
     values = []
-    needs_grad = False
+    needs_grad = deferred = False
     for a in args:
         if isinstance(a, Tensor):
-            values.append(a._storage[0])
+            value = a._storage[0]
+            values.append(value)
             needs_grad = needs_grad or a._node is not None or a._requires_grad
+            deferred = deferred or value.__class__ is Node
         else:
             values.append(_as_value(a))
+    if needs_grad and spec.differentiable and is_grad_enabled():
+        return _record(spec, args, values, static)
+    if deferred:
+        values = [
+            a._value if isinstance(a, Tensor) else v for a, v in zip(args, values, strict=True)
+        ]
+    return Tensor._make(_run(spec, values, static))
+
+
+def _materialized(args: tuple, values: list) -> list:
+    return [a._value if isinstance(a, Tensor) else v for a, v in zip(args, values, strict=True)]
+
+
+def _run(spec: OpSpec, values: list, static: dict) -> jax.Array:
     try:
-        out = spec.jitted(*values, **static)
+        return spec.jitted(*values, **static)
     except (TypeError, ValueError) as error:
         raise RuntimeError(_describe_failure(spec, values, error)) from error
-    if needs_grad and spec.differentiable and is_grad_enabled():
-        edges = tuple(_edge(a, v) for a, v in zip(args, values, strict=True))
-        return Tensor._make(out, Node(spec, tuple(sorted(static.items())), edges, out))
-    return Tensor._make(out)
+
+
+def _record(spec: OpSpec, args: tuple, values: list, static: dict) -> Tensor:
+    """Record a node; defer its computation unless an input's storage left its graph."""
+    static_items = tuple(sorted(static.items()))
+    edges = []
+    in_sync = exact = True
+    for i, a in enumerate(args):
+        if not isinstance(a, Tensor):
+            edges.append(values[i])
+            continue
+        node = a._node
+        if node is None:
+            value = values[i] = a._value
+            edges.append(AccumulateGrad(a, value) if a._requires_grad else value)
+            continue
+        # The node's output is what this tensor holds unless it was changed outside the graph
+        # (an in-place op under no_grad, ``.data = ...``); then the replay would not see it.
+        value = values[i]
+        if value is not node and value is not node.value:
+            in_sync = exact = False
+        exact = exact and node.exact
+        edges.append(node)
+    aval = _deferred.output_aval(spec, static_items, static, values) if in_sync else None
+    if aval is None:  # run it now
+        values = [
+            a._value if isinstance(a, Tensor) else v for a, v in zip(args, values, strict=True)
+        ]
+        out = _run(spec, values, static)
+        node = Node(spec, static_items, tuple(edges), out.aval, out, exact=exact)
+        return Tensor._make(out, node)
+    node = Node(spec, static_items, tuple(edges), aval, exact=exact)
+    return Tensor._make(node, node)
+
+
+@functools.lru_cache(maxsize=256)
+def _zeros(shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
+    return jnp.zeros(shape, dtype)  # jax arrays are immutable: one per shape and dtype is enough
 
 
 def _matmul_failure(a: tuple[int, ...], b: tuple[int, ...]) -> str | None:
