@@ -94,6 +94,8 @@ def _check(args: argparse.Namespace) -> int:
         for engine, result in check.engines.items():
             for failure in result.failures if (args.verbose or not check.passed) else []:
                 print(f"        {engine}: {failure}")
+            if args.verbose and result.skipped:
+                print(f"        {engine}: not expressed: {', '.join(result.skipped)}")
         failed += not check.passed
     print(f"\n{len(examples) - failed}/{len(examples)} examples match the seeds' documented numbers"
           f" (cells: max abs error against the printed values)")  # fmt: skip

@@ -67,3 +67,8 @@ def test_console_script_check_exits_zero():
     )
     assert done.returncode == 0, done.stderr
     assert "000.4" in done.stdout
+
+
+def test_check_verbose_lists_what_the_jax_rewrite_does_not_express(capsys):
+    assert main(["check", "002.2", "--engines", "jax", "-v"]) == 0
+    assert "jax: not expressed: y.grad, backward_failed" in capsys.readouterr().out

@@ -4,8 +4,8 @@ Random inputs come from :mod:`fdiff.torch._random`, a NumPy copy of torch's CPU 
 ``torch.manual_seed(0); torch.randn(3)`` has the seed's values with no torch installed.
 ``backward(gradient=v)`` is a VJP with cotangent ``v``; ``no_grad`` is ``stop_gradient`` on the
 block's inputs, and "requires grad" is whether the result is traced from a differentiated input
-(``output_grad_fn`` is not ``None``). Gradients of intermediates are not kept (``None``) unless
-tapped, as torch keeps none without ``retain_grad``.
+(``output_grad_fn`` is not ``None``). A non-leaf's ``.grad`` (``None`` in torch) has no pure
+counterpart and is not reported; an intermediate's gradient is asked for with ``tap`` (004.2).
 """
 
 from __future__ import annotations
@@ -50,8 +50,6 @@ def example_001_1():
         "out": out,
         "out.grad_fn": output_grad_fn(mean_of_tripled_square, x),
         "x.grad": grad,
-        "y.grad": None,  # intermediates keep no gradient unless tapped (see 004.2)
-        "z.grad": None,
     }
 
 
@@ -292,9 +290,6 @@ def example_001_6():
         "a.grad": grad,
         "c.grad_fn": output_grad_fn(lambda a: (a + 2) ** (1 / 2), a),
         "b.grad_fn": output_grad_fn(lambda a: a + 2, a),
-        "b.grad": None,
-        "c.grad": None,
-        "out.grad": None,
     }
 
 

@@ -73,7 +73,6 @@ def example_002_2():
         "y.requires_grad": name is not None,
         "y.data": untraced(a, b),
         "y.grad_fn": name,
-        "y.grad": None,
     }
 
 
