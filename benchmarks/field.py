@@ -2,12 +2,13 @@
 
 The function is a polynomial plus a transcendental term,
 ``f(a, b) = a^3 - 3ab^2 + (a^2 + b^2)^2 / 2 + sin(2a + b)``, on ``[-2, 2]^2``. Every engine
-computes the value and both derivatives at every grid point, except the two ``grad``-only
-baselines (``jax.jit(jax.vmap(jax.grad(f)))`` and ``torch.func.vmap(torch.func.grad(f))``),
-which skip the value as their names say. Each engine runs in blocks of consecutive calls,
-the blocks in a shuffled order, and the median of each engine is reported. Then fdiff alone
-is timed on the largest grid with 1, 2 and 4 forced host devices (each in a fresh process,
-since ``XLA_FLAGS`` must be set before jax starts).
+computes the value and both derivatives at every grid point, except the ``grad``-only ones
+(fdiff's ``gradient_field(..., values=False)``, ``jax.jit(jax.vmap(jax.grad(f)))`` and
+``torch.func.vmap(torch.func.grad(f))``), which skip the value. Each engine runs in blocks of
+consecutive calls, the blocks in a shuffled order, and the median of each engine is reported,
+with fdiff's like-for-like ratios against bare JAX. Then fdiff alone is timed on the largest
+grid with 1, 2 and 4 forced host devices (each in a fresh process, since ``XLA_FLAGS`` must be
+set before jax starts).
 
 Run: ``python benchmarks/field.py [--sizes 500 1000 2000] [--passes 3]``
 """
@@ -69,6 +70,7 @@ def engines(n: int) -> dict[str, Callable[[], object]]:
     return {
         "fdiff gradient_field": lambda: gradient_field(f, LIMITS, LIMITS, n),
         "fdiff, chunk_size=2**20": lambda: gradient_field(f, LIMITS, LIMITS, n, chunk_size=1 << 20),
+        "fdiff, values=False": lambda: gradient_field(f, LIMITS, LIMITS, n, values=False),
         "jit(vmap(grad)) direct": lambda: jax.block_until_ready(jax_grad(ja, jb)),
         "jit(vmap(value_and_grad)) direct": lambda: jax.block_until_ready(
             jax_value_and_grad(ja, jb)
@@ -90,6 +92,13 @@ def check_agreement(n: int = 101) -> None:
         grads = [np.asarray(g).ravel() for g in jax.tree.leaves(result)[-2:]]
         for got, want in zip(grads, expected, strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+LIKE_FOR_LIKE = {
+    "fdiff gradient_field": "jit(vmap(value_and_grad)) direct",
+    "fdiff, values=False": "jit(vmap(grad)) direct",
+}
+"""fdiff's two modes and the bare JAX program that computes the same arrays."""
 
 
 class Timing(NamedTuple):
@@ -172,6 +181,15 @@ def main() -> None:
         cells = " | ".join(str(timings[n][name]) for n in args.sizes)
         ratio = f"{ours.median / theirs.median:.2f}x ({ours.best / theirs.best:.2f}x)"
         print(f"| {name} | {cells} | {ratio} |")
+    print(f"\n| fdiff / bare JAX, same arrays: median (best) | {sizes} |")
+    print("|---" * (len(args.sizes) + 1) + "|")
+    for ours_name, theirs_name in LIKE_FOR_LIKE.items():
+        cells = " | ".join(
+            f"{timings[n][ours_name].median / timings[n][theirs_name].median:.2f}x "
+            f"({timings[n][ours_name].best / timings[n][theirs_name].best:.2f}x)"
+            for n in args.sizes
+        )
+        print(f"| {ours_name} / {theirs_name} | {cells} |")
     n = args.sizes[-1]
     devices = time_devices(n, args.passes)
     print(f"\n| forced host devices | fdiff at {n}^2 | speed-up vs 1 device: median (best) |")

@@ -52,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, help="descent steps (default 50)")
     parser.add_argument("--momentum", type=float, default=0.0)
     parser.add_argument("--stream", action="store_true", help="streamlines instead of arrows")
+    parser.add_argument(
+        "--no-contours",
+        action="store_true",
+        help="arrows or streamlines only; f itself is not computed (only its gradient)",
+    )
     parser.add_argument("--normalize", action="store_true", help="arrows of equal length")
     parser.add_argument("--ascent", action="store_true", help="draw +grad f instead of -grad f")
     parser.add_argument(
@@ -82,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--lr must be a positive number, got {learning_rate}")
     if not 0 <= args.momentum < 1:
         raise ValueError(f"--momentum must be in [0, 1), got {args.momentum}")
-    field = gradient_field(expression, xlim, ylim, args.grid)
+    field = gradient_field(expression, xlim, ylim, args.grid, values=not args.no_contours)
     paths = (
         descent_paths(
             expression, starts, learning_rate=learning_rate, steps=steps, momentum=args.momentum

@@ -1,6 +1,7 @@
 """Gradient fields of functions of two variables, and descent paths across them.
 
-Both are built from one JAX program: ``jax.jit(jax.vmap(jax.value_and_grad(f)))``. The grid is
+Both are built from one JAX program: ``jax.jit(jax.vmap(jax.value_and_grad(f)))`` (or, for a
+field of gradients only, the same program with ``jax.grad`` in its place). The grid is
 evaluated in chunks of rows (so memory stays bounded for large grids), each chunk sharded across
 the available devices with :mod:`jax.sharding`. Descent paths run as one ``jax.lax.scan``.
 
@@ -35,26 +36,28 @@ class GradientField:
     Arrays are indexed ``[row, column]`` = ``[j, i]`` for the point ``(x[i], y[j])``, the layout
     matplotlib's ``contour`` and ``quiver`` expect. They hold what ``f`` gave, ``inf`` and NaN
     included; :attr:`finite` masks every point where the value or either derivative is not
-    finite (a log of a negative, a division by zero), and :meth:`report` says how many.
+    finite (a log of a negative, a division by zero), and :meth:`report` says how many. A field
+    computed with ``values=False`` has ``values=None``, and its mask covers the derivatives only.
 
     Attributes:
         x: grid coordinates of the first variable, shape ``(n,)``.
         y: grid coordinates of the second variable, shape ``(n,)``.
-        values: ``f`` on the grid, shape ``(n, n)``.
+        values: ``f`` on the grid, shape ``(n, n)``; ``None`` for a gradient-only field.
         grad_x: derivative in the first variable, shape ``(n, n)``.
         grad_y: derivative in the second variable, shape ``(n, n)``.
     """
 
     x: np.ndarray
     y: np.ndarray
-    values: np.ndarray
+    values: np.ndarray | None
     grad_x: np.ndarray
     grad_y: np.ndarray
 
     @cached_property
     def finite(self) -> np.ndarray:
-        """Boolean mask, shape ``(n, n)``: the value and both derivatives are finite."""
-        return np.isfinite(self.values) & np.isfinite(self.grad_x) & np.isfinite(self.grad_y)
+        """Boolean mask, shape ``(n, n)``: value (if computed) and both derivatives finite."""
+        finite = np.isfinite(self.grad_x) & np.isfinite(self.grad_y)
+        return finite if self.values is None else finite & np.isfinite(self.values)
 
     @cached_property
     def nonfinite(self) -> int:
@@ -65,10 +68,11 @@ class GradientField:
         """One line saying how many points are masked (empty when none are)."""
         if not self.nonfinite:
             return ""
-        total = self.values.size
+        total = self.finite.size
+        what = "gradient" if self.values is None else "value or gradient"
         return (
             f"{self.nonfinite} of {total} grid points ({100 * self.nonfinite / total:.2g}%) have "
-            "a non-finite value or gradient (log of a negative? division by zero?) and are masked"
+            f"a non-finite {what} (log of a negative? division by zero?) and are masked"
         )
 
 
@@ -102,10 +106,15 @@ def gradient_field(
     n: int = 101,
     *,
     packed: bool = False,
+    values: bool = True,
     chunk_size: int = DEFAULT_CHUNK,
     devices: Sequence[jax.Device] | None = None,
 ) -> GradientField:
     """Values and gradients of ``f`` on an ``n`` x ``n`` grid over ``xlim`` x ``ylim``.
+
+    With ``values=False`` only the gradient is computed (``jax.grad`` in place of
+    ``jax.value_and_grad``, about half the work for a cheap ``f``): enough for arrows or
+    streamlines without contours, or for a field fed to further computation.
 
     Args:
         f: ``f(a, b) -> scalar``, or ``f(params) -> scalar`` with ``packed=True``.
@@ -113,6 +122,8 @@ def gradient_field(
         ylim: ``(low, high)`` of the second variable.
         n: grid points per axis (at least 2).
         packed: ``f`` takes one 2-vector instead of two scalars.
+        values: also compute ``f`` itself (needed for contours); ``False`` leaves
+            ``field.values`` as ``None``.
         chunk_size: grid points evaluated at once; bounds the memory used on the devices.
         devices: devices to shard each chunk's rows across (default: all of ``jax.devices()``).
 
@@ -125,13 +136,17 @@ def gradient_field(
     >>> field = gradient_field(lambda a, b: 3 * a**3 + 2 * b**4, (0, 3), (0, 2), n=4)
     >>> float(field.values[-1, -1]), float(field.grad_x[-1, -1]), float(field.grad_y[-1, -1])
     (113.0, 81.0, 64.0)
+    >>> grads = gradient_field(lambda a, b: 3 * a**3 + 2 * b**4, (0, 3), (0, 2), n=4, values=False)
+    >>> grads.values is None, float(grads.grad_x[-1, -1]), float(grads.grad_y[-1, -1])
+    (True, 81.0, 64.0)
     """
     x, y = _axis(xlim, n, "xlim"), _axis(ylim, n, "ylim")
     if chunk_size < 1:
         raise ValueError(f"`chunk_size` must be at least 1, got {chunk_size}")
     mesh = Mesh(np.asarray(devices if devices is not None else jax.devices()), ("rows",))
     rows = _rows_per_chunk(n, chunk_size, mesh.size)
-    return GradientField(x, y, *_evaluate_in_chunks(_Scalar(f, packed), mesh, x, y, rows))
+    arrays = _evaluate_in_chunks(_Scalar(f, packed), bool(values), mesh, x, y, rows)
+    return GradientField(x, y, *arrays) if values else GradientField(x, y, None, *arrays)
 
 
 def descent_paths(
@@ -217,18 +232,18 @@ class _Scalar:
         return out.reshape(())
 
 
-@partial(jax.jit, static_argnums=0)
-def _field_block(f: _Scalar, x: jax.Array, y: jax.Array) -> tuple[jax.Array, ...]:
-    """``f`` and its gradient on the grid ``x`` by ``y`` (rows follow ``y``)."""
-    row = jax.vmap(jax.value_and_grad(f, argnums=(0, 1)), in_axes=(0, None))
-    values, (grad_x, grad_y) = jax.vmap(row, in_axes=(None, 0))(x, y)
-    return values, grad_x, grad_y
+@partial(jax.jit, static_argnums=(0, 1))
+def _field_block(f: _Scalar, values: bool, x: jax.Array, y: jax.Array) -> tuple[jax.Array, ...]:
+    """``f`` (if ``values``) and its gradient on the grid ``x`` by ``y`` (rows follow ``y``)."""
+    point = jax.value_and_grad(f, argnums=(0, 1)) if values else jax.grad(f, argnums=(0, 1))
+    row = jax.vmap(point, in_axes=(0, None))
+    return tuple(jax.tree.leaves(jax.vmap(row, in_axes=(None, 0))(x, y)))
 
 
 def _evaluate_in_chunks(
-    f: _Scalar, mesh: Mesh, x: np.ndarray, y: np.ndarray, rows: int
+    f: _Scalar, values: bool, mesh: Mesh, x: np.ndarray, y: np.ndarray, rows: int
 ) -> list[np.ndarray]:
-    """Run :func:`_field_block` on chunks of ``rows`` rows; gather values and gradients."""
+    """Run :func:`_field_block` on chunks of ``rows`` rows; gather (values and) gradients."""
     n = len(y)
     chunks = math.ceil(n / rows)
     padded = np.pad(y, (0, chunks * rows - n), mode="edge")  # every chunk the same shape
@@ -237,11 +252,11 @@ def _evaluate_in_chunks(
 
     def chunk(index: int) -> tuple[jax.Array, ...]:
         y_chunk = jax.device_put(padded[index * rows : (index + 1) * rows], row_sharding)
-        return _field_block(f, x_on_devices, y_chunk)
+        return _field_block(f, values, x_on_devices, y_chunk)
 
     if chunks == 1:  # on a CPU the result is a view of the devices' buffers, no copy
         return [np.asarray(out)[:n] for out in chunk(0)]
-    out = [np.empty((n, n), np.float32) for _ in range(3)]
+    out = [np.empty((n, n), np.float32) for _ in range(3 if values else 2)]
     pending = chunk(0)
     for index in range(chunks):  # one chunk computes while the previous one is copied out
         block, pending = pending, chunk(index + 1) if index + 1 < chunks else None

@@ -39,6 +39,7 @@ def plot_field(
     paths: Sequence[DescentPath] = (),
     *,
     ax: Axes | None = None,
+    contours: bool | None = None,
     stream: bool = False,
     direction: Literal["descent", "ascent"] = "descent",
     normalize: bool = False,
@@ -51,10 +52,15 @@ def plot_field(
 ) -> Axes:
     """Draw contours of ``f``, its (negative) gradient and descent paths on one Axes.
 
+    A field computed with ``gradient_field(..., values=False)`` has no values to contour: it is
+    drawn as arrows or streamlines (and paths) alone, with no colour bar for ``f``.
+
     Args:
         field: the :class:`~fdiff.field.GradientField` to draw; masked points are left blank.
         paths: descent paths to overlay, start marked ``o``, end ``*`` (``x`` if it diverged).
         ax: Axes to draw on; default: a new 6.4 x 5.6 inch figure.
+        contours: draw filled contours of ``f``; default: when the field has values.
+            ``True`` for a field without values is an error.
         stream: streamlines instead of arrows.
         direction: ``"descent"`` draws ``-grad f``, ``"ascent"`` draws ``grad f``.
         normalize: arrows of equal length (direction only).
@@ -69,12 +75,16 @@ def plot_field(
         The Axes (its ``.figure`` is what :func:`save_figure` takes).
 
     Raises:
-        ValueError: for a field with no finite point, or bad options.
+        ValueError: for a field with no finite point, bad options, or ``contours=True`` for a
+            field without values.
 
     >>> from fdiff.field import gradient_field
     >>> ax = plot_field(gradient_field(lambda a, b: a**2 + b**2, (-1, 1), (-1, 1), n=9))
     >>> ax.get_aspect(), ax.get_xlabel(), ax.get_ylabel()
     (1.0, 'a', 'b')
+    >>> grads = gradient_field(lambda a, b: a**2 + b**2, (-1, 1), (-1, 1), n=9, values=False)
+    >>> len(plot_field(grads, stream=True).collections)  # streamlines only, no contours
+    1
     """
     if direction not in ("descent", "ascent"):
         raise ValueError(f"`direction` must be 'descent' or 'ascent', got {direction!r}")
@@ -84,11 +94,17 @@ def plot_field(
         raise ValueError(f"need `arrows` >= 2 and `levels` >= 1, got {arrows} and {levels}")
     if path_labels is not None and len(path_labels) != len(paths):
         raise ValueError(f"got {len(path_labels)} `path_labels` for {len(paths)} paths")
+    if contours and field.values is None:
+        raise ValueError(
+            "cannot draw contours: the field has no values (it was computed with "
+            "`values=False`); compute it with `values=True`, or pass `contours=False`"
+        )
     if not field.finite.any():
         raise ValueError("f is not finite anywhere on the grid: nothing to plot")
     if ax is None:
         ax = Figure(figsize=(6.4, 5.6), layout="constrained").add_subplot()
-    _draw_contours(ax, field, levels)
+    if field.values is not None and contours is not False:
+        _draw_contours(ax, field, levels)
     sign = -1.0 if direction == "descent" else 1.0
     if stream:
         _draw_streamlines(ax, field, sign, color_by)

@@ -68,6 +68,34 @@ def test_field_matches_analytic_gradients(name):
     assert field.nonfinite == 0 and field.finite.all() and field.report() == ""
 
 
+@pytest.mark.parametrize("name", CASES)
+def test_gradient_only_field_equals_the_full_one_and_the_analytic_gradient(name):
+    f, analytic = CASES[name]
+    xlim, ylim, n = (-1.5, 1.0), (-1.0, 2.0), 33
+    full = gradient_field(f, xlim, ylim, n)
+    grads = gradient_field(f, xlim, ylim, n, values=False)
+    _, grad_a, grad_b = analytic(*_grid(xlim, ylim, n))
+    assert grads.values is None
+    assert_close(grads.grad_x, full.grad_x)
+    assert_close(grads.grad_y, full.grad_y)
+    assert_close(grads.grad_x, grad_a, atol=1e-6 * np.abs(grad_a).max())
+    assert_close(grads.grad_y, grad_b, atol=1e-6 * np.abs(grad_b).max())
+    assert grads.grad_x.dtype == np.float32 and grads.grad_x.shape == (n, n)
+    assert grads.nonfinite == 0 and grads.finite.all() and grads.report() == ""
+
+
+def test_gradient_only_field_in_chunks_is_read_only_and_equals_one_pass():
+    f, _ = CASES["log and tanh"]
+    whole = gradient_field(f, (-1, 1), (-1, 1), 23, values=False)
+    chunked = gradient_field(f, (-1, 1), (-1, 1), 23, values=False, chunk_size=50)
+    assert chunked.values is None
+    assert_close(chunked.grad_x, whole.grad_x)
+    assert_close(chunked.grad_y, whole.grad_y)
+    for field in (whole, chunked):
+        with pytest.raises(ValueError, match="read-only"):
+            field.grad_x[0, 0] = 1.0
+
+
 def test_grid_layout_is_rows_by_second_variable():
     field = gradient_field(lambda a, b: a + 10 * b, (0, 1), (0, 2), n=3)
     assert_close(field.x, [0, 0.5, 1])
@@ -115,6 +143,19 @@ def test_non_finite_points_are_masked_counted_and_reported():
     assert "17 of 25 grid points" in field.report()
     inside = a[expected]
     assert_close(field.grad_x[expected], 1 / inside + 0.5 / np.sqrt(inside + 1))
+
+
+def test_gradient_only_mask_covers_the_derivatives_alone():
+    # the same f: without values, log(a) for a < 0 (NaN) is no longer seen, but its derivative
+    # 1/a is finite there; -inf at a = 0 has derivative inf, and 1/b's is -inf at b = 0
+    f = lambda a, b: jnp.log(a) + 1 / b + jnp.sqrt(a + 1)  # noqa: E731
+    field = gradient_field(f, (-1, 1), (-1, 1), 5, chunk_size=7, values=False)
+    a, b = _grid((-1, 1), (-1, 1), 5)
+    expected = (a != 0) & (a != -1) & (b != 0)  # sqrt's derivative is inf at a = -1
+    np.testing.assert_array_equal(field.finite, expected)
+    assert field.nonfinite == 25 - expected.sum() == 13
+    assert field.report().startswith("13 of 25 grid points (52%) have a non-finite gradient ")
+    assert_close(field.grad_x[expected], 1 / a[expected] + 0.5 / np.sqrt(a[expected] + 1))
 
 
 def test_results_are_read_only():

@@ -105,6 +105,37 @@ def test_constant_function_draws_no_contours(tmp_path):
     _render(tmp_path, plot_field(field))
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_gradient_only_field_draws_no_contours(tmp_path, stream):
+    field = gradient_field(BOWL, (-2, 2), (-2, 2), 41, values=False)
+    paths = descent_paths(BOWL, [(-1.8, 1.5)], steps=15)
+    ax = plot_field(field, paths, stream=stream)
+    assert len(ax.figure.axes) == 1  # no colour bar for f
+    full = plot_field(_bowl_field(), paths, stream=stream)
+    assert len(full.figure.axes) == 2 and len(full.collections) == len(ax.collections) + 2
+    if not stream:
+        (arrows,) = [c for c in ax.collections if isinstance(c, Quiver)]
+        assert_close(arrows.U, -field.grad_x[::2, ::2].ravel())
+    image = _render(tmp_path, ax)
+    assert _red_pixels(image) > 20  # the path is drawn
+    assert (image[..., :3] < 0.2).all(axis=-1).sum() > 100  # and the black arrows/lines
+
+
+def test_contours_can_be_turned_off_and_are_refused_without_values():
+    assert len(plot_field(_bowl_field(), contours=False).figure.axes) == 1
+    assert len(plot_field(_bowl_field(), contours=True).figure.axes) == 2
+    grads = gradient_field(BOWL, (-2, 2), (-2, 2), 9, values=False)
+    assert len(plot_field(grads, contours=False).figure.axes) == 1
+    with pytest.raises(ValueError, match="cannot draw contours: the field has no values"):
+        plot_field(grads, contours=True)
+
+
+def test_a_gradient_only_field_with_no_finite_gradient_is_refused():
+    field = gradient_field(lambda a, b: jnp.sqrt(a - 5), (-1, 1), (-1, 1), 5, values=False)
+    with pytest.raises(ValueError, match="not finite anywhere"):
+        plot_field(field)
+
+
 def test_legend_names_each_path():
     paths = descent_paths(BOWL, [(1, 1), (3, 3)], steps=30, max_norm=4)  # |(3, 3)| > 4
     ax = plot_field(_bowl_field(n=9), paths)

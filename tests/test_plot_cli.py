@@ -47,6 +47,25 @@ def test_stream_normalize_svg_and_masked_points(tmp_path, capsys):
     assert "grid points (52%) have a non-finite value or gradient" in capsys.readouterr().out
 
 
+def test_no_contours_computes_and_draws_the_gradient_only(tmp_path, capsys, monkeypatch):
+    import fdiff._plot_cli as plot_cli
+
+    seen, real = [], plot_cli.gradient_field
+
+    def recorded(*args, **kwargs):
+        seen.append(real(*args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(plot_cli, "gradient_field", recorded)
+    out = tmp_path / "f.png"
+    argv = ["log(a) * b", "--out", str(out), "--grid", "31", "--dpi", "30", "--descent", "1,1"]
+    assert _plot(*argv, "--no-contours", "--stream") == 0
+    assert seen[-1].values is None and imread(out).shape == (168, 192, 4)
+    printed = capsys.readouterr().out
+    assert "non-finite gradient" in printed and "value or gradient" not in printed
+    assert _plot(*argv) == 0 and seen[-1].values is not None
+
+
 REJECTED = [
     (["a**"], ExpressionError, "expression 'a**' is incomplete at column 4"),
     (["a.real"], ExpressionError, "attribute access '.real' at column 2"),
