@@ -432,13 +432,12 @@ def apply(spec: OpSpec, *args: Any, **static: Any) -> Tensor:
     if needs_grad and spec.differentiable and is_grad_enabled():
         return _record(spec, args, values, static)
     if deferred:
-        values = [
-            a._value if isinstance(a, Tensor) else v for a, v in zip(args, values, strict=True)
-        ]
+        values = _materialized(args, values)
     return Tensor._make(_run(spec, values, static))
 
 
 def _materialized(args: tuple, values: list) -> list:
+    """The inputs' values, computing any deferred one."""
     return [a._value if isinstance(a, Tensor) else v for a, v in zip(args, values, strict=True)]
 
 
@@ -472,9 +471,7 @@ def _record(spec: OpSpec, args: tuple, values: list, static: dict) -> Tensor:
         edges.append(node)
     aval = _deferred.output_aval(spec, static_items, static, values) if in_sync else None
     if aval is None:  # run it now
-        values = [
-            a._value if isinstance(a, Tensor) else v for a, v in zip(args, values, strict=True)
-        ]
+        values = _materialized(args, values)
         out = _run(spec, values, static)
         node = Node(spec, static_items, tuple(edges), out.aval, out, exact=exact)
         return Tensor._make(out, node)
