@@ -7,6 +7,7 @@ Bad input (an unknown id, a bad argument, a rejected expression) prints one line
 from __future__ import annotations
 
 import argparse
+import os
 import itertools
 import sys
 from collections.abc import Sequence
@@ -134,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.handler(args)
+    except BrokenPipeError:  # `fdiff check | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (UsageError, ValueError) as error:
         message = error.args[0] if error.args else str(error)
         print(f"fdiff: error: {message}", file=sys.stderr)

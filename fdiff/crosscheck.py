@@ -66,14 +66,15 @@ class ExampleCheck:
 def torch_modules(module: ModuleType) -> Iterator[None]:
     """Make ``import torch`` (and ``torch.nn`` ...) resolve to ``module`` inside the block."""
     names = [f"torch{suffix}" for suffix in _TORCH_SUBMODULES]
-    saved = {name: sys.modules.get(name) for name in names}
+    absent = object()
+    saved = {name: sys.modules.get(name, absent) for name in names}
     try:
         for suffix in _TORCH_SUBMODULES:
             sys.modules[f"torch{suffix}"] = importlib.import_module(module.__name__ + suffix)
         yield
     finally:
         for name, previous in saved.items():
-            if previous is None:
+            if previous is absent:
                 sys.modules.pop(name, None)
             else:
                 sys.modules[name] = previous

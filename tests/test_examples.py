@@ -90,3 +90,12 @@ def test_compare_rejects_wrong_shape_type_and_name():
     assert compare(None, 0.0)[1] is not None
     assert compare("PowBackward0", "MulBackward0")[1] is not None
     assert compare(False, True)[1] is not None
+
+
+def test_torch_engine_reports_not_installed_when_torch_cannot_be_imported(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    assert run_engine(get("000.1"), "torch").status == "not installed"
+    run_engine(get("000.1"), "fdiff.torch")  # swaps `torch` in and back out
+    assert sys.modules["torch"] is None
