@@ -7,8 +7,8 @@ Bad input (an unknown id, a bad argument, a rejected expression) prints one line
 from __future__ import annotations
 
 import argparse
-import os
 import itertools
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
