@@ -811,3 +811,41 @@ def test_grads_accumulate_into_zeroed_and_kept_grad_objects(real_torch):
         return seen, loss
 
     assert_same(*run_both(real_torch, program))
+
+
+# Inputs with zeros, ties, negatives and a constant stretch, so kinks and ties are exercised.
+MIXED = [-2.0, -0.5, 0.0, 0.0, 1.0, 3.0, 3.0]
+POSITIVE = [0.25, 1.0, 1.0, 2.0, 4.0]
+MORE_OPS = {
+    "square": (MIXED, lambda torch, x: x.square()),
+    "rsqrt": (POSITIVE, lambda torch, x: torch.rsqrt(x)),
+    "log1p": (POSITIVE, lambda torch, x: x.log1p()),
+    "expm1": (MIXED, lambda torch, x: torch.expm1(x)),
+    "sign": (MIXED, lambda torch, x: x.sign() * x),
+    "floor": (MIXED, lambda torch, x: x.floor() + x),
+    "ceil": (MIXED, lambda torch, x: torch.ceil(x * 0.5) + x),
+    "round": (MIXED, lambda torch, x: (x * 0.3).round() + x),
+    "prod": (POSITIVE, lambda torch, x: x.prod()),
+    "prod with one zero": (MIXED[1:5:2], lambda torch, x: x.prod()),
+    "prod with two zeros": (MIXED, lambda torch, x: x.prod()),
+    "var": (MIXED, lambda torch, x: x.var()),
+    "std": (MIXED, lambda torch, x: x.std()),
+    "std of a constant": ([2.0, 2.0, 2.0], lambda torch, x: x.std()),
+    "std(dim, keepdim)": (MIXED[:6], lambda torch, x: x.view(2, 3).std(dim=1, keepdim=True)),
+    "var(correction=0)": (MIXED, lambda torch, x: torch.var(x, correction=0)),
+    "logsumexp": (MIXED, lambda torch, x: x.view(1, 7).logsumexp(1)),
+    "softplus": (MIXED, lambda torch, x: torch.nn.functional.softplus(x * 10, beta=2)),
+    "leaky_relu": (MIXED, lambda torch, x: torch.nn.functional.leaky_relu(x, 0.1)),
+    "bmm": (MIXED[:6], lambda torch, x: torch.bmm(x.view(2, 1, 3), x.view(2, 3, 1))),
+}
+
+
+@pytest.mark.parametrize(("values", "op"), MORE_OPS.values(), ids=MORE_OPS)
+def test_more_ops_values_gradients_and_names(real_torch, values, op):
+    def program(torch):
+        x = torch.tensor(values, requires_grad=True)
+        y = op(torch, x)
+        y.sum().backward()
+        return y, y.grad_fn.name(), x.grad
+
+    assert_same(*run_both(real_torch, program))

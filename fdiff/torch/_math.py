@@ -71,6 +71,14 @@ sigmoid = _unary("sigmoid")
 relu = _unary("relu")
 abs = _unary("abs")
 neg = _unary("neg")
+square = _unary("square")
+rsqrt = _unary("rsqrt")
+log1p = _unary("log1p")
+expm1 = _unary("expm1")
+sign = _unary("sign")
+floor = _unary("floor")
+ceil = _unary("ceil")
+round = _unary("round")
 
 
 def add(input: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
@@ -128,6 +136,41 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     if dim is None:
         return apply(OPS["mean"], input)
     return apply(OPS["mean_dim"], input, dim=_reduced(input, dim), keepdim=keepdim)
+
+
+def prod(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    if dim is not None:
+        raise NotImplementedError(
+            "fdiff.torch's prod reduces over all elements; prod(dim=...) is not supported, "
+            "use x.log().sum(dim).exp() for positive x"
+        )
+    return apply(OPS["prod"], input)
+
+
+def _spread(name: str):
+    def function(
+        input: Tensor, dim: Any = None, *, correction: int = 1, keepdim: bool = False
+    ) -> Tensor:
+        dims = None if dim is None else _reduced(input, dim)
+        return apply(OPS[name], input, dim=dims, correction=correction, keepdim=keepdim)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"``torch.{name}`` (Bessel's correction 1 by default, as torch)."
+    return function
+
+
+var = _spread("var")
+std = _spread("std")
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    return apply(OPS["logsumexp"], input, dim=_reduced(input, dim), keepdim=keepdim)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    if input.dim() != 3 or mat2.dim() != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor; got {input.dim()}-D and {mat2.dim()}-D")
+    return apply(OPS["bmm"], input, mat2)
 
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -345,7 +388,8 @@ _METHODS = (
     exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, neg, add, sub, mul, div, pow, matmul,
     mm, dot, sum, mean, norm, max, min, amax, argmax, argmin, maximum, minimum, clamp, clip,
     softmax, log_softmax, view, reshape, flatten, t, transpose, permute, unsqueeze, squeeze,
-    expand, clone, to, contiguous,
+    expand, clone, to, contiguous, square, rsqrt, log1p, expm1, sign, floor, ceil, round, prod,
+    var, std, logsumexp, bmm,
 )  # fmt: skip
 for _function in _METHODS:
     setattr(Tensor, _function.__name__, _function)

@@ -135,6 +135,11 @@ def matmul(a, b):
     return jnp.matmul(a, b)
 
 
+@op("BmmBackward0")
+def bmm(a, b):
+    return jnp.matmul(a, b)
+
+
 @op("DotBackward0")
 def dot(a, b):
     return jnp.dot(a, b)
@@ -181,6 +186,58 @@ def sigmoid(a):
 @op("ReluBackward0")
 def relu(a):
     return jax.nn.relu(a)
+
+
+@op("PowBackward0")
+def square(a):
+    return jnp.square(a)
+
+
+@op("RsqrtBackward0")
+def rsqrt(a):
+    return jax.lax.rsqrt(a)
+
+
+@op("Log1PBackward0")
+def log1p(a):
+    return jnp.log1p(a)
+
+
+@op("Expm1Backward0")
+def expm1(a):
+    return jnp.expm1(a)
+
+
+# Piecewise-constant ops: torch's (and JAX's) gradient is zero everywhere.
+@op("SignBackward0", saves=False)
+def sign(a):
+    return jnp.sign(a)
+
+
+@op("FloorBackward0", saves=False)
+def floor(a):
+    return jnp.floor(a)
+
+
+@op("CeilBackward0", saves=False)
+def ceil(a):
+    return jnp.ceil(a)
+
+
+@op("RoundBackward0", saves=False)
+def round_(a):
+    return jnp.round(a)
+
+
+@op("SoftplusBackward0")
+def softplus(a, *, beta=1.0, threshold=20.0):
+    # torch returns x itself above the threshold; jax.nn.softplus keeps the other branch finite.
+    return jnp.where(a * beta > threshold, a, jax.nn.softplus(a * beta) / beta)
+
+
+@op("LeakyReluBackward0")
+def leaky_relu(a, *, negative_slope=0.01):
+    return jnp.where(a > 0, a, a * negative_slope)  # slope at 0, as torch
 
 
 @op("AbsBackward0")
@@ -255,6 +312,26 @@ def mean(a):
 @op("MeanBackward1", saves=False)
 def mean_dim(a, *, dim, keepdim=False):
     return jnp.mean(a, axis=dim, keepdims=keepdim)
+
+
+@op("ProdBackward0")
+def prod(a):
+    return jnp.prod(a)
+
+
+@op("VarBackward0")
+def var(a, *, dim=None, correction=1, keepdim=False):
+    return jnp.var(a, axis=dim, ddof=correction, keepdims=keepdim)
+
+
+@op("StdBackward0")
+def std(a, *, dim=None, correction=1, keepdim=False):
+    return kinks.sqrt_zero_grad_at_zero(jnp.var(a, axis=dim, ddof=correction, keepdims=keepdim))
+
+
+@op("LogsumexpBackward0")
+def logsumexp(a, *, dim, keepdim=False):
+    return jax.nn.logsumexp(a, axis=dim, keepdims=keepdim)
 
 
 @op("LinalgVectorNormBackward0")

@@ -11,6 +11,7 @@ point                       torch                  plain JAX
 ``d/de x**e`` at ``x = 0``  0 (for ``e >= 0``)     nan
 ``norm`` of a zero vector   0                      nan
 ``clamp`` at a bound        1 (bounds inclusive)   0.5
+``std`` of constant input   0                      nan
 ==========================  =====================  ====================
 
 ``relu'(0) = 0`` and the even split of ties in ``max``/``maximum`` already agree.
@@ -79,6 +80,19 @@ def _pow_tensor_jvp(primals, tangents):
     safe_log = jnp.log(jnp.where(a == 0, 1, a))
     slope_e = jnp.where((a == 0) & (exponent >= 0), 0, result * safe_log)
     return result, slope_a * da + slope_e * de
+
+
+@jax.custom_jvp
+def sqrt_zero_grad_at_zero(a: jax.Array) -> jax.Array:
+    """``sqrt`` whose derivative at 0 is 0, not inf: torch's ``std`` of a constant input."""
+    return jnp.sqrt(a)
+
+
+@sqrt_zero_grad_at_zero.defjvp
+def _sqrt_zero_grad_at_zero_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    root = jnp.sqrt(a)
+    return root, jnp.where(root == 0, 0, da / (2 * jnp.where(root == 0, 1, root)))
 
 
 def _norm(a: jax.Array, p: float, dim, keepdim: bool) -> jax.Array:

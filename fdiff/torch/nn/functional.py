@@ -19,6 +19,7 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "conv2d",
     "cross_entropy",
+    "leaky_relu",
     "linear",
     "log_softmax",
     "mse_loss",
@@ -26,6 +27,7 @@ __all__ = [
     "relu",
     "sigmoid",
     "softmax",
+    "softplus",
     "tanh",
 ]
 
@@ -82,6 +84,16 @@ def conv2d(
         dilation=dil,
         groups=groups,
     )
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``."""
+    return apply(OPS["softplus"], input, beta=beta, threshold=threshold)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """``x`` for ``x > 0``, else ``negative_slope * x`` (the slope is used at 0, as torch)."""
+    return apply(OPS["leaky_relu"], input, negative_slope=negative_slope)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
