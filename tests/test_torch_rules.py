@@ -849,3 +849,37 @@ def test_more_ops_values_gradients_and_names(real_torch, values, op):
         return y, y.grad_fn.name(), x.grad
 
     assert_same(*run_both(real_torch, program))
+
+
+@pytest.mark.parametrize(
+    "fill",
+    [
+        lambda t: t.uniform_(),
+        lambda t: t.uniform_(-2.0, 3.0),
+        lambda t: t.normal_(),
+        lambda t: t.normal_(1.5, 0.25),
+    ],
+    ids=["uniform_()", "uniform_(-2, 3)", "normal_()", "normal_(1.5, 0.25)"],
+)
+@pytest.mark.parametrize("size", [3, 40])  # both of torch's paths: < 16 and >= 16 elements
+def test_in_place_random_fills_are_torch_exact(real_torch, fill, size):
+    def program(torch):
+        torch.manual_seed(7)
+        first = fill(torch.empty(size))
+        return first, fill(torch.zeros(2, size))
+
+    ours, theirs = run_both(real_torch, program)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(np.asarray(a.numpy()), b.numpy())
+
+
+def test_random_fill_of_a_leaf_that_requires_grad(real_torch):
+    def program(torch):
+        w = torch.empty(4, requires_grad=True)
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad") as caught:
+            w.uniform_()
+        with torch.no_grad():
+            w.normal_()
+        return str(caught.value).split(".")[0], w.requires_grad, w.is_leaf
+
+    assert_same(*run_both(real_torch, program))

@@ -188,3 +188,30 @@ def rand_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) 
 
 def randn_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return randn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def _fill_from(tensor: Tensor, draw: str, generator: Any, *params: float) -> Tensor:
+    if not tensor.dtype.is_floating_point:
+        raise RuntimeError(f"\"{draw}_\" not implemented for '{tensor.dtype.name.capitalize()}'")
+    source = generator or _random.default_generator
+    values = getattr(source, draw)(tuple(tensor.shape), *params, dtype=tensor.dtype.name)
+    return tensor._assign(Tensor._make(jnp.asarray(values)))
+
+
+def uniform_(self: Tensor, low: float = 0.0, high: float = 1.0, *, generator: Any = None) -> Tensor:
+    """Fill in place with uniform samples in ``[low, high)``, bit-identical to torch's ``uniform_``.
+
+    >>> _ = manual_seed(0)
+    >>> zeros(3).uniform_(-1.0, 1.0)
+    tensor([-0.0075,  0.5364, -0.8230])
+    """
+    return _fill_from(self, "uniform", generator, low, high)
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+    """Fill in place with normal samples, bit-identical to torch's ``normal_``."""
+    return _fill_from(self, "normal", generator, mean, std)
+
+
+Tensor.uniform_ = uniform_
+Tensor.normal_ = normal_
