@@ -14,7 +14,6 @@ from fdiff.examples._catalog import Example, Printed, register, source
 from fdiff.functional import backward, output_grad_fn
 
 DOCUMENT = "000_d3cb4809fd174ff9.txt"
-LEARNING_RATE = 0.1  # every program of the seed sets it; one SGD step is `p - 0.1 * grad`
 
 
 def linear_loss(params, x, y):

@@ -392,11 +392,6 @@ def view(a, *, shape):
     return jnp.reshape(a, shape)
 
 
-@op("UnsafeViewBackward0", saves=False)
-def reshape_copy(a, *, shape):
-    return jnp.reshape(a, shape)
-
-
 @op("TBackward0", saves=False)
 def t(a):
     return a.T
