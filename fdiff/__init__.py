@@ -3,8 +3,8 @@
 The functional toolkit (``accumulate``, ``backward``, ``retained_vjp``, ``tap`` /
 ``intermediate_grads``, ``grad_fn_names``) is re-exported here; the torch-compatible layer is
 ``fdiff.torch``, the seed catalog ``fdiff.examples``. Gradient fields (``gradient_field``,
-``descent_paths``, ``parse_expression``) are re-exported too; their plots live in ``fdiff.plot``
-(imported on demand, as it loads matplotlib).
+``descent_paths``, ``parse_expression``) are re-exported too; their plots live in
+``fdiff.fields.plot`` (imported on demand, as it loads matplotlib).
 
 >>> import jax.numpy as jnp
 >>> import fdiff
@@ -12,8 +12,14 @@ The functional toolkit (``accumulate``, ``backward``, ``retained_vjp``, ``tap`` 
 (Array([8., 4.], dtype=float32),)
 """
 
-from fdiff.expr import Expression, ExpressionError, parse_expression
-from fdiff.field import DescentPath, GradientField, descent_path, descent_paths, gradient_field
+from fdiff.fields.expr import Expression, ExpressionError, parse_expression
+from fdiff.fields.field import (
+    DescentPath,
+    GradientField,
+    descent_path,
+    descent_paths,
+    gradient_field,
+)
 from fdiff.functional import (
     accumulate,
     backward,

@@ -60,7 +60,7 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
 
 def test_console_script_check_exits_zero():
     done = subprocess.run(
-        [sys.executable, "-m", "fdiff.cli", "check", "000.4", "--engines", "jax"],
+        [sys.executable, "-m", "fdiff", "check", "000.4", "--engines", "jax"],
         capture_output=True,
         text=True,
         check=False,

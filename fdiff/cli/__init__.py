@@ -13,7 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from fdiff import _compare_cli, _plot_cli
+from fdiff.cli import _compare as _compare_cli
+from fdiff.cli import _plot as _plot_cli
 from fdiff.crosscheck import ENGINES, EngineResult, check_example, jax_transcript, run_engine
 from fdiff.examples import CATALOG, Example, get
 
@@ -142,7 +143,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = error.args[0] if error.args else str(error)
         print(f"fdiff: error: {message}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

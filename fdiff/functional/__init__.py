@@ -22,9 +22,9 @@ import jax
 import jax.numpy as jnp
 from jax.tree_util import Partial, keystr, tree_flatten_with_path
 
-from fdiff import _intermediates
-from fdiff._inspect import grad_fn_names, output_grad_fn
-from fdiff._intermediates import tap
+from fdiff.functional import _intermediates
+from fdiff.functional._grad_fn_names import grad_fn_names, output_grad_fn
+from fdiff.functional._intermediates import tap
 
 __all__ = [
     "accumulate",

@@ -129,7 +129,7 @@ def parse_expression(text: str, variables: Sequence[str] = ("a", "b")) -> Expres
     >>> parse_expression("a**")
     Traceback (most recent call last):
     ...
-    fdiff.expr.ExpressionError: expression 'a**' is incomplete at column 4
+    fdiff.fields.expr.ExpressionError: expression 'a**' is incomplete at column 4
     """
     names = _check_variables(variables)
     tree = _parse_tree(text)

@@ -1,7 +1,7 @@
 """``fdiff plot``: draw the gradient field of an expression (or a seed preset) to a file.
 
 The lead's ``fdiff/cli.py`` wires this in with ``add_arguments(subparser)`` and ``run(args)``.
-Bad input raises ``ValueError`` (an :class:`~fdiff.expr.ExpressionError` for the expression)
+Bad input raises ``ValueError`` (an :class:`~fdiff.fields.expr.ExpressionError` for the expression)
 with a one-line message; the CLI prints it and exits with status 2.
 """
 
@@ -11,10 +11,10 @@ import argparse
 import math
 from pathlib import Path
 
-from fdiff._presets import PRESETS, preset
-from fdiff.expr import parse_expression
-from fdiff.field import descent_paths, gradient_field
-from fdiff.plot import FORMATS, plot_field, save_figure
+from fdiff.fields.expr import parse_expression
+from fdiff.fields.field import descent_paths, gradient_field
+from fdiff.fields.plot import FORMATS, plot_field, save_figure
+from fdiff.fields.presets import PRESETS, preset
 
 __all__ = ["MAX_GRID", "MAX_STEPS", "add_arguments", "run"]
 

@@ -1,6 +1,6 @@
 """The subprocess side of ``fdiff compare``: run one script under one engine, record the result.
 
-``python -m fdiff._compare_runner --engine torch|fdiff.torch --out RECORD.json SCRIPT.py``
+``python -m fdiff.compare._runner --engine torch|fdiff.torch --out RECORD.json SCRIPT.py``
 executes ``SCRIPT.py`` as ``__main__`` (with ``fdiff.torch`` installed as ``torch`` for the
 ``fdiff.torch`` engine) and writes one JSON record to ``RECORD.json``:
 
@@ -34,7 +34,7 @@ from types import ModuleType, TracebackType
 from typing import Any
 
 ENGINES = ("torch", "fdiff.torch")
-_FDIFF_TORCH_DIR = Path(__file__).resolve().parent / "torch"
+_FDIFF_TORCH_DIR = Path(__file__).resolve().parents[1] / "torch"
 
 
 def _as_floats(value: Any) -> list[float]:
@@ -185,7 +185,7 @@ def _finite_or_text(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fdiff._compare_runner")
+    parser = argparse.ArgumentParser(prog="python -m fdiff.compare._runner")
     parser.add_argument("--engine", choices=ENGINES, required=True)
     parser.add_argument("--out", required=True, help="where to write the JSON record")
     parser.add_argument("script")

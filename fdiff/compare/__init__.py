@@ -1,6 +1,6 @@
 """Run one torch-style script under real PyTorch and under ``fdiff.torch``, and compare.
 
-Each engine runs the script in its own subprocess (``python -m fdiff._compare_runner``), which
+Each engine runs the script in its own subprocess (``python -m fdiff.compare._runner``), which
 records what the script printed, every global tensor that requires grad (module parameters
 included) with its ``.grad``, and the error it raised, if any. :func:`compare_script` lines up
 the two transcripts, compares the tensors within ``rtol``/``atol`` and applies the
@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from fdiff._compare_rules import RULES, Rule, explain, tensor_values
+from fdiff.compare._rules import RULES, Rule, explain, tensor_values
 
 __all__ = [
     "DEFAULT_ATOL",
@@ -152,7 +152,7 @@ def _runner_failure(kind: str, message: str) -> dict[str, Any]:
 
 def run_engines(script: Path, timeout: float = 300.0) -> dict[str, dict[str, Any]]:
     """Run ``script`` under both engines, in parallel subprocesses; return their records."""
-    package_root = str(Path(__file__).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     records: dict[str, dict[str, Any]] = {}
@@ -163,7 +163,7 @@ def run_engines(script: Path, timeout: float = 300.0) -> dict[str, dict[str, Any
             command = [
                 sys.executable,
                 "-m",
-                "fdiff._compare_runner",
+                "fdiff.compare._runner",
                 "--engine",
                 engine,
                 "--out",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fdiff.expr import Expression, parse_expression
+from fdiff.fields.expr import Expression, parse_expression
 
 __all__ = ["PRESETS", "Preset", "preset"]
 
@@ -16,7 +16,7 @@ class Preset:
     Attributes:
         id: the seed example's id (``"000.1"``).
         description: where it comes from, in one line.
-        expression: the loss as an :class:`~fdiff.expr.Expression`.
+        expression: the loss as an :class:`~fdiff.fields.expr.Expression`.
         xlim: plot window of the first variable.
         ylim: plot window of the second variable.
         starts: descent start points (the seed's values first).
