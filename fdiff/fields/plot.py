@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
 
+from fdiff.errors import InputError
 from fdiff.fields.field import DescentPath, GradientField
 
 __all__ = ["FORMATS", "PATH_COLORS", "plot_field", "save_figure"]
@@ -75,8 +76,8 @@ def plot_field(
         The Axes (its ``.figure`` is what :func:`save_figure` takes).
 
     Raises:
-        ValueError: for a field with no finite point, bad options, or ``contours=True`` for a
-            field without values.
+        ValueError: for bad options, or ``contours=True`` for a field without values.
+        InputError: for a field with no finite point.
 
     >>> from fdiff.fields.field import gradient_field
     >>> ax = plot_field(gradient_field(lambda a, b: a**2 + b**2, (-1, 1), (-1, 1), n=9))
@@ -100,7 +101,9 @@ def plot_field(
             "`values=False`); compute it with `values=True`, or pass `contours=False`"
         )
     if not field.finite.any():
-        raise ValueError("f is not finite anywhere on the grid: nothing to plot")
+        raise InputError(
+            "f is not finite anywhere on the grid: nothing to plot; choose another window"
+        )
     if ax is None:
         ax = Figure(figsize=(6.4, 5.6), layout="constrained").add_subplot()
     if field.values is not None and contours is not False:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fdiff.errors import InputError
 from fdiff.fields.expr import Expression, parse_expression
 
 __all__ = ["PRESETS", "Preset", "preset"]
@@ -70,12 +71,12 @@ def preset(example_id: str) -> Preset:
         The :class:`Preset`.
 
     Raises:
-        ValueError: for an id without a preset, listing those that have one.
+        InputError: for an id without a preset, listing those that have one.
 
     >>> preset("002.1").expression.text
     '3*a**3 + 2*b**4'
     """
     if example_id not in PRESETS:
         known = ", ".join(PRESETS)
-        raise ValueError(f"no gradient-field preset for example {example_id!r}; known: {known}")
+        raise InputError(f"no gradient-field preset for example {example_id!r}; known: {known}")
     return PRESETS[example_id]
