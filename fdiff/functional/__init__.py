@@ -11,6 +11,14 @@ torch                                          fdiff.functional / jax
 ``y.grad_fn``                                  ``output_grad_fn(f, *xs)``, ``grad_fn_names``
 ``x.detach()`` / ``torch.no_grad()``           ``jax.lax.stop_gradient(x)`` (used directly)
 =============================================  ===============================================
+
+One private module per row group: ``_accumulate``, ``_vjp``, ``_intermediates``,
+``_grad_fn_names``.
+
+>>> import jax.numpy as jnp
+>>> out, (grad,) = backward(lambda x: (x * x).sum(), jnp.array([3.0]))
+>>> accumulate(grad, grad), output_grad_fn(lambda x: (x * x).sum(), jnp.array([3.0]))
+(Array([12.], dtype=float32), 'SumBackward0')
 """
 
 from fdiff.functional._accumulate import accumulate, zeros_like_tree
