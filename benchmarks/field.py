@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.field import GradientField, gradient_field
+from fdiff.fields import GradientField, gradient_field
 
 LIMITS = (-2.0, 2.0)
 

@@ -17,10 +17,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from fdiff._presets import PRESETS
-from fdiff.expr import parse_expression
-from fdiff.field import descent_paths, gradient_field
-from fdiff.plot import plot_field
+from fdiff.fields import PRESETS, descent_paths, gradient_field, parse_expression, plot_field
 
 DPI = 100
 METADATA = {"Software": None}  # no version string: the bytes depend only on the picture

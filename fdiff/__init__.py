@@ -1,10 +1,17 @@
 """fdiff: PyTorch autograd examples as pure JAX functions, cross-checked against torch.
 
-The functional toolkit (``accumulate``, ``backward``, ``retained_vjp``, ``tap`` /
-``intermediate_grads``, ``grad_fn_names``) is re-exported here; the torch-compatible layer is
-``fdiff.torch``, the seed catalog ``fdiff.examples``. Gradient fields (``gradient_field``,
-``descent_paths``, ``parse_expression``) are re-exported too; their plots live in ``fdiff.plot``
-(imported on demand, as it loads matplotlib).
+The package is laid out by feature:
+
+- :mod:`fdiff.functional`: torch's autograd idioms as pure functions (``accumulate``,
+  ``backward``, ``retained_vjp``, ``tap`` / ``intermediate_grads``, ``grad_fn_names``);
+- :mod:`fdiff.torch`: torch-style code on JAX, with torch's autograd rules;
+- :mod:`fdiff.examples`: the catalog of seed examples; :mod:`fdiff.crosscheck` scores them;
+- :mod:`fdiff.compare`: a script under real torch and under ``fdiff.torch``, side by side;
+- :mod:`fdiff.fields`: gradient fields, descent paths, the expression parser, plots;
+- :mod:`fdiff.cli`: the ``fdiff`` command; :mod:`fdiff.errors`: ``InputError``.
+
+The functional API, the fields API (plots excepted) and ``InputError`` are re-exported here,
+each loaded on first use: ``import fdiff`` itself imports neither JAX nor matplotlib.
 
 >>> import jax.numpy as jnp
 >>> import fdiff
@@ -12,24 +19,42 @@ The functional toolkit (``accumulate``, ``backward``, ``retained_vjp``, ``tap`` 
 (Array([8., 4.], dtype=float32),)
 """
 
-from fdiff.expr import Expression, ExpressionError, parse_expression
-from fdiff.field import DescentPath, GradientField, descent_path, descent_paths, gradient_field
-from fdiff.functional import (
-    accumulate,
-    backward,
-    grad_fn_names,
-    intermediate_grads,
-    output_grad_fn,
-    retained_vjp,
-    tap,
-    zeros_like_tree,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_SOURCES = {
+    "fdiff.errors": ("InputError",),
+    "fdiff.fields": (
+        "DescentPath",
+        "Expression",
+        "ExpressionError",
+        "GradientField",
+        "descent_path",
+        "descent_paths",
+        "gradient_field",
+        "parse_expression",
+    ),
+    "fdiff.functional": (
+        "accumulate",
+        "backward",
+        "grad_fn_names",
+        "intermediate_grads",
+        "output_grad_fn",
+        "retained_vjp",
+        "tap",
+        "zeros_like_tree",
+    ),
+}
+"""Where each name of ``__all__`` is defined (tests/test_imports.py checks the two agree)."""
 
 __all__ = [
     "DescentPath",
     "Expression",
     "ExpressionError",
     "GradientField",
+    "InputError",
     "accumulate",
     "backward",
     "descent_path",
@@ -43,3 +68,17 @@ __all__ = [
     "tap",
     "zeros_like_tree",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first use, and keep the value here."""
+    for module_name, names in _SOURCES.items():
+        if name in names:
+            value = getattr(importlib.import_module(module_name), name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module 'fdiff' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -26,10 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from fdiff.errors import InputError
 from fdiff.examples import Example, Printed
 from fdiff.torch._printing import format_tensor
 
-ENGINES = ("jax", "fdiff.torch", "torch")
+EXAMPLE_ENGINES = ("jax", "fdiff.torch", "torch")
+"""What a catalog example runs under: its pure JAX rewrite, and its torch-style source on
+``fdiff.torch`` and on real PyTorch."""
 _TORCH_SUBMODULES = ("", ".nn", ".nn.functional", ".nn.parameter", ".autograd", ".optim")
 
 
@@ -160,7 +163,11 @@ def _torch_engine(example: Example, module_name: str) -> EngineResult:
 
 
 def run_engine(example: Example, engine: str) -> EngineResult:
-    """Run one engine on one example and score it against the documented numbers."""
+    """Run one engine on one example and score it against the documented numbers.
+
+    Raises:
+        InputError: for an engine not in :data:`EXAMPLE_ENGINES`.
+    """
     if engine == "jax":
         try:
             values = example.jax()
@@ -171,10 +178,10 @@ def run_engine(example: Example, engine: str) -> EngineResult:
         return _torch_engine(example, "fdiff.torch")
     if engine == "torch":
         return _torch_engine(example, "torch")
-    raise ValueError(f"unknown engine `{engine}`; choose from {', '.join(ENGINES)}")
+    raise InputError(f"unknown engine `{engine}`; choose from {', '.join(EXAMPLE_ENGINES)}")
 
 
-def check_example(example: Example, engines: Sequence[str] = ENGINES) -> ExampleCheck:
+def check_example(example: Example, engines: Sequence[str] = EXAMPLE_ENGINES) -> ExampleCheck:
     """Run ``example`` under each engine and compare with its documented numbers."""
     return ExampleCheck(example, {engine: run_engine(example, engine) for engine in engines})
 

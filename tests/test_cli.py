@@ -60,7 +60,7 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
 
 def test_console_script_check_exits_zero():
     done = subprocess.run(
-        [sys.executable, "-m", "fdiff.cli", "check", "000.4", "--engines", "jax"],
+        [sys.executable, "-m", "fdiff", "check", "000.4", "--engines", "jax"],
         capture_output=True,
         text=True,
         check=False,
@@ -72,3 +72,24 @@ def test_console_script_check_exits_zero():
 def test_check_verbose_lists_what_the_jax_rewrite_does_not_express(capsys):
     assert main(["check", "002.2", "--engines", "jax", "-v"]) == 0
     assert "jax: not expressed: y.grad, backward_failed" in capsys.readouterr().out
+
+
+def test_a_bug_is_not_reported_as_bad_input(monkeypatch):
+    import fdiff.cli._list
+
+    def broken(args):
+        raise ValueError("an internal bug")
+
+    monkeypatch.setattr(fdiff.cli._list, "run", broken)
+    with pytest.raises(ValueError, match="an internal bug"):
+        main(["list"])
+
+
+def test_help_loads_neither_jax_nor_matplotlib():
+    probe = (
+        "import sys; from fdiff.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('jax', 'matplotlib', 'numpy') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -277,3 +277,44 @@ def test_nan_in_both_engines_counts_as_equal():
         {"x": {"shape": [2], "dtype": "f", "values": ["nan", 1.0]}},
     )
     assert row.ok and row.max_abs_err == 0.0
+
+
+def test_missing_op_is_read_from_the_typed_error(monkeypatch):
+    import fdiff.torch
+    from fdiff.compare._runner import missing_name
+
+    class UnsupportedError(NotImplementedError):  # the shape of fdiff.torch's typed error
+        def __init__(self, op):
+            super().__init__(f"fdiff.torch does not support {op}")
+            self.op = op
+
+    monkeypatch.setattr(fdiff.torch, "UnsupportedError", UnsupportedError, raising=False)
+    assert missing_name(UnsupportedError("torch.special.zeta"), None) == "torch.special.zeta"
+    try:  # `from torch import x` turns the error into an ImportError: the cause is read
+        try:
+            raise UnsupportedError("torch.sum(dtype=...)")
+        except UnsupportedError as error:
+            raise ImportError("cannot import name") from error
+    except ImportError as error:
+        assert missing_name(error, error.__traceback__) == "torch.sum(dtype=...)"
+
+
+def test_a_tensor_that_cannot_be_read_is_reported_not_dropped():
+    from fdiff.compare._runner import collect_tensors
+
+    class Unreadable:
+        requires_grad, shape, dtype, grad = True, (3,), "torch.float32", None
+
+        def detach(self):
+            raise RuntimeError("storage was freed")
+
+        tolist = detach
+
+    record = {"shape": [3], "dtype": "torch.float32", "values": [1.0, 2.0, 3.0]}
+    fdiff_side = collect_tensors({"w": Unreadable()})
+    assert fdiff_side["w"]["unreadable"] == "RuntimeError: storage was freed"
+    [row] = compare_tensors({"w": record}, fdiff_side)
+    assert (
+        not row.ok
+        and row.note == "could not read under fdiff.torch: RuntimeError: storage was freed"
+    )

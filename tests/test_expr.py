@@ -1,4 +1,4 @@
-"""fdiff.expr: the whitelist parser. Expected numbers come from NumPy and derivatives by hand."""
+"""fdiff.fields.expr: the whitelist parser; expected numbers from NumPy, derivatives by hand."""
 
 import builtins
 from math import cos, e, exp, log, pi, sin, sqrt, tanh
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import assert_close
 
-from fdiff.expr import FUNCTIONS, MAX_LENGTH, ExpressionError, parse_expression
+from fdiff.fields.expr import FUNCTIONS, MAX_LENGTH, ExpressionError, parse_expression
 
 A, B = 0.7, -1.3
 R = sqrt(A + B**2)

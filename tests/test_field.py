@@ -1,4 +1,4 @@
-"""fdiff.field: gradient fields and descent paths, checked against derivatives worked by hand."""
+"""fdiff.fields.field: gradient fields and descent paths, checked against worked derivatives."""
 
 import json
 import os
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from support import assert_close
 
-from fdiff.field import GradientField, descent_path, descent_paths, gradient_field
+from fdiff.fields.field import GradientField, descent_path, descent_paths, gradient_field
 
 
 def _grid(xlim, ylim, n):
@@ -185,7 +185,7 @@ _MULTI_DEVICE = textwrap.dedent(
     """
     import json, sys
     import jax, jax.numpy as jnp
-    from fdiff.field import gradient_field
+    from fdiff.fields.field import gradient_field
 
     f = lambda a, b: a**3 - 3 * a * b**2 + jnp.sin(2 * a + b)
     kwargs = dict(xlim=(-2, 2), ylim=(-1, 1.5), n=37, chunk_size=300)  # 37 rows: padded

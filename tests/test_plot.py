@@ -1,4 +1,4 @@
-"""fdiff.plot: real files are rendered and their pixels checked."""
+"""fdiff.fields.plot: real files are rendered and their pixels checked."""
 
 import os
 import subprocess
@@ -13,8 +13,8 @@ from matplotlib.image import imread
 from matplotlib.quiver import Quiver
 from support import assert_close
 
-from fdiff.field import descent_paths, gradient_field
-from fdiff.plot import PATH_COLORS, plot_field, save_figure
+from fdiff.fields.field import descent_paths, gradient_field
+from fdiff.fields.plot import PATH_COLORS, plot_field, save_figure
 
 BOWL = lambda a, b: a**2 + 2 * b**2  # noqa: E731
 DPI = 50  # the default 6.4 x 5.6 inch figure is 320 x 280 pixels
@@ -192,8 +192,8 @@ def test_headless_without_pyplot_even_with_an_interactive_backend_set(tmp_path):
     script = textwrap.dedent(
         f"""
         import sys
-        from fdiff.field import gradient_field
-        from fdiff.plot import plot_field, save_figure
+        from fdiff.fields.field import gradient_field
+        from fdiff.fields.plot import plot_field, save_figure
         field = gradient_field(lambda a, b: a * b, (-1, 1), (-1, 1), 9)
         save_figure(plot_field(field).figure, {str(tmp_path / "f.png")!r})
         assert "matplotlib.pyplot" not in sys.modules

@@ -1,4 +1,4 @@
-"""``fdiff plot``: fdiff._plot_cli through a local parser, and through fdiff.cli when it exists."""
+"""``fdiff plot``: fdiff.cli._plot through a local parser, and through fdiff.cli when it exists."""
 
 import argparse
 import importlib.util
@@ -8,8 +8,8 @@ import sys
 import pytest
 from matplotlib.image import imread
 
-from fdiff._plot_cli import MAX_GRID, add_arguments, run
-from fdiff.expr import ExpressionError
+from fdiff.cli._plot import MAX_GRID, add_arguments, run
+from fdiff.fields.expr import ExpressionError
 
 
 def _plot(*argv: str) -> int:
@@ -48,7 +48,7 @@ def test_stream_normalize_svg_and_masked_points(tmp_path, capsys):
 
 
 def test_no_contours_computes_and_draws_the_gradient_only(tmp_path, capsys, monkeypatch):
-    import fdiff._plot_cli as plot_cli
+    import fdiff.cli._plot as plot_cli
 
     seen, real = [], plot_cli.gradient_field
 
@@ -113,11 +113,11 @@ def test_bad_output_paths_are_refused_before_any_work(tmp_path, out, message):
 )
 def test_through_the_fdiff_cli(tmp_path):
     out = tmp_path / "f.png"
-    good = [sys.executable, "-m", "fdiff.cli", "plot", "a*b", "--grid", "11", "--out", str(out)]
+    good = [sys.executable, "-m", "fdiff", "plot", "a*b", "--grid", "11", "--out", str(out)]
     done = subprocess.run(good, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert out.exists()
-    bad = [sys.executable, "-m", "fdiff.cli", "plot", "a**", "--out", str(out)]
+    bad = [sys.executable, "-m", "fdiff", "plot", "a**", "--out", str(out)]
     done = subprocess.run(bad, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()  # one line: "fdiff...: error: <message>"

@@ -23,6 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from fdiff.errors import InputError
+
 __all__ = ["DescentPath", "GradientField", "descent_path", "descent_paths", "gradient_field"]
 
 DEFAULT_CHUNK = 1 << 22
@@ -131,7 +133,7 @@ def gradient_field(
         A :class:`GradientField`; its ``finite`` mask and ``report()`` cover non-finite points.
 
     Raises:
-        ValueError: for a bad grid (``n < 2``, empty or non-finite limits, ``chunk_size < 1``).
+        InputError: for a bad grid (``n < 2``, empty or non-finite limits, ``chunk_size < 1``).
 
     >>> field = gradient_field(lambda a, b: 3 * a**3 + 2 * b**4, (0, 3), (0, 2), n=4)
     >>> float(field.values[-1, -1]), float(field.grad_x[-1, -1]), float(field.grad_y[-1, -1])
@@ -142,7 +144,7 @@ def gradient_field(
     """
     x, y = _axis(xlim, n, "xlim"), _axis(ylim, n, "ylim")
     if chunk_size < 1:
-        raise ValueError(f"`chunk_size` must be at least 1, got {chunk_size}")
+        raise InputError(f"`chunk_size` must be at least 1, got {chunk_size}")
     mesh = Mesh(np.asarray(devices if devices is not None else jax.devices()), ("rows",))
     rows = _rows_per_chunk(n, chunk_size, mesh.size)
     arrays = _evaluate_in_chunks(_Scalar(f, packed), bool(values), mesh, x, y, rows)
@@ -178,7 +180,7 @@ def descent_paths(
         One :class:`DescentPath` per start.
 
     Raises:
-        ValueError: for a bad start array, learning rate, step count or momentum.
+        InputError: for a bad start array, learning rate, step count or momentum.
 
     >>> (path,) = descent_paths(lambda p: (2 * p[0] + p[1] - 3) ** 2, [(1.0, 3.0)], steps=1,
     ...                         packed=True)
@@ -187,7 +189,7 @@ def descent_paths(
     """
     points = np.asarray(starts, dtype=np.float32)
     if points.ndim != 2 or points.shape[1] != 2 or not np.isfinite(points).all():
-        raise ValueError(f"`starts` must be finite points of shape (k, 2), got {points.tolist()}")
+        raise InputError(f"`starts` must be finite points of shape (k, 2), got {points.tolist()}")
     _check_descent(learning_rate, steps, momentum, max_norm)
     trace, values, status = _descend(
         _Scalar(f, packed), steps, points, learning_rate, momentum, max_norm
@@ -317,21 +319,21 @@ def _descent_result(
 
 def _check_descent(learning_rate: float, steps: int, momentum: float, max_norm: float) -> None:
     if not (math.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"`learning_rate` must be positive and finite, got {learning_rate}")
+        raise InputError(f"`learning_rate` must be positive and finite, got {learning_rate}")
     if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"`steps` must be a non-negative integer, got {steps!r}")
+        raise InputError(f"`steps` must be a non-negative integer, got {steps!r}")
     if not 0 <= momentum < 1:
-        raise ValueError(f"`momentum` must be in [0, 1), got {momentum}")
+        raise InputError(f"`momentum` must be in [0, 1), got {momentum}")
     if not max_norm > 0:
-        raise ValueError(f"`max_norm` must be positive, got {max_norm}")
+        raise InputError(f"`max_norm` must be positive, got {max_norm}")
 
 
 def _axis(limits: tuple[float, float], n: int, name: str) -> np.ndarray:
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
-        raise ValueError(f"`n` must be an integer of at least 2, got {n!r}")
+        raise InputError(f"`n` must be an integer of at least 2, got {n!r}")
     low, high = (float(v) for v in limits)
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(f"`{name}` must be finite with low < high, got ({low}, {high})")
+        raise InputError(f"`{name}` must be finite with low < high, got ({low}, {high})")
     axis = np.linspace(low, high, int(n), dtype=np.float32)
     axis.flags.writeable = False
     return axis

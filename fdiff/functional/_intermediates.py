@@ -1,4 +1,4 @@
-"""Tagging intermediate values: `tap`, and the two tracing modes `intermediate_grads` runs it in.
+"""Gradients of intermediate values (torch's ``retain_grad``): `tap` and `intermediate_grads`.
 
 ``tap(name, x)`` is the identity unless `fdiff.functional.intermediate_grads` is tracing the
 function: first in a *discovery* trace (under ``jax.eval_shape``) that records each tapped
@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
+
+from fdiff.functional._vjp import backward
+
+__all__ = ["intermediate_grads", "tap"]
 
 T = TypeVar("T")
 
@@ -146,3 +150,62 @@ def perturbing(found: Mapping[str, Any], perturbations: Mapping[str, Any]) -> It
             f"`tap` was not reached for {missing} when `f` was traced to differentiate it, "
             f"though it was when `f` was first traced. {CACHED_TRACE_HINT}"
         )
+
+
+def intermediate_grads(
+    f: Callable[..., Any],
+    *args: Any,
+    cotangent: Any = None,
+    names: str | Sequence[str] | None = None,
+) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    """Gradients with respect to the inputs and the values ``f`` tags with `tap` (retain_grad).
+
+    ``f`` is traced once under ``jax.eval_shape`` to find the tapped names and shapes, then
+    differentiated with a zero input added at each tap: the gradient with respect to that input
+    is the gradient with respect to the tapped value. Works under ``jax.jit`` and ``jax.vmap``
+    (jit the whole call; a ``tap`` inside a separately jitted inner function is not seen again
+    once that function's trace is cached, which raises a RuntimeError).
+
+    Args:
+        f: A function of floating-point arrays that calls ``tap(name, value)`` inside.
+        *args: Its inputs (all differentiated, as in `backward`).
+        cotangent: As in `backward`.
+        names: The tapped names to return (a name or names); all of them by default.
+
+    Returns:
+        ``(out, arg_grads, {name: grad})``: the output, one gradient per argument, and the
+        gradient of each chosen tapped value.
+
+    Raises:
+        ValueError: If `f` taps nothing, taps a name twice, or `names` has a name it does not
+            tap; and as in `backward`.
+        TypeError: As in `backward`, or if a tapped value is not floating-point.
+        RuntimeError: If `f` taps different names each time it is traced.
+
+    >>> import jax.numpy as jnp
+    >>> def f(a):
+    ...     b = tap("b", a + 2)
+    ...     return (b**2).sum()
+    >>> out, (a_grad,), inter = intermediate_grads(f, jnp.ones(2))
+    >>> inter["b"]
+    Array([6., 6.], dtype=float32)
+    """
+    found = discover(f, args)
+    chosen = list(found) if names is None else [names] if isinstance(names, str) else list(names)
+    if not found:
+        raise ValueError(
+            "`f` calls `fdiff.tap` nowhere, so there is no intermediate gradient to return: wrap "
+            f"the values you want as `tap('name', value)` inside `f`. "
+            f"{CACHED_TRACE_HINT}"
+        )
+    unknown = [name for name in chosen if name not in found]
+    if unknown:
+        raise ValueError(f"`names` has {unknown}, which `f` does not tap; it taps {list(found)}.")
+    perturbations = {name: zero_perturbation(found[name]) for name in chosen}
+
+    def perturbed(*inputs: Any) -> Any:
+        with perturbing(found, inputs[-1]):
+            return f(*inputs[:-1])
+
+    out, grads = backward(perturbed, *args, perturbations, cotangent=cotangent)
+    return out, grads[:-1], grads[-1]

@@ -1,8 +1,9 @@
 """``fdiff plot``: draw the gradient field of an expression (or a seed preset) to a file.
 
-The lead's ``fdiff/cli.py`` wires this in with ``add_arguments(subparser)`` and ``run(args)``.
-Bad input raises ``ValueError`` (an :class:`~fdiff.expr.ExpressionError` for the expression)
-with a one-line message; the CLI prints it and exits with status 2.
+Bad input raises an :class:`~fdiff.errors.InputError` with a one-line message: a
+:class:`~fdiff.cli._usage.UsageError` for an argument, an
+:class:`~fdiff.fields.ExpressionError` for the expression, the fields' own errors for a bad
+window or preset; ``fdiff`` prints it and exits with status 2.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import argparse
 import math
 from pathlib import Path
 
-from fdiff._presets import PRESETS, preset
-from fdiff.expr import parse_expression
-from fdiff.field import descent_paths, gradient_field
-from fdiff.plot import FORMATS, plot_field, save_figure
+from fdiff.cli._usage import UsageError
+from fdiff.fields import PRESETS, descent_paths, gradient_field, parse_expression, preset
+from fdiff.fields.plot import FORMATS, plot_field, save_figure
 
 __all__ = ["MAX_GRID", "MAX_STEPS", "add_arguments", "run"]
 
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         0 on success.
 
     Raises:
-        ValueError: for any bad input, with a one-line message.
+        InputError: for any bad input, with a one-line message.
     """
     out = _output_path(args.out)
     _check_range("--grid", args.grid, 2, MAX_GRID)
@@ -84,9 +84,9 @@ def run(args: argparse.Namespace) -> int:
     expression, xlim, ylim, starts, learning_rate, steps = _resolve(args)
     _check_range("--steps", steps, 0, MAX_STEPS)
     if not (math.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"--lr must be a positive number, got {learning_rate}")
+        raise UsageError(f"--lr must be a positive number, got {learning_rate}")
     if not 0 <= args.momentum < 1:
-        raise ValueError(f"--momentum must be in [0, 1), got {args.momentum}")
+        raise UsageError(f"--momentum must be in [0, 1), got {args.momentum}")
     field = gradient_field(expression, xlim, ylim, args.grid, values=not args.no_contours)
     paths = (
         descent_paths(
@@ -118,12 +118,12 @@ def _resolve(args: argparse.Namespace):
     """The expression, window, starts, learning rate and steps: the preset's, then overrides."""
     if args.example is not None:
         if args.expression is not None or args.vars is not None:
-            raise ValueError("give either an expression (with --vars) or --example, not both")
+            raise UsageError("give either an expression (with --vars) or --example, not both")
         chosen = preset(args.example)
         expression, xlim, ylim = chosen.expression, chosen.xlim, chosen.ylim
         starts, learning_rate, steps = chosen.starts, chosen.learning_rate, chosen.steps
     elif args.expression is None:
-        raise ValueError(f"give an expression to plot, or --example with one of {list(PRESETS)}")
+        raise UsageError(f"give an expression to plot, or --example with one of {list(PRESETS)}")
     else:
         variables = ("a", "b") if args.vars is None else tuple(args.vars.split(","))
         expression = parse_expression(args.expression, variables)
@@ -146,19 +146,19 @@ def _point(text: str) -> tuple[float, float]:
     except ValueError:
         point = ()
     if len(point) != 2 or not all(math.isfinite(v) for v in point):
-        raise ValueError(f"--descent {text!r} must be two finite numbers written X,Y")
+        raise UsageError(f"--descent {text!r} must be two finite numbers written X,Y")
     return point
 
 
 def _output_path(text: str) -> Path:
     path = Path(text)
     if path.suffix.lower() not in FORMATS:
-        raise ValueError(f"--out {text!r} must end in one of {', '.join(FORMATS)}")
+        raise UsageError(f"--out {text!r} must end in one of {', '.join(FORMATS)}")
     if not path.parent.is_dir():
-        raise ValueError(f"--out {text!r}: the folder {str(path.parent)!r} does not exist")
+        raise UsageError(f"--out {text!r}: the folder {str(path.parent)!r} does not exist")
     return path
 
 
 def _check_range(flag: str, value: int, low: int, high: int) -> None:
     if not low <= value <= high:
-        raise ValueError(f"{flag} {value} is out of range: it must be from {low} to {high}")
+        raise UsageError(f"{flag} {value} is out of range: it must be from {low} to {high}")

@@ -1,9 +1,8 @@
 """``fdiff compare``: run a torch-style script under real PyTorch and under fdiff.torch.
 
-The lead's ``fdiff/cli.py`` wires this in with ``add_arguments(subparser)`` and ``run(args)``.
-Bad input (a missing file, not ``.py``, an unknown example id, no real PyTorch) raises
-``ValueError`` with a one-line message; the CLI prints it and exits with status 2. Otherwise
-the exit status is 0 when the engines agree and 1 when they differ.
+Bad input (a missing file, not ``.py``, an unknown example id, no real PyTorch) raises an
+:class:`~fdiff.errors.InputError` with a one-line message; ``fdiff`` prints it and exits with
+status 2. Otherwise the exit status is 0 when the engines agree and 1 when they differ.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from fdiff.cli._usage import UsageError
 from fdiff.compare import (
     DEFAULT_ATOL,
     DEFAULT_RTOL,
@@ -56,12 +56,12 @@ def run(args: argparse.Namespace) -> int:
     """Compare, print the report (text or JSON); 0 when the engines agree, 1 otherwise.
 
     Raises:
-        ValueError: for any bad input, with a one-line message.
+        InputError: for any bad input, with a one-line message.
     """
     if (args.script is None) == (args.example is None):
-        raise ValueError("give either a script to compare or --example ID, not both or neither")
+        raise UsageError("give either a script to compare or --example ID, not both or neither")
     if not args.timeout > 0:
-        raise ValueError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     if args.example is not None:
         report = compare_example(args.example, args.tol, args.atol, args.timeout)
     else:

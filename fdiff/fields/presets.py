@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fdiff.expr import Expression, parse_expression
+from fdiff.errors import InputError
+from fdiff.fields.expr import Expression, parse_expression
 
 __all__ = ["PRESETS", "Preset", "preset"]
 
@@ -16,7 +17,7 @@ class Preset:
     Attributes:
         id: the seed example's id (``"000.1"``).
         description: where it comes from, in one line.
-        expression: the loss as an :class:`~fdiff.expr.Expression`.
+        expression: the loss as an :class:`~fdiff.fields.expr.Expression`.
         xlim: plot window of the first variable.
         ylim: plot window of the second variable.
         starts: descent start points (the seed's values first).
@@ -70,12 +71,12 @@ def preset(example_id: str) -> Preset:
         The :class:`Preset`.
 
     Raises:
-        ValueError: for an id without a preset, listing those that have one.
+        InputError: for an id without a preset, listing those that have one.
 
     >>> preset("002.1").expression.text
     '3*a**3 + 2*b**4'
     """
     if example_id not in PRESETS:
         known = ", ".join(PRESETS)
-        raise ValueError(f"no gradient-field preset for example {example_id!r}; known: {known}")
+        raise InputError(f"no gradient-field preset for example {example_id!r}; known: {known}")
     return PRESETS[example_id]

@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fdiff.errors import InputError
+
 __all__ = ["FUNCTIONS", "MAX_LENGTH", "Expression", "ExpressionError", "parse_expression"]
 
 MAX_LENGTH = 256
@@ -82,7 +84,7 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _Node = Callable[[dict[str, jax.Array]], jax.Array]
 
 
-class ExpressionError(ValueError):
+class ExpressionError(InputError):
     """An expression was refused; the message names the token and its 1-based column."""
 
 
@@ -120,8 +122,8 @@ def parse_expression(text: str, variables: Sequence[str] = ("a", "b")) -> Expres
         An :class:`Expression`, callable as ``expr(a, b)`` (also under ``jax.grad``/``jit``).
 
     Raises:
-        ExpressionError: (a ``ValueError``) for anything outside the whitelist, naming the
-            offending token and its column.
+        ExpressionError: (an :class:`~fdiff.errors.InputError`) for anything outside the
+            whitelist, naming the offending token and its column.
 
     >>> f = parse_expression("3*a**3 + 2*b**4")
     >>> float(f(3.0, 2.0))
@@ -129,7 +131,7 @@ def parse_expression(text: str, variables: Sequence[str] = ("a", "b")) -> Expres
     >>> parse_expression("a**")
     Traceback (most recent call last):
     ...
-    fdiff.expr.ExpressionError: expression 'a**' is incomplete at column 4
+    fdiff.fields.expr.ExpressionError: expression 'a**' is incomplete at column 4
     """
     names = _check_variables(variables)
     tree = _parse_tree(text)

@@ -1,6 +1,6 @@
 """The subprocess side of ``fdiff compare``: run one script under one engine, record the result.
 
-``python -m fdiff._compare_runner --engine torch|fdiff.torch --out RECORD.json SCRIPT.py``
+``python -m fdiff.compare._runner --engine torch|fdiff.torch --out RECORD.json SCRIPT.py``
 executes ``SCRIPT.py`` as ``__main__`` (with ``fdiff.torch`` installed as ``torch`` for the
 ``fdiff.torch`` engine) and writes one JSON record to ``RECORD.json``:
 
@@ -8,11 +8,13 @@ executes ``SCRIPT.py`` as ``__main__`` (with ``fdiff.torch`` installed as ``torc
 - ``stdout``: what the script printed (also when it raised);
 - ``tensors``: ``{name: {"shape": [int], "dtype": str, "values": [float]}}`` for every global
   tensor that requires grad, every parameter of a global ``nn.Module`` (``model.weight``) and the
-  ``.grad`` of each (``x.grad``), values flattened in C order;
+  ``.grad`` of each (``x.grad``), values flattened in C order; a tensor whose values cannot be
+  read is recorded as ``{"shape", "dtype", "values": null, "unreadable": "Type: message"}``
+  (shape and dtype ``null`` where they cannot be read either), never left out;
 - ``error``: ``null`` or ``{"type", "message", "line", "source", "missing"}``, where ``line`` is
   the script's line number (``null`` when the failure is outside the script), ``source`` that
-  line's text and ``missing`` the name of a function ``fdiff.torch`` lacks (``"Tensor.cumsum"``,
-  ``"torch.fft"``) when that is why the script failed, else ``null``.
+  line's text and ``missing`` torch's name of what ``fdiff.torch`` lacks (``"Tensor.cumsum"``,
+  ``"torch.fft"``) when that is why the script failed, else ``null`` (see :func:`missing_name`).
 
 The record is the only output: the runner exits 0 whenever it could write it.
 """
@@ -33,8 +35,9 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
-ENGINES = ("torch", "fdiff.torch")
-_FDIFF_TORCH_DIR = Path(__file__).resolve().parent / "torch"
+SCRIPT_ENGINES = ("torch", "fdiff.torch")
+"""What a script can run under: real PyTorch, and ``fdiff.torch`` installed as ``torch``."""
+_FDIFF_TORCH_DIR = Path(__file__).resolve().parents[1] / "torch"
 
 
 def _as_floats(value: Any) -> list[float]:
@@ -56,11 +59,40 @@ def _is_tensor(value: Any) -> bool:
 
 
 def _tensor_record(value: Any) -> dict[str, Any]:
-    return {"shape": list(value.shape), "dtype": str(value.dtype), "values": _as_floats(value)}
+    """``{"shape", "dtype", "values"}``; for a tensor that cannot be read, why, in ``unreadable``.
+
+    >>> class Broken:
+    ...     shape, dtype = (2,), "float32"
+    ...     def detach(self):
+    ...         raise RuntimeError("storage freed")
+    >>> _tensor_record(Broken())
+    {'shape': [2], 'dtype': 'float32', 'values': None, 'unreadable': 'RuntimeError: storage freed'}
+    """
+    try:
+        return {"shape": list(value.shape), "dtype": str(value.dtype), "values": _as_floats(value)}
+    except Exception as error:  # the script's own object may fail in any way: record why
+        return _unreadable_record(value, error)
+
+
+def _unreadable_record(value: Any, error: Exception) -> dict[str, Any]:
+    record: dict[str, Any] = {"shape": None, "dtype": None, "values": None}
+    with contextlib.suppress(Exception):
+        record["shape"] = list(value.shape)
+    with contextlib.suppress(Exception):
+        record["dtype"] = str(value.dtype)
+    record["unreadable"] = f"{type(error).__name__}: {error}".splitlines()[0]
+    return record
 
 
 def collect_tensors(namespace: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every tensor of ``namespace`` that requires grad (and module parameters), with grads."""
+    """Every tensor of ``namespace`` that requires grad (and module parameters), with grads.
+
+    >>> import fdiff.torch as torch
+    >>> w = torch.ones(2, requires_grad=True)
+    >>> (w * 3).sum().backward()
+    >>> collect_tensors({"w": w, "n": 1})["w.grad"]
+    {'shape': [2], 'dtype': 'torch.float32', 'values': [3.0, 3.0]}
+    """
     found: dict[str, Any] = {}
     for name, value in namespace.items():
         if name.startswith("__"):
@@ -76,12 +108,14 @@ def collect_tensors(namespace: dict[str, Any]) -> dict[str, dict[str, Any]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch warns when a non-leaf's .grad is read
         for name, tensor in found.items():
-            with contextlib.suppress(Exception):  # a tensor that cannot be read is left out
-                records[name] = _tensor_record(tensor)
-            grad = getattr(tensor, "grad", None)
+            records[name] = _tensor_record(tensor)
+            try:
+                grad = getattr(tensor, "grad", None)
+            except Exception as error:  # reading .grad itself raised: record why
+                records[f"{name}.grad"] = _unreadable_record(None, error)
+                continue
             if grad is not None and _is_tensor(grad):
-                with contextlib.suppress(Exception):
-                    records[f"{name}.grad"] = _tensor_record(grad)
+                records[f"{name}.grad"] = _tensor_record(grad)
     return records
 
 
@@ -91,8 +125,29 @@ def _public_name(module_name: str) -> str:
     return ".".join(p for p in parts if not p.startswith("_"))
 
 
+def _unsupported_op(error: BaseException) -> str | None:
+    """``op`` of the ``fdiff.torch.UnsupportedError`` that is, or caused, ``error``."""
+    unsupported = getattr(sys.modules.get("fdiff.torch"), "UnsupportedError", None)
+    if not isinstance(unsupported, type):
+        return None  # fdiff.torch not loaded, or without the typed error
+    seen: BaseException | None = error
+    while seen is not None:  # `from fdiff.torch import x` re-raises it as an ImportError
+        if isinstance(seen, unsupported):
+            return getattr(seen, "op", None)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def missing_name(error: BaseException, tb: TracebackType | None) -> str | None:
-    """The ``fdiff.torch`` function whose absence made the script fail, if that is the cause.
+    """torch's name of what ``fdiff.torch`` lacks, if that is why the script failed.
+
+    ``fdiff.torch`` raises ``UnsupportedError`` for whatever it lacks, with torch's name of it in
+    ``op``: that is read directly. The other cases are failures that are not that error: an
+    ``import torch.x`` of a submodule fdiff.torch does not have (``ModuleNotFoundError``), an
+    attribute missing from an fdiff.torch module or object (``AttributeError``: ``error.obj``
+    and ``error.name``), a ``from torch import x`` that fails (``ImportError``: its message,
+    the only place the two names are) and a ``NotImplementedError`` raised inside fdiff.torch
+    (the innermost fdiff.torch frame names the function).
 
     >>> import fdiff.torch
     >>> try:
@@ -101,6 +156,9 @@ def missing_name(error: BaseException, tb: TracebackType | None) -> str | None:
     ...     print(missing_name(error, None))
     torch.fft
     """
+    op = _unsupported_op(error)
+    if op is not None:
+        return op
     if isinstance(error, AttributeError):
         owner = getattr(error, "obj", None)
         if isinstance(owner, ModuleType) and owner.__name__.startswith("fdiff.torch"):
@@ -180,13 +238,14 @@ def run_script(script: Path, engine: str) -> dict[str, Any]:
 def _finite_or_text(record: dict[str, Any]) -> dict[str, Any]:
     """JSON allows no NaN/inf: write them as the strings "nan", "inf", "-inf"."""
     for tensor in record["tensors"].values():
-        tensor["values"] = [v if math.isfinite(v) else str(v) for v in tensor["values"]]
+        if tensor["values"] is not None:
+            tensor["values"] = [v if math.isfinite(v) else str(v) for v in tensor["values"]]
     return record
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fdiff._compare_runner")
-    parser.add_argument("--engine", choices=ENGINES, required=True)
+    parser = argparse.ArgumentParser(prog="python -m fdiff.compare._runner")
+    parser.add_argument("--engine", choices=SCRIPT_ENGINES, required=True)
     parser.add_argument("--out", required=True, help="where to write the JSON record")
     parser.add_argument("script")
     args = parser.parse_args(argv)

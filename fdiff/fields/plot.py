@@ -18,7 +18,8 @@ from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
 
-from fdiff.field import DescentPath, GradientField
+from fdiff.errors import InputError
+from fdiff.fields.field import DescentPath, GradientField
 
 __all__ = ["FORMATS", "PATH_COLORS", "plot_field", "save_figure"]
 
@@ -56,7 +57,7 @@ def plot_field(
     drawn as arrows or streamlines (and paths) alone, with no colour bar for ``f``.
 
     Args:
-        field: the :class:`~fdiff.field.GradientField` to draw; masked points are left blank.
+        field: the :class:`~fdiff.fields.field.GradientField` to draw; masked points are left blank.
         paths: descent paths to overlay, start marked ``o``, end ``*`` (``x`` if it diverged).
         ax: Axes to draw on; default: a new 6.4 x 5.6 inch figure.
         contours: draw filled contours of ``f``; default: when the field has values.
@@ -75,10 +76,10 @@ def plot_field(
         The Axes (its ``.figure`` is what :func:`save_figure` takes).
 
     Raises:
-        ValueError: for a field with no finite point, bad options, or ``contours=True`` for a
-            field without values.
+        ValueError: for bad options, or ``contours=True`` for a field without values.
+        InputError: for a field with no finite point.
 
-    >>> from fdiff.field import gradient_field
+    >>> from fdiff.fields.field import gradient_field
     >>> ax = plot_field(gradient_field(lambda a, b: a**2 + b**2, (-1, 1), (-1, 1), n=9))
     >>> ax.get_aspect(), ax.get_xlabel(), ax.get_ylabel()
     (1.0, 'a', 'b')
@@ -100,7 +101,9 @@ def plot_field(
             "`values=False`); compute it with `values=True`, or pass `contours=False`"
         )
     if not field.finite.any():
-        raise ValueError("f is not finite anywhere on the grid: nothing to plot")
+        raise InputError(
+            "f is not finite anywhere on the grid: nothing to plot; choose another window"
+        )
     if ax is None:
         ax = Figure(figsize=(6.4, 5.6), layout="constrained").add_subplot()
     if field.values is not None and contours is not False:
@@ -152,7 +155,7 @@ def save_figure(figure: Figure, path: str | Path, *, dpi: int = 150) -> Path:
         ValueError: for another extension or a non-positive ``dpi``.
 
     >>> import tempfile
-    >>> from fdiff.field import gradient_field
+    >>> from fdiff.fields.field import gradient_field
     >>> ax = plot_field(gradient_field(lambda a, b: a * b, (-1, 1), (-1, 1), n=5))
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     save_figure(ax.figure, Path(folder) / "field.svg").stat().st_size > 0

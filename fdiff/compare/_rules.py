@@ -10,17 +10,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from fdiff.compare import Report
+from fdiff.compare._report import Report
+from fdiff.compare._tensors import tensor_values
 
-
-def tensor_values(record: dict[str, Any]) -> np.ndarray:
-    """A recorded tensor's values as a float64 array."""
-    return np.asarray([float(v) for v in record["values"]], dtype=np.float64)
+__all__ = ["RULES", "Rule", "explain"]
 
 
 @dataclasses.dataclass(frozen=True)

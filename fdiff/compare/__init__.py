@@ -1,0 +1,164 @@
+"""Run one torch-style script under real PyTorch and under ``fdiff.torch``, and compare.
+
+Each engine runs the script in its own subprocess (``python -m fdiff.compare._runner``), which
+records what the script printed, every global tensor that requires grad (module parameters
+included) with its ``.grad``, and the error it raised, if any. :func:`compare_script` lines up
+the two transcripts, compares the tensors within ``rtol``/``atol`` and applies the
+:data:`RULES` that explain known semantic differences. The engines *agree* when neither raised
+(or both raised the same exception type at the same line), every transcript line matches
+(numbers within tolerance, object addresses such as ``0x7f3a...`` ignored) and every tensor
+matches.
+
+JSON report (``fdiff compare --json``, :func:`report_json`), one object:
+
+- ``script`` (str): the compared file (for ``--example``, the example id is in ``example``);
+- ``example`` (str or null): the catalog id given with ``--example``;
+- ``agree`` (bool), ``exit_code`` (int): 0 when the engines agree, 1 otherwise;
+- ``rtol``, ``atol`` (float): the tolerances used;
+- ``engines`` (object): for ``"torch"`` and ``"fdiff.torch"``, an object with ``stdout`` (str)
+  and ``error`` (null or an object with ``type`` (str), ``message`` (str), ``line`` (int or
+  null: the script's line), ``source`` (str: that line's text) and ``missing`` (str or null:
+  the function ``fdiff.torch`` lacks, such as ``"Tensor.cumsum"``));
+- ``transcript`` (list): one object per aligned line, ``status`` (str: ``"same"``, ``"close"``
+  (numbers within tolerance), ``"differ"``, ``"torch only"`` or ``"fdiff only"``), ``torch``
+  and ``fdiff`` (str or null);
+- ``tensors`` (list): one object per tensor name, ``name`` (str), ``shape_torch`` and
+  ``shape_fdiff`` (list of int, or null where that engine has no such tensor),
+  ``max_abs_err`` and ``max_rel_err`` (float, or null where not comparable or not finite),
+  ``ok`` (bool), ``note`` (str, empty when ok: ``"values differ"``, ``"shapes differ"``, a dtype
+  difference, ``"missing under ENGINE"`` or ``"could not read under ENGINE: why"``);
+- ``explanations`` (list): one object per rule that applies, ``rule`` (str), ``message`` (str).
+
+>>> compared = compare_tensors(
+...     {"x": {"shape": [2], "dtype": "torch.float32", "values": [1.0, 2.0]}},
+...     {"x": {"shape": [2], "dtype": "torch.float32", "values": [1.0, 2.5]}},
+... )
+>>> compared[0].name, compared[0].max_abs_err, compared[0].ok
+('x', 0.5, False)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import tempfile
+from pathlib import Path
+
+from fdiff.compare._engines import run_engines
+from fdiff.compare._report import (
+    Report,
+    TensorComparison,
+    TranscriptRow,
+    format_report,
+    report_json,
+)
+from fdiff.compare._rules import RULES, Rule, explain
+from fdiff.compare._runner import SCRIPT_ENGINES
+from fdiff.compare._tensors import DEFAULT_ATOL, DEFAULT_RTOL, compare_tensors
+from fdiff.compare._transcript import align_transcripts, line_status
+from fdiff.errors import InputError
+
+__all__ = [
+    "DEFAULT_ATOL",
+    "DEFAULT_RTOL",
+    "RULES",
+    "SCRIPT_ENGINES",
+    "Report",
+    "Rule",
+    "TensorComparison",
+    "TranscriptRow",
+    "align_transcripts",
+    "compare_example",
+    "compare_script",
+    "compare_tensors",
+    "example_script",
+    "explain",
+    "format_report",
+    "line_status",
+    "report_json",
+    "run_engines",
+]
+
+
+def _check_script(path: Path) -> None:
+    if path.suffix != ".py":
+        raise InputError(f"`{path}` is not a Python script: give a file ending in .py")
+    if not path.is_file():
+        raise InputError(f"`{path}` does not exist")
+    if importlib.util.find_spec("torch") is None:
+        raise InputError("real PyTorch is not installed: pip install 'fdiff[torch]'")
+
+
+def compare_script(
+    script: str | Path,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    timeout: float = 300.0,
+) -> Report:
+    """Run ``script`` under real PyTorch and under ``fdiff.torch`` and compare the two runs.
+
+    Args:
+        script: a ``.py`` file of torch-style code.
+        rtol, atol: tolerances for tensors and printed numbers (``|f - t| <= atol + rtol*|t|``).
+        timeout: seconds each engine may run.
+
+    Returns:
+        The :class:`Report`, explanations included.
+
+    Raises:
+        InputError: the file is missing or not ``.py``, a tolerance is negative, or real
+            PyTorch is not installed.
+    """
+    if not (rtol >= 0 and atol >= 0):
+        raise InputError(f"tolerances must be non-negative numbers, got rtol={rtol}, atol={atol}")
+    path = Path(script)
+    _check_script(path)
+    records = run_engines(path, timeout)
+    report = Report(
+        script=str(path),
+        source=path.read_text(encoding="utf-8"),
+        records=records,
+        transcript=align_transcripts(
+            records["torch"]["stdout"], records["fdiff.torch"]["stdout"], rtol, atol
+        ),
+        tensors=compare_tensors(
+            records["torch"]["tensors"], records["fdiff.torch"]["tensors"], rtol, atol
+        ),
+        rtol=rtol,
+        atol=atol,
+    )
+    report.explanations = explain(report)
+    return report
+
+
+def example_script(example_id: str) -> str:
+    """The full program of a catalog example, or of a whole seed document's examples.
+
+    ``example_id`` is an example id (``"000.1"``) or a document name (``"000_d3cb...txt"``),
+    whose examples' torch-style sources are concatenated in catalog order.
+
+    Raises:
+        InputError: for an id that is neither.
+    """
+    from fdiff.examples import CATALOG, get
+
+    chosen = [e for e in CATALOG.values() if e.document == example_id]
+    if not chosen:
+        try:
+            chosen = [get(example_id)]
+        except KeyError as error:
+            raise InputError(error.args[0]) from None
+    return "\n".join(f"# --- {e.id}: {e.title}\n{e.torch_source}" for e in chosen)
+
+
+def compare_example(
+    example_id: str, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, timeout: float = 300.0
+) -> Report:
+    """:func:`compare_script` on an example's torch-style source (see :func:`example_script`)."""
+    source = example_script(example_id)
+    with tempfile.TemporaryDirectory(prefix="fdiff-example-") as folder:
+        path = Path(folder) / f"example_{re.sub(r'[^0-9A-Za-z]+', '_', example_id)}.py"
+        path.write_text(source, encoding="utf-8")
+        report = compare_script(path, rtol, atol, timeout)
+    report.script, report.example = f"<example {example_id}>", example_id
+    return report

@@ -1,0 +1,184 @@
+"""The result of a comparison, :class:`Report`, and its two formats: text and JSON.
+
+:func:`report_json` writes the object the package docstring (:mod:`fdiff.compare`) describes;
+:func:`format_report` the side-by-side text ``fdiff compare`` prints.
+
+>>> records = {e: {"stdout": "", "tensors": {}, "error": None} for e in SCRIPT_ENGINES}
+>>> report = Report("s.py", "", records, [TranscriptRow("same", "1", "1")], [], 1e-5, 1e-6)
+>>> report.agree, report_json(report)["transcript"]
+(True, [{'status': 'same', 'torch': '1', 'fdiff': '1'}])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from fdiff.compare._runner import SCRIPT_ENGINES
+
+__all__ = ["Report", "TensorComparison", "TranscriptRow", "format_report", "report_json"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TranscriptRow:
+    """One aligned pair of printed lines (``None`` where one engine printed nothing)."""
+
+    status: str
+    torch: str | None
+    fdiff: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorComparison:
+    """One named tensor under both engines."""
+
+    name: str
+    shape_torch: tuple[int, ...] | None
+    shape_fdiff: tuple[int, ...] | None
+    max_abs_err: float | None
+    max_rel_err: float | None
+    ok: bool
+    note: str = ""
+
+
+@dataclasses.dataclass
+class Report:
+    """Both engines' records, the aligned transcript, the tensor table and the explanations."""
+
+    script: str
+    source: str
+    records: dict[str, dict[str, Any]]
+    transcript: list[TranscriptRow]
+    tensors: list[TensorComparison]
+    rtol: float
+    atol: float
+    example: str | None = None
+    explanations: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+    def error(self, engine: str) -> dict[str, Any] | None:
+        return self.records[engine]["error"]
+
+    @property
+    def errors_agree(self) -> bool:
+        """Neither engine raised, or both raised the same exception type at the same line."""
+        torch_error, fdiff_error = self.error("torch"), self.error("fdiff.torch")
+        if torch_error is None or fdiff_error is None:
+            return torch_error is fdiff_error
+        return (torch_error["type"], torch_error["line"]) == (
+            fdiff_error["type"],
+            fdiff_error["line"],
+        )
+
+    @property
+    def agree(self) -> bool:
+        return (
+            self.errors_agree
+            and all(row.status in ("same", "close") for row in self.transcript)
+            and all(t.ok for t in self.tensors)
+        )
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.agree else 1
+
+
+_MARKS = {"same": "=", "close": "~", "differ": "|", "torch only": "<", "fdiff only": ">"}
+
+
+def _error_line(error: dict[str, Any]) -> str:
+    where = f" at line {error['line']}" if error["line"] else ""
+    return f"{error['type']}{where}: {error['message']}".splitlines()[0]
+
+
+def _shape(comparison: TensorComparison) -> str:
+    t, f = comparison.shape_torch, comparison.shape_fdiff
+    text = lambda s: "-" if s is None else str(list(s))  # noqa: E731
+    return text(t) if t == f else f"{text(t)} vs {text(f)}"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1e}"
+
+
+def format_report(report: Report) -> str:
+    """The human-readable report: transcripts side by side, errors, tensor table, verdict."""
+    lines = [f"fdiff compare {report.script}  (rtol {report.rtol:g}, atol {report.atol:g})", ""]
+    width = min(60, max([len("torch"), *(len(r.torch or "") for r in report.transcript)]))
+    lines.append(f"  {'torch':{width}s}   fdiff.torch")
+    for row in report.transcript:
+        lines.append(
+            f"  {row.torch or '':{width}s} {_MARKS[row.status]} {row.fdiff or ''}".rstrip()
+        )
+    if not report.transcript:
+        lines.append("  (neither engine printed anything)")
+    errors = [(e, report.error(e)) for e in SCRIPT_ENGINES if report.error(e)]
+    if errors:
+        lines += ["", "errors:"]
+        for engine, error in errors:
+            lines.append(f"  {engine + ':':13s}{_error_line(error)}")
+            if error["missing"]:
+                lines.append(
+                    f"  fdiff.torch does not support `{error['missing']}` "
+                    f"(line {error['line']}: {error['source']})"
+                )
+    if report.tensors:
+        name_width = max(6, *(len(t.name) for t in report.tensors))
+        shape_width = max(5, *(len(_shape(t)) for t in report.tensors))
+        lines += [
+            "",
+            f"  {'tensor':{name_width}s}  {'shape':{shape_width}s}  max abs err  max rel err  ok",
+        ]
+        for t in report.tensors:
+            verdict = "ok" if t.ok else f"FAIL ({t.note})"
+            lines.append(
+                f"  {t.name:{name_width}s}  {_shape(t):{shape_width}s}  "
+                f"{_number(t.max_abs_err):>11s}  {_number(t.max_rel_err):>11s}  "
+                f"{verdict}"
+            )
+    else:
+        lines += ["", "  (no tensor requires grad)"]
+    if report.explanations:
+        lines += ["", "explanations:"]
+        lines += [f"  [{name}] {message}" for name, message in report.explanations]
+    verdict = "agree" if report.agree else "DIFFER"
+    lines += [
+        "",
+        f"{verdict}: torch and fdiff.torch {'agree' if report.agree else 'differ'}"
+        f" on {report.script}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The report as the JSON object :mod:`fdiff.compare` describes."""
+    return {
+        "script": report.script,
+        "example": report.example,
+        "agree": report.agree,
+        "exit_code": report.exit_code,
+        "rtol": report.rtol,
+        "atol": report.atol,
+        "engines": {
+            engine: {"stdout": report.records[engine]["stdout"], "error": report.error(engine)}
+            for engine in SCRIPT_ENGINES
+        },
+        "transcript": [dataclasses.asdict(row) for row in report.transcript],
+        "tensors": [
+            {
+                "name": t.name,
+                "shape_torch": None if t.shape_torch is None else list(t.shape_torch),
+                "shape_fdiff": None if t.shape_fdiff is None else list(t.shape_fdiff),
+                "max_abs_err": _finite(t.max_abs_err),
+                "max_rel_err": _finite(t.max_rel_err),
+                "ok": t.ok,
+                "note": t.note,
+            }
+            for t in report.tensors
+        ],
+        "explanations": [{"rule": name, "message": text} for name, text in report.explanations],
+    }
