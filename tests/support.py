@@ -73,7 +73,7 @@ def summation_bound(magnitude, terms: int, engines: int = 2):
     >>> float(summation_bound(10.0, terms=18)) < 2.2e-5
     True
     >>> bounds = summation_bound({"y": np.array([1.0, -2.0]), "n": None}, terms=1, engines=1)
-    >>> bounds["y"] / 2**-24, bounds["n"]
+    >>> (bounds["y"] / 2**-24).round(6), bounds["n"]  # u = 2**-24
     (array([1., 2.]), None)
     """
     if magnitude is None:
