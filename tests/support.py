@@ -14,6 +14,7 @@ is the same computation on absolute values in float64, e.g. ``conv2d(|x|, |w|) +
 from __future__ import annotations
 
 import importlib
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -141,3 +142,36 @@ def assert_same(actual, expected, rtol: float = RTOL, atol: float = ATOL, bounds
             assert_same(actual[key], expected[key], rtol, atol, (bounds or {}).get(key))
     else:
         assert actual == expected, (actual, expected)
+
+
+# torch CPU capabilities whose random kernels fdiff.torch reproduces bit for bit: they fuse
+# uniform's x * (high - low) + low into one FMA and draw large float32 normals with the Cephes
+# polynomials of avx_mathfun.h. Under others (ATEN_CPU_CAPABILITY=default, non-x86 CPUs) torch
+# rounds twice and calls libm's logf/cosf/sinf, so the same draws differ in the last bits.
+REPLICATED_CAPABILITIES = ("AVX2", "AVX512")
+RANDOM_KERNEL_ROUNDINGS = 8  # Box-Muller: log, sqrt, cos/sin, 2 pi u, products, the fma
+# A standard normal draw's terms, per unit of std: radius * (1 + |theta|), as the rounding of
+# theta = 2 pi u2 moves cos(theta) by up to its own size; radius = sqrt(-2 log u1) with the
+# smallest float32 u1 = 2**-24.
+BOX_MULLER_MAGNITUDE = math.sqrt(-2 * math.log(2.0**-24)) * (1 + 2 * math.pi)
+
+
+def assert_same_random_draws(real_torch, actual, expected, magnitude) -> None:
+    """fdiff's random draws against torch's for the same seed: bit for bit (with dtype and
+    shape) when torch runs the kernels fdiff reproduces; otherwise within
+    ``summation_bound(magnitude, RANDOM_KERNEL_ROUNDINGS)``, where ``magnitude`` bounds each
+    draw's terms (``|low| + |high - low|`` for uniform, ``|mean| + std BOX_MULLER_MAGNITUDE``
+    for normal). A draw
+    from the wrong place in the random stream is off by about ``magnitude``, far outside it.
+    Integers are always compared exactly.
+    """
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert (actual.dtype, actual.shape) == (expected.dtype, expected.shape)
+    capability = real_torch.backends.cpu.get_cpu_capability()
+    if expected.dtype.kind != "f":
+        np.testing.assert_array_equal(actual, expected)
+    elif capability in REPLICATED_CAPABILITIES:  # compare bits: -0.0 == 0.0 would pass
+        bits = f"u{expected.itemsize}"
+        np.testing.assert_array_equal(actual.view(bits), expected.view(bits))
+    else:
+        assert_close(actual, expected, bound=summation_bound(magnitude, RANDOM_KERNEL_ROUNDINGS))
