@@ -1,4 +1,9 @@
-"""Pytest fixtures shared by every test module."""
+"""Pytest fixtures and collection rules shared by every test module.
+
+Every test that uses the ``real_torch`` fixture (directly or through another fixture) is marked
+``torch``: ``pytest -m torch`` selects exactly the tests that need real PyTorch, and under CI
+(``CI`` = 1/true/yes) they fail instead of skipping when it cannot be imported.
+"""
 
 import pytest
 from support import import_real_torch
@@ -8,3 +13,9 @@ from support import import_real_torch
 def real_torch():
     """The real ``torch`` module: skipped without it, a failure when ``CI`` is set."""
     return import_real_torch()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "real_torch" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.torch)

@@ -102,7 +102,11 @@ def test_a_field_with_no_finite_point_is_refused():
 
 def test_constant_function_draws_no_contours(tmp_path):
     field = gradient_field(lambda a, b: 0 * a + 1.0, (0, 1), (0, 1), 5)
-    _render(tmp_path, plot_field(field))
+    ax = plot_field(field)
+    (arrows,) = ax.collections  # the arrows only: no contour set
+    assert isinstance(arrows, Quiver) and len(ax.figure.axes) == 1  # and no colour bar for f
+    assert not np.any(arrows.U) and not np.any(arrows.V)  # a constant has zero gradient
+    assert _render(tmp_path, ax).shape == (280, 320, 4)
 
 
 @pytest.mark.parametrize("stream", [False, True])
