@@ -11,9 +11,12 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from fdiff.torch import _nn_ops as nn_ops
+from fdiff.torch import _ops as ops
+from fdiff.torch._dispatch import apply
 from fdiff.torch._math import log_softmax, relu, sigmoid, softmax, tanh
-from fdiff.torch._ops import OPS
-from fdiff.torch._tensor import Tensor, apply
+from fdiff.torch._missing import missing_names
+from fdiff.torch._tensor import Tensor
 
 __all__ = [
     "binary_cross_entropy_with_logits",
@@ -31,6 +34,7 @@ __all__ = [
     "tanh",
 ]
 
+__getattr__ = missing_names(__name__, "torch.nn.functional")
 _REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -75,7 +79,7 @@ def conv2d(
         )
     dil = _pair(dilation, "dilation")
     return apply(
-        OPS["conv2d"],
+        nn_ops.conv2d,
         input,
         weight,
         bias,
@@ -88,17 +92,17 @@ def conv2d(
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``."""
-    return apply(OPS["softplus"], input, beta=beta, threshold=threshold)
+    return apply(ops.softplus, input, beta=beta, threshold=threshold)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """``x`` for ``x > 0``, else ``negative_slope * x`` (the slope is used at 0, as torch)."""
-    return apply(OPS["leaky_relu"], input, negative_slope=negative_slope)
+    return apply(ops.leaky_relu, input, negative_slope=negative_slope)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``."""
-    return apply(OPS["linear"], input, weight, bias)
+    return apply(nn_ops.linear, input, weight, bias)
 
 
 def _check_reduction(reduction: str) -> str:
@@ -117,7 +121,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
             UserWarning,
             stacklevel=2,
         )
-    return apply(OPS["mse_loss"], input, target, reduction=_check_reduction(reduction))
+    return apply(nn_ops.mse_loss, input, target, reduction=_check_reduction(reduction))
 
 
 def binary_cross_entropy_with_logits(
@@ -138,7 +142,7 @@ def binary_cross_entropy_with_logits(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
         )
     return apply(
-        OPS["binary_cross_entropy_with_logits"],
+        nn_ops.binary_cross_entropy_with_logits,
         input,
         target,
         reduction=_check_reduction(reduction),
@@ -154,7 +158,7 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
         )
     if input.dim() == 1:
         return nll_loss(input.unsqueeze(0), target.reshape(1), reduction)
-    return apply(OPS["nll_loss"], input, target, reduction=_check_reduction(reduction))
+    return apply(nn_ops.nll_loss, input, target, reduction=_check_reduction(reduction))
 
 
 def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 
 from fdiff.torch import _random
 from fdiff.torch._tensor import Tensor
+from fdiff.torch._tensor_base import new_tensor
 from fdiff.torch.nn import functional as F
 from fdiff.torch.nn.parameter import Parameter
 
@@ -118,7 +119,7 @@ class Module:
 def _uniform_parameter(shape: tuple[int, ...], bound: float) -> Parameter:
     """torch's ``empty(shape).uniform_(-bound, bound)``, from the torch-exact generator."""
     values = _random.default_generator.uniform(shape, -bound, bound, dtype="float32")
-    return Parameter(Tensor._make(jnp.asarray(values)))
+    return Parameter(new_tensor(jnp.asarray(values)))
 
 
 class Linear(Module):
