@@ -14,6 +14,7 @@ from typing import Any
 from fdiff.torch import _nn_ops as nn_ops
 from fdiff.torch import _ops as ops
 from fdiff.torch._dispatch import apply
+from fdiff.torch._errors import F, UnsupportedError, refusing_unknown_keywords
 from fdiff.torch._math import log_softmax, relu, sigmoid, softmax, tanh
 from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
@@ -38,6 +39,11 @@ __getattr__ = missing_names(__name__, "torch.nn.functional")
 _REDUCTIONS = ("mean", "sum", "none")
 
 
+def _functional(function: F) -> F:
+    """``function`` as ``torch.nn.functional.<name>``: an unknown keyword is unsupported."""
+    return refusing_unknown_keywords(function, f"torch.nn.functional.{function.__name__}")
+
+
 def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, int) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, int) and v >= 0 for v in pair):
@@ -54,6 +60,7 @@ def _padding(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, int]) -
     return tuple((p, p) for p in _pair(padding, "padding"))
 
 
+@_functional
 def conv2d(
     input: Tensor,
     weight: Tensor,
@@ -90,16 +97,19 @@ def conv2d(
     )
 
 
+@_functional
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``."""
     return apply(ops.softplus, input, beta=beta, threshold=threshold)
 
 
+@_functional
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """``x`` for ``x > 0``, else ``negative_slope * x`` (the slope is used at 0, as torch)."""
     return apply(ops.leaky_relu, input, negative_slope=negative_slope)
 
 
+@_functional
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``."""
     return apply(nn_ops.linear, input, weight, bias)
@@ -111,6 +121,7 @@ def _check_reduction(reduction: str) -> str:
     return reduction
 
 
+@_functional
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error (``reduction`` 'mean', 'sum' or 'none')."""
     if input.shape != target.shape:
@@ -124,6 +135,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return apply(nn_ops.mse_loss, input, target, reduction=_check_reduction(reduction))
 
 
+@_functional
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
@@ -133,9 +145,9 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """Sigmoid plus binary cross entropy in one numerically stable op (seed 003.1)."""
     if weight is not None or pos_weight is not None:
-        raise NotImplementedError(
-            "binary_cross_entropy_with_logits: `weight` and `pos_weight` are not supported by "
-            "fdiff.torch; multiply the unreduced loss (reduction='none') instead"
+        keyword = "weight" if weight is not None else "pos_weight"
+        raise UnsupportedError(
+            f"torch.nn.functional.binary_cross_entropy_with_logits({keyword}=...)"
         )
     if input.shape != target.shape:
         raise ValueError(
@@ -149,6 +161,7 @@ def binary_cross_entropy_with_logits(
     )
 
 
+@_functional
 def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Negative log likelihood of integer class ``target`` under log-probabilities ``input``."""
     if target.dtype.is_floating_point:
@@ -161,6 +174,7 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return apply(nn_ops.nll_loss, input, target, reduction=_check_reduction(reduction))
 
 
+@_functional
 def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """``nll_loss(log_softmax(input, 1), target)`` for integer class targets."""
     dim = 0 if input.dim() == 1 else 1
