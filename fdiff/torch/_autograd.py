@@ -89,7 +89,7 @@ def _gradients(
     )
     for i, value in zip(plan.key.roots, roots, strict=True):
         node = plan.nodes[i]
-        if node.value is None and node.exact:
+        if node.value is None:
             node.value = value
     return [new_tensor(g) for g in values]
 

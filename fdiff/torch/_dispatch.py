@@ -17,7 +17,7 @@ import numpy as np
 from fdiff.torch import _deferred
 from fdiff.torch._errors import describe_failure
 from fdiff.torch._grad_mode import is_grad_enabled
-from fdiff.torch._graph import AccumulateGrad, Node
+from fdiff.torch._graph import AccumulateGrad, Node, Rebased
 from fdiff.torch._opspec import OpSpec
 from fdiff.torch._tensor_base import TensorBase, new_tensor
 
@@ -77,7 +77,7 @@ def _record(spec: OpSpec, args: tuple, values: list, static: dict) -> Any:
     """Record a node; defer its computation unless an input's storage left its graph."""
     static_items = tuple(sorted(static.items()))
     edges = []
-    in_sync = exact = True
+    in_sync = True
     for i, a in enumerate(args):
         if not isinstance(a, TensorBase):
             edges.append(values[i])
@@ -88,17 +88,19 @@ def _record(spec: OpSpec, args: tuple, values: list, static: dict) -> Any:
             edges.append(AccumulateGrad(a, value) if a._requires_grad else value)
             continue
         # The node's output is what this tensor holds unless it was changed outside the graph
-        # (an in-place op under no_grad, ``.data = ...``); then the replay would not see it.
+        # (an in-place op under no_grad, ``.data = ...``): then the op reads the new value and
+        # the gradient still flows to the node.
         value = values[i]
-        if value is not node and value is not node.value:
-            in_sync = exact = False
-        exact = exact and node.exact
-        edges.append(node)
+        if value is node or value is node.value:
+            edges.append(node)
+        else:
+            in_sync = False
+            edges.append(Rebased(node, a._value))
     aval = _deferred.output_aval(spec, static_items, values) if in_sync else None
     if aval is None:  # run it now
         values = _materialized(args, values)
         out = run(spec, values, static)
-        node = Node(spec, static_items, tuple(edges), out.aval, out, exact=exact)
+        node = Node(spec, static_items, tuple(edges), out.aval, out)
         return new_tensor(out, node)
-    node = Node(spec, static_items, tuple(edges), aval, exact=exact)
+    node = Node(spec, static_items, tuple(edges), aval)
     return new_tensor(node, node)

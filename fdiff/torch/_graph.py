@@ -2,12 +2,13 @@
 
 A tensor produced by a recorded op holds a :class:`Node`: the op (an entry of the op table), its
 static arguments and one edge per input. An edge is another ``Node``, an :class:`AccumulateGrad`
-(a leaf that requires grad, with the value it had when the op ran), a constant array, or a Python
-scalar. :func:`plan` walks a graph once and produces a hashable :class:`GraphKey` (ops, static
-arguments and wiring, no values) plus the values in input order; :func:`replay` turns a key back
-into a pure function of those values. Backward differentiates that function with ``jax.vjp``
-under ``jax.jit``, cached by key, so a loop that repeats one structure compiles once. The same
-replay, jitted without the VJP, computes a deferred node's value (:func:`materialize`).
+(a leaf that requires grad, with the value it had when the op ran), a :class:`Rebased` node (one
+whose tensor was changed outside the graph), a constant array, or a Python scalar. :func:`plan`
+walks a graph once and produces a hashable :class:`GraphKey` (ops, static arguments and wiring,
+no values) plus the values in input order; :func:`replay` turns a key back into a pure function
+of those values. Backward differentiates that function with ``jax.vjp`` under ``jax.jit``,
+cached by key, so a loop that repeats one structure compiles once. The same replay, jitted
+without the VJP, computes a deferred node's value (:func:`materialize`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,29 @@ class AccumulateGrad:
         return f"<AccumulateGrad object at {id(self):#x}>"
 
 
+class Rebased:
+    """Edge to a node whose tensor was changed outside the graph (an in-place op under
+    ``no_grad``, ``.data = ...``) before an op read it: the op saw ``value``, and the gradient
+    flows to ``node``, as torch's autograd does."""
+
+    __slots__ = ("node", "value")
+
+    def __init__(self, node: Node, value: jax.Array) -> None:
+        self.node = node
+        self.value = value
+
+
+@jax.custom_jvp
+def _rebased(replayed: jax.Array, value: jax.Array) -> jax.Array:
+    """``value``, with the derivative of ``replayed``: a :class:`Rebased` edge in a replay."""
+    return value
+
+
+@_rebased.defjvp
+def _rebased_jvp(primals, tangents):
+    return primals[1], tangents[0]
+
+
 class Node:
     """One recorded op application: what torch exposes as ``tensor.grad_fn``."""
 
@@ -50,7 +74,6 @@ class Node:
         "__weakref__",
         "aval",
         "dtype",
-        "exact",
         "freed",
         "inputs",
         "retained",
@@ -67,7 +90,6 @@ class Node:
         inputs: tuple,
         aval: jax.core.ShapedArray,
         value: jax.Array | None = None,
-        exact: bool = True,
     ) -> None:
         self.spec = spec
         self.static = static
@@ -75,10 +97,7 @@ class Node:
         self.aval = aval
         self.shape = aval.shape
         self.dtype = aval.dtype
-        # The output, once computed (see ``materialize``). ``exact``: replaying the graph below
-        # reproduces it (False when an input's storage was changed outside the graph).
-        self.value = value
-        self.exact = exact
+        self.value = value  # the output, once computed (see ``materialize``)
         self.freed = False
         self.retained: Any = None  # the tensor that called retain_grad(), if any
 
@@ -90,7 +109,7 @@ class Node:
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """Input nodes as torch lists them: ``(node_or_None, 0)`` per input."""
-        return tuple((e if isinstance(e, Node | AccumulateGrad) else None, 0) for e in self.inputs)
+        return tuple((_next_function(e), 0) for e in self.inputs)
 
     def _class_name(self) -> str:
         """The node's torch class name, as reprs print it (``name()`` without a namespace)."""
@@ -100,10 +119,16 @@ class Node:
         return f"<{self._class_name()} object at {id(self):#x}>"
 
 
+def _next_function(edge: Any) -> Node | AccumulateGrad | None:
+    if isinstance(edge, Rebased):
+        return edge.node
+    return edge if isinstance(edge, Node | AccumulateGrad) else None
+
+
 def _shape_of(edge: Any) -> tuple[int, ...] | None:
     if isinstance(edge, Node):
         return edge.shape
-    if isinstance(edge, AccumulateGrad):
+    if isinstance(edge, AccumulateGrad | Rebased):
         return edge.value.shape
     return getattr(edge, "shape", None if edge is None else ())
 
@@ -118,18 +143,20 @@ class Ref(enum.IntEnum):
     LEAF = 1  # a leaf value (differentiated by backward)
     CONST = 2  # a constant array (or a node outside the replayed part)
     SCALAR = 3  # a Python scalar
+    REBASED = 4  # a Rebased edge: the index is (node index, constant index)
 
 
 class GraphKey(NamedTuple):
     """The structure of a graph, without values: hashable, the cache key of compiled backward.
 
     ``nodes`` holds one ``(op spec, static, input refs, perturbation slot)`` per node in
-    topological order; a ref is ``(Ref kind, index)``. Op specs hash by identity, so a key is
-    cheap to hash. ``perturbed`` lists ``(node index, shape, dtype)`` of non-leaf tensors whose
-    gradient is wanted (``retain_grad``, ``autograd.grad`` inputs).
+    topological order; a ref is ``(Ref kind, index)``, the index a pair for ``Ref.REBASED``. Op
+    specs hash by identity, so a key is cheap to hash. ``perturbed`` lists ``(node index, shape,
+    dtype)`` of non-leaf tensors whose gradient is wanted (``retain_grad``, ``autograd.grad``
+    inputs).
     """
 
-    nodes: tuple[tuple[OpSpec, tuple, tuple[tuple[Ref, int], ...], int | None], ...]
+    nodes: tuple[tuple[OpSpec, tuple, tuple[tuple[Ref, Any], ...], int | None], ...]
     roots: tuple[int, ...]
     perturbed: tuple
     wanted_leaves: tuple[int, ...]
@@ -163,7 +190,11 @@ def _postorder(roots: Sequence[Node], include: Callable[[Node], bool]) -> list[N
         if not include(node):
             continue
         stack.append((node, True))
-        stack.extend((e, False) for e in reversed(node.inputs) if isinstance(e, Node))
+        for edge in reversed(node.inputs):
+            if isinstance(edge, Rebased):
+                edge = edge.node
+            if isinstance(edge, Node):
+                stack.append((edge, False))
     return order
 
 
@@ -213,7 +244,13 @@ def _plan(
     for node in nodes:
         refs = []
         for edge in node.inputs:
-            if isinstance(edge, Node) and id(edge) in position:
+            if isinstance(edge, Rebased) and id(edge.node) in position:
+                refs.append((Ref.REBASED, (position[id(edge.node)], len(consts))))
+                consts.append(edge.value)
+            elif isinstance(edge, Rebased):  # not replayed: its value is all that matters
+                refs.append((Ref.CONST, len(consts)))
+                consts.append(edge.value)
+            elif isinstance(edge, Node) and id(edge) in position:
                 refs.append((Ref.NODE, position[id(edge)]))
             elif isinstance(edge, Node):
                 refs.append((Ref.CONST, len(consts)))
@@ -245,7 +282,10 @@ def replay(key: GraphKey, leaves, consts, scalars, perturbations=None) -> list[j
     values: list[jax.Array] = []
     sources = (values, leaves, consts, scalars)  # indexed by Ref
     for spec, static, refs, slot in key.nodes:
-        args = [sources[kind][i] for kind, i in refs]
+        args = [
+            _rebased(values[i[0]], consts[i[1]]) if kind is Ref.REBASED else sources[kind][i]
+            for kind, i in refs
+        ]
         value = spec.impl(*args, **dict(static))
         if slot is not None and perturbations is not None:
             value = value + perturbations[slot]

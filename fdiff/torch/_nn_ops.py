@@ -1,6 +1,6 @@
 """The op table's layer and loss ops: ``linear``, ``conv2d``, ``mse_loss``... (see ``_ops``).
 
->>> linear.grad_fn_name((4, 3), (2, 3), (2,)), linear.grad_fn_name((5, 4, 3), (2, 3))
+>>> linear.grad_fn_name((4, 3), (2, 3), (2,)), linear.grad_fn_name((5, 4, 3), (2, 3), (2,))
 ('AddmmBackward0', 'ViewBackward0')
 """
 
@@ -15,9 +15,12 @@ from fdiff.torch._opspec import op
 
 
 def _linear_name(x: tuple[int, ...], w: tuple[int, ...], b: tuple[int, ...] | None = None) -> str:
-    if len(x) != 2:
+    """torch runs ``linear`` as ``addmm``/``mm`` on 2-D input, else through a reshape."""
+    if len(x) == 2:
+        return "AddmmBackward0" if b is not None else "MmBackward0"
+    if b is not None:
         return "ViewBackward0"
-    return "AddmmBackward0" if b is not None else "MmBackward0"
+    return "SqueezeBackward4" if len(x) == 1 else "UnsafeViewBackward0"
 
 
 @op(_linear_name)
