@@ -13,7 +13,6 @@ without the VJP, computes a deferred node's value (:func:`materialize`).
 
 from __future__ import annotations
 
-import enum
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
@@ -136,27 +135,26 @@ def _shape_of(edge: Any) -> tuple[int, ...] | None:
 # --- planning and replay ----------------------------------------------------------------------
 
 
-class Ref(enum.IntEnum):
-    """Where a node's input comes from in a replay: which list its index points into."""
-
-    NODE = 0  # the output of an earlier node of the key
-    LEAF = 1  # a leaf value (differentiated by backward)
-    CONST = 2  # a constant array (or a node outside the replayed part)
-    SCALAR = 3  # a Python scalar
-    REBASED = 4  # a Rebased edge: the index is (node index, constant index)
+# Where a node's input comes from in a replay (the kind in a ref ``(kind, index)``); plain ints,
+# not an Enum, because graph keys are hashed on every backward.
+REF_NODE = 0  # the output of an earlier node of the key
+REF_LEAF = 1  # a leaf value (differentiated by backward)
+REF_CONST = 2  # a constant array (or a node outside the replayed part)
+REF_SCALAR = 3  # a Python scalar
+REF_REBASED = 4  # a Rebased edge: the index is (node index, constant index)
 
 
 class GraphKey(NamedTuple):
     """The structure of a graph, without values: hashable, the cache key of compiled backward.
 
     ``nodes`` holds one ``(op spec, static, input refs, perturbation slot)`` per node in
-    topological order; a ref is ``(Ref kind, index)``, the index a pair for ``Ref.REBASED``. Op
+    topological order; a ref is ``(REF_* kind, index)``, the index a pair for ``REF_REBASED``. Op
     specs hash by identity, so a key is cheap to hash. ``perturbed`` lists ``(node index, shape,
     dtype)`` of non-leaf tensors whose gradient is wanted (``retain_grad``, ``autograd.grad``
     inputs).
     """
 
-    nodes: tuple[tuple[OpSpec, tuple, tuple[tuple[Ref, Any], ...], int | None], ...]
+    nodes: tuple[tuple[OpSpec, tuple, tuple[tuple[int, Any], ...], int | None], ...]
     roots: tuple[int, ...]
     perturbed: tuple
     wanted_leaves: tuple[int, ...]
@@ -244,28 +242,29 @@ def _plan(
     for node in nodes:
         refs = []
         for edge in node.inputs:
-            if isinstance(edge, Rebased) and id(edge.node) in position:
-                refs.append((Ref.REBASED, (position[id(edge.node)], len(consts))))
-                consts.append(edge.value)
-            elif isinstance(edge, Rebased):  # not replayed: its value is all that matters
-                refs.append((Ref.CONST, len(consts)))
-                consts.append(edge.value)
-            elif isinstance(edge, Node) and id(edge) in position:
-                refs.append((Ref.NODE, position[id(edge)]))
-            elif isinstance(edge, Node):
-                refs.append((Ref.CONST, len(consts)))
-                consts.append(edge.value)
+            if isinstance(edge, Node):
+                if id(edge) in position:
+                    refs.append((REF_NODE, position[id(edge)]))
+                else:  # computed, outside the replayed part
+                    refs.append((REF_CONST, len(consts)))
+                    consts.append(edge.value)
             elif isinstance(edge, AccumulateGrad):
                 ident = (id(edge.tensor), id(edge.value))
                 if ident not in leaf_slot:
                     leaf_slot[ident] = len(leaves)
                     leaves.append(edge)
-                refs.append((Ref.LEAF, leaf_slot[ident]))
+                refs.append((REF_LEAF, leaf_slot[ident]))
+            elif isinstance(edge, Rebased):
+                if id(edge.node) in position:
+                    refs.append((REF_REBASED, (position[id(edge.node)], len(consts))))
+                else:  # not replayed: its value is all that matters
+                    refs.append((REF_CONST, len(consts)))
+                consts.append(edge.value)
             elif isinstance(edge, jax.Array):
-                refs.append((Ref.CONST, len(consts)))
+                refs.append((REF_CONST, len(consts)))
                 consts.append(edge)
             else:
-                refs.append((Ref.SCALAR, len(scalars)))
+                refs.append((REF_SCALAR, len(scalars)))
                 scalars.append(edge)
         node_keys.append((node.spec, node.static, tuple(refs), slot_of_perturbed.get(id(node))))
     key = GraphKey(
@@ -280,10 +279,10 @@ def _plan(
 def replay(key: GraphKey, leaves, consts, scalars, perturbations=None) -> list[jax.Array]:
     """Evaluate the graph ``key`` describes on these values; returns the root values."""
     values: list[jax.Array] = []
-    sources = (values, leaves, consts, scalars)  # indexed by Ref
+    sources = (values, leaves, consts, scalars)  # indexed by REF_NODE ... REF_SCALAR
     for spec, static, refs, slot in key.nodes:
         args = [
-            _rebased(values[i[0]], consts[i[1]]) if kind is Ref.REBASED else sources[kind][i]
+            _rebased(values[i[0]], consts[i[1]]) if kind == REF_REBASED else sources[kind][i]
             for kind, i in refs
         ]
         value = spec.impl(*args, **dict(static))
