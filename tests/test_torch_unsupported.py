@@ -17,6 +17,7 @@ CASES = {
     "torch.fft.fft": lambda torch: torch.fft.fft(torch.ones(4)),
     "torch.nn.functional.gelu": lambda torch: torch.nn.functional.gelu(torch.ones(2)),
     "torch.nn.GRU": lambda torch: torch.nn.GRU(2, 3),
+    "torch.nn.Module.half": lambda torch: torch.nn.Linear(2, 2).half(),
     "torch.nn.init.zeros_": lambda torch: torch.nn.init.zeros_(torch.ones(2)),
     "torch.optim.Adam": lambda torch: torch.optim.Adam([torch.ones(1, requires_grad=True)]),
     "torch.autograd.functional.jacobian": lambda torch: torch.autograd.functional.jacobian(

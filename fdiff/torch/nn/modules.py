@@ -13,6 +13,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from fdiff.torch import _random
+from fdiff.torch._errors import missing_attribute
 from fdiff.torch._tensor import Tensor
 from fdiff.torch._tensor_base import new_tensor
 from fdiff.torch.nn import functional as F
@@ -48,6 +49,10 @@ class Module:
         if isinstance(value, Module):
             self._modules[name] = value
         object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        """Only called when ``name`` is not found: torch's public names are unsupported."""
+        raise missing_attribute("torch.nn.Module", name, self)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` under ``name``; ``None`` marks an absent one (e.g. no bias)."""
