@@ -102,7 +102,7 @@ def test_missing_op_names_the_function_and_line(reports):
     assert report.exit_code == 1
     assert report.error("torch") is None
     error = report.error("fdiff.torch")
-    assert error["type"] == "AttributeError"
+    assert error["type"] == "UnsupportedAttributeError"
     assert error["missing"] == "Tensor.cumsum"
     assert error["line"] == 7 and error["source"] == "y = x.cumsum(0).sum()"
     text = format_report(report)

@@ -891,10 +891,3 @@ def test_random_fill_of_a_leaf_that_requires_grad(real_torch):
         return str(caught.value).split(".")[0], w.requires_grad, w.is_leaf
 
     assert_same(*run_both(real_torch, program))
-
-
-def test_prod_over_a_dim_is_refused_with_a_way_out():
-    import fdiff.torch as torch
-
-    with pytest.raises(NotImplementedError, match=r"prod\(dim=\.\.\.\) is not supported"):
-        torch.ones(2, 3).prod(1)

@@ -151,10 +151,10 @@ def missing_name(error: BaseException, tb: TracebackType | None) -> str | None:
 
     >>> import fdiff.torch
     >>> try:
-    ...     fdiff.torch.fft
+    ...     fdiff.torch.fft.fft
     ... except AttributeError as error:
     ...     print(missing_name(error, None))
-    torch.fft
+    torch.fft.fft
     """
     op = _unsupported_op(error)
     if op is not None:

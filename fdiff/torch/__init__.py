@@ -14,12 +14,21 @@ tensor(27., grad_fn=<MeanBackward0>)
 >>> x.grad
 tensor([[4.5000, 4.5000],
         [4.5000, 4.5000]])
+
+What torch has and fdiff.torch lacks raises :class:`UnsupportedError` naming it (``.op``):
+
+>>> x.cumsum(0)
+Traceback (most recent call last):
+...
+fdiff.torch._errors.UnsupportedAttributeError: fdiff.torch does not support `Tensor.cumsum` \
+(yet); compute it with jax.numpy on `t.detach().numpy()`, or open an issue
 """
 
 from fdiff.torch import autograd as autograd
 from fdiff.torch import nn as nn
 from fdiff.torch import optim as optim
 from fdiff.torch._autograd import functionalize as functionalize
+from fdiff.torch._caches import clear_caches as clear_caches
 from fdiff.torch._creation import *  # noqa: F403 - the creation functions are public API
 from fdiff.torch._creation import __all__ as _creation_all
 from fdiff.torch._dtypes import bool_ as bool
@@ -32,15 +41,29 @@ from fdiff.torch._dtypes import int as int
 from fdiff.torch._dtypes import int32 as int32
 from fdiff.torch._dtypes import int64 as int64
 from fdiff.torch._dtypes import long as long
-from fdiff.torch._graph import enable_grad as enable_grad
-from fdiff.torch._graph import is_grad_enabled as is_grad_enabled
-from fdiff.torch._graph import no_grad as no_grad
-from fdiff.torch._graph import set_grad_enabled as set_grad_enabled
+from fdiff.torch._errors import UnsupportedError as UnsupportedError
+from fdiff.torch._grad_mode import enable_grad as enable_grad
+from fdiff.torch._grad_mode import is_grad_enabled as is_grad_enabled
+from fdiff.torch._grad_mode import no_grad as no_grad
+from fdiff.torch._grad_mode import set_grad_enabled as set_grad_enabled
 from fdiff.torch._math import *  # noqa: F403 - torch.exp, torch.sum, ... are public API
 from fdiff.torch._math import __all__ as _math_all
+from fdiff.torch._missing import missing_names
 from fdiff.torch._random import Generator as Generator
+from fdiff.torch._shape import *  # noqa: F403 - torch.cat, torch.reshape, ... are public API
+from fdiff.torch._shape import __all__ as _shape_all
 from fdiff.torch._tensor import Size as Size
 from fdiff.torch._tensor import Tensor as Tensor
+
+__getattr__ = missing_names(
+    __name__,
+    "torch",
+    (
+        "amp", "backends", "cuda", "distributed", "distributions", "fft", "func", "hub", "jit",
+        "linalg", "masked", "mps", "onnx", "profiler", "random", "sparse", "special", "testing",
+        "utils",
+    ),
+)  # fmt: skip
 
 
 def is_tensor(obj: object) -> bool:
@@ -55,11 +78,14 @@ def numel(input: Tensor) -> int:
 __all__ = [
     *_creation_all,
     *_math_all,
+    *_shape_all,
     "Generator",
     "Size",
     "Tensor",
+    "UnsupportedError",
     "autograd",
     "bool",
+    "clear_caches",
     "double",
     "dtype",
     "enable_grad",

@@ -15,29 +15,20 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from fdiff.torch import _graph
+from fdiff.torch import _caches, _graph
+from fdiff.torch import _ops as ops
+from fdiff.torch._dispatch import apply
 from fdiff.torch._graph import Node, Plan
-from fdiff.torch._ops import OPS, op
-from fdiff.torch._tensor import Tensor, apply
+from fdiff.torch._tensor_base import TensorBase as Tensor
+from fdiff.torch._tensor_base import new_tensor
 
-_add_jit = jax.jit(jnp.add)
+_add_jit = _caches.jit(jnp.add, "fdiff.torch._autograd._add_jit")
 _CREATE_GRAPH_WARNING = (
     "Using backward() with create_graph=True will create a reference cycle between the parameter "
     "and its gradient which can cause a memory leak. We recommend using autograd.grad when "
     "creating the graph to avoid this. If you have to use this function, make sure to reset the "
     ".grad fields of your parameters to None after use to break the cycle and avoid the leak."
 )
-
-
-@op("ReplayedGradBackward")
-def replayed_gradient(*values, key, counts, index):
-    """Output ``index`` of the VJP of graph ``key``; values are leaves, consts, scalars, cots."""
-    n_leaves, n_consts, n_scalars = counts
-    leaves = values[:n_leaves]
-    consts = values[n_leaves : n_leaves + n_consts]
-    scalars = values[n_leaves + n_consts : n_leaves + n_consts + n_scalars]
-    cotangents = values[n_leaves + n_consts + n_scalars :]
-    return _graph.gradients(key, leaves, consts, scalars, cotangents)[1][index]
 
 
 def _as_list(x: Any) -> list:
@@ -66,7 +57,7 @@ def _cotangents(outputs: list[Tensor], grad_outputs: list) -> list[Tensor | None
             cotangents.append(None)  # made inside the compiled VJP: no eager op per backward
             continue
         if not isinstance(given, Tensor):
-            given = Tensor._make(jnp.asarray(given))
+            given = new_tensor(jnp.asarray(given))
         if given.shape != out.shape:
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{i}] has a shape of {given.shape} and "
@@ -98,22 +89,25 @@ def _gradients(
     )
     for i, value in zip(plan.key.roots, roots, strict=True):
         node = plan.nodes[i]
-        if node.value is None and node.exact:
+        if node.value is None:
             node.value = value
-    return [Tensor._make(g) for g in values]
+    return [new_tensor(g) for g in values]
 
 
 def _recorded_gradients(plan: Plan, cotangents: list[Tensor | None]) -> list[Tensor]:
     leaf_tensors = [leaf.tensor for leaf in plan.leaves]
     cotangents = [
-        Tensor._make(jnp.ones(node.shape, node.dtype)) if c is None else c
+        new_tensor(jnp.ones(node.shape, node.dtype)) if c is None else c
         for node, c in zip((plan.nodes[i] for i in plan.key.roots), cotangents, strict=True)
     ]
     # Leaves enter as the tensors themselves so that the gradient records edges to them.
     inputs = [*leaf_tensors, *plan.consts, *plan.scalars, *cotangents]
     counts = (len(plan.leaves), len(plan.consts), len(plan.scalars))
     outputs = len(plan.key.wanted_leaves) + len(plan.key.perturbed)
-    return [apply(_REPLAYED, *inputs, key=plan.key, counts=counts, index=i) for i in range(outputs)]
+    return [
+        apply(ops.replayed_gradient, *inputs, key=plan.key, counts=counts, index=i)
+        for i in range(outputs)
+    ]
 
 
 def _existing_grads(tensors: list[Tensor]) -> list[jax.Array | None]:
@@ -163,7 +157,7 @@ def backward(
     leaf_outputs = [(o, c) for o, c in zip(outputs, cotangents, strict=True) if o.is_leaf]
     for out, cot in leaf_outputs:
         if only is None or id(out) in only:
-            _accumulate(out, Tensor._make(jnp.ones_like(out._value)) if cot is None else cot)
+            _accumulate(out, new_tensor(jnp.ones_like(out._value)) if cot is None else cot)
     graph = [(o, c) for o, c in zip(outputs, cotangents, strict=True) if not o.is_leaf]
     if not graph:
         return
@@ -294,6 +288,3 @@ def functionalize(output: Tensor) -> Functionalized:
 
     leaf_tensors = tuple(leaves.values())
     return Functionalized(fn, leaf_tensors, tuple(t._value for t in leaf_tensors))
-
-
-_REPLAYED = OPS["replayed_gradient"]

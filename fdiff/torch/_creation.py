@@ -15,8 +15,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from fdiff.torch import _dtypes, _random
-from fdiff.torch._math import _shape_args
-from fdiff.torch._tensor import Tensor
+from fdiff.torch._args import shape_args
+from fdiff.torch._errors import refusing_unknown_keywords as torch_function
+from fdiff.torch._inplace import assign
+from fdiff.torch._tensor_base import TensorBase as Tensor
+from fdiff.torch._tensor_base import new_tensor
 
 __all__ = [
     "arange", "as_tensor", "empty", "eye", "from_numpy", "full", "initial_seed", "linspace",
@@ -26,7 +29,7 @@ __all__ = [
 
 
 def _leaf(values: Any, dtype: _dtypes.dtype, requires_grad: bool) -> Tensor:
-    tensor = Tensor._make(jnp.asarray(values, dtype=dtype.storage()))
+    tensor = new_tensor(jnp.asarray(values, dtype=dtype.storage()))
     return tensor.requires_grad_(requires_grad) if requires_grad else tensor
 
 
@@ -50,6 +53,7 @@ def _infer_dtype(data: Any) -> _dtypes.dtype:
     return kinds[array.dtype.kind]
 
 
+@torch_function
 def tensor(
     data: Any,
     dtype: _dtypes.dtype | None = None,
@@ -70,52 +74,61 @@ def tensor(
     return _leaf(data, _dtypes.resolve(dtype, _infer_dtype(data)), requires_grad)
 
 
+@torch_function
 def as_tensor(data: Any, dtype: _dtypes.dtype | None = None) -> Tensor:
     return data if isinstance(data, Tensor) and dtype in (None, data.dtype) else tensor(data, dtype)
 
 
+@torch_function
 def from_numpy(array: np.ndarray) -> Tensor:
     return tensor(array)
 
 
 def _filled(fill: float, size: tuple, dtype, requires_grad: bool) -> Tensor:
     resolved = _dtypes.resolve(dtype, _dtypes.float32)
-    return _leaf(np.full(_shape_args(size), fill), resolved, requires_grad)
+    return _leaf(np.full(shape_args(size), fill), resolved, requires_grad)
 
 
+@torch_function
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 2, requires_grad=True)``."""
     return _filled(1, size, dtype, requires_grad)
 
 
+@torch_function
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(3)``."""
     return _filled(0, size, dtype, requires_grad)
 
 
-empty = zeros
+empty = zeros  # torch.empty is uninitialised: zeros are one valid content
 
 
+@torch_function
 def full(size: Sequence[int], fill_value: float, *, dtype: Any = None,
          requires_grad: bool = False) -> Tensor:  # fmt: skip
     default = _infer_dtype(fill_value)
-    return _leaf(np.full(_shape_args((size,)), fill_value), _dtypes.resolve(dtype, default),
+    return _leaf(np.full(shape_args((size,)), fill_value), _dtypes.resolve(dtype, default),
                  requires_grad)  # fmt: skip
 
 
+@torch_function
 def ones_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _filled(1, (input.shape,), dtype or input.dtype, requires_grad)
 
 
+@torch_function
 def zeros_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _filled(0, (input.shape,), dtype or input.dtype, requires_grad)
 
 
+@torch_function
 def eye(n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """The identity matrix, as 003.3 uses it: ``eye(5, requires_grad=True)``."""
     return _leaf(np.eye(n, m), _dtypes.resolve(dtype, _dtypes.float32), requires_grad)
 
 
+@torch_function
 def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None,
            requires_grad: bool = False) -> Tensor:  # fmt: skip
     """``arange(5)`` is int64 ``[0, 1, 2, 3, 4]``; any float argument makes float32."""
@@ -128,6 +141,7 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
     return _leaf(np.arange(start, end, step), _dtypes.resolve(dtype, default), requires_grad)
 
 
+@torch_function
 def linspace(start: float, end: float, steps: int, *, dtype: Any = None,
              requires_grad: bool = False) -> Tensor:  # fmt: skip
     values = np.linspace(start, end, steps, dtype=np.float32)
@@ -137,11 +151,13 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None,
 # --- random -----------------------------------------------------------------------------------
 
 
+@torch_function
 def manual_seed(seed: int) -> _random.Generator:
     """Seed the default generator; the next draws equal torch's after ``torch.manual_seed``."""
     return _random.default_generator.manual_seed(seed)
 
 
+@torch_function
 def initial_seed() -> int:
     return _random.default_generator.initial_seed()
 
@@ -151,16 +167,18 @@ def _random_tensor(draw: str, size: tuple, generator, dtype, requires_grad: bool
     if not resolved.is_floating_point:
         raise RuntimeError(f"\"{draw}\" not implemented for '{resolved.name.capitalize()}'")
     source = generator or _random.default_generator
-    values = getattr(source, draw)(_shape_args(size), dtype=resolved.name)
+    values = getattr(source, draw)(shape_args(size), dtype=resolved.name)
     return _leaf(values, resolved, requires_grad)
 
 
+@torch_function
 def rand(*size: Any, generator: Any = None, dtype: Any = None,
          requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Uniform ``[0, 1)`` samples, bit-identical to torch's CPU generator."""
     return _random_tensor("rand", size, generator, dtype, requires_grad)
 
 
+@torch_function
 def randn(*size: Any, generator: Any = None, dtype: Any = None,
           requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Standard normal samples, bit-identical to torch's CPU generator.
@@ -172,20 +190,23 @@ def randn(*size: Any, generator: Any = None, dtype: Any = None,
     return _random_tensor("randn", size, generator, dtype, requires_grad)
 
 
+@torch_function
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
             generator: Any = None, dtype: Any = None) -> Tensor:  # fmt: skip
     """Integers in ``[low, high)``, bit-identical to torch's CPU generator."""
     if high is None:
         low, high = 0, low
     source = generator or _random.default_generator
-    values = source.randint(low, high, _shape_args((size,)))
+    values = source.randint(low, high, shape_args((size,)))
     return _leaf(values, _dtypes.resolve(dtype, _dtypes.int64), False)
 
 
+@torch_function
 def rand_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return rand(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
+@torch_function
 def randn_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return randn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
@@ -195,7 +216,7 @@ def _fill_from(tensor: Tensor, draw: str, generator: Any, *params: float) -> Ten
         raise RuntimeError(f"\"{draw}_\" not implemented for '{tensor.dtype.name.capitalize()}'")
     source = generator or _random.default_generator
     values = getattr(source, draw)(tuple(tensor.shape), *params, dtype=tensor.dtype.name)
-    return tensor._assign(Tensor._make(jnp.asarray(values)))
+    return assign(tensor, new_tensor(jnp.asarray(values)))
 
 
 def uniform_(self: Tensor, low: float = 0.0, high: float = 1.0, *, generator: Any = None) -> Tensor:
@@ -211,7 +232,3 @@ def uniform_(self: Tensor, low: float = 0.0, high: float = 1.0, *, generator: An
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
     """Fill in place with normal samples, bit-identical to torch's ``normal_``."""
     return _fill_from(self, "normal", generator, mean, std)
-
-
-Tensor.uniform_ = uniform_
-Tensor.normal_ = normal_

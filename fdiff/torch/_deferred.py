@@ -2,11 +2,16 @@
 
 A recorded op's value is only needed when something reads it (printing, ``item()``, an op outside
 the graph) or by backward, which replays the whole recorded forward inside one jitted VJP anyway.
-So :func:`~fdiff.torch._tensor.apply` records the node without running the op; the tensor's
+So :func:`~fdiff.torch._dispatch.apply` records the node without running the op; the tensor's
 storage holds the node until :func:`~fdiff.torch._graph.materialize` computes it. What the op
-would return (shape, dtype, weak type) comes from ``jax.eval_shape``, cached per op, static
-arguments and input types, so a loop pays for the tracing once. Shape errors still raise at the
-op, as eager execution would.
+would return (shape, dtype, weak type) comes from ``jax.eval_shape``, cached (LRU, bounded) per
+op, static arguments and input kinds, so a loop pays for the tracing once. Shape errors still
+raise at the op, as eager execution would.
+
+>>> import jax.numpy as jnp
+>>> from fdiff.torch import _ops as ops
+>>> output_aval(ops.add, (), [jnp.ones((2, 1)), jnp.ones(3)])
+ShapedArray(float32[2,3])
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ from typing import Any
 import jax
 from jax.core import ShapedArray
 
+from fdiff.torch import _caches
+from fdiff.torch._errors import describe_failure
 from fdiff.torch._graph import Node
-from fdiff.torch._ops import OpSpec
+from fdiff.torch._opspec import OpSpec
 
-_AVALS: dict[tuple, ShapedArray] = {}
 _INT32 = range(-(2**31), 2**31)
+_EXAMPLE_SCALARS = {bool: True, float: 1.5, complex: 1.5j}
 
 
 def _kind(value: Any) -> Any:
@@ -36,29 +43,34 @@ def _kind(value: Any) -> Any:
     return value
 
 
-def output_aval(spec: OpSpec, static_items: tuple, static: dict, values: list) -> Any:
+def _example(kind: Any) -> Any:
+    """An argument of this kind for ``jax.eval_shape``."""
+    if isinstance(kind, ShapedArray):
+        return jax.ShapeDtypeStruct(kind.shape, kind.dtype, weak_type=kind.weak_type)
+    if kind in _EXAMPLE_SCALARS:
+        return _EXAMPLE_SCALARS[kind]
+    if isinstance(kind, tuple) and kind and kind[0] is int:
+        return 1 if kind[1] else 2**31
+    return kind
+
+
+def output_aval(spec: OpSpec, static_items: tuple, values: list) -> ShapedArray | None:
     """The abstract output of ``spec`` on these inputs (deferred ones as nodes), or ``None`` when
     it cannot be cached (an unhashable argument): the caller then runs the op.
 
-    Raises the op's ``RuntimeError`` (see ``_describe_failure``) when the inputs do not fit.
+    Raises the op's ``RuntimeError`` (see ``describe_failure``) when the inputs do not fit.
     """
     try:
-        key = (spec.name, static_items, tuple(_kind(v) for v in values))
-        aval = _AVALS.get(key)
-    except TypeError:
+        return _cached_aval(spec, static_items, tuple(_kind(v) for v in values))
+    except TypeError:  # unhashable: eval_shape's own TypeErrors become RuntimeErrors
         return None
-    if aval is None:
-        from fdiff.torch._tensor import _describe_failure
 
-        args = [
-            jax.ShapeDtypeStruct(v.shape, v.dtype, weak_type=v.aval.weak_type)
-            if isinstance(v, Node)
-            else v
-            for v in values
-        ]
-        try:
-            out = jax.eval_shape(functools.partial(spec.impl, **static), *args)
-        except (TypeError, ValueError) as error:
-            raise RuntimeError(_describe_failure(spec, values, error)) from error
-        aval = _AVALS[key] = ShapedArray(out.shape, out.dtype, weak_type=out.weak_type)
-    return aval
+
+@_caches.lru_cache(maxsize=4096)
+def _cached_aval(spec: OpSpec, static_items: tuple, kinds: tuple) -> ShapedArray:
+    args = [_example(kind) for kind in kinds]
+    try:
+        out = jax.eval_shape(functools.partial(spec.impl, **dict(static_items)), *args)
+    except (TypeError, ValueError) as error:
+        raise RuntimeError(describe_failure(spec.name, args, error)) from error
+    return ShapedArray(out.shape, out.dtype, weak_type=out.weak_type)

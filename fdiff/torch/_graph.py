@@ -1,71 +1,28 @@
-"""The recorded graph: nodes, leaf edges, grad mode, and its replay as one pure function.
+"""The recorded graph: nodes, leaf edges, and its replay as one pure function.
 
 A tensor produced by a recorded op holds a :class:`Node`: the op (an entry of the op table), its
 static arguments and one edge per input. An edge is another ``Node``, an :class:`AccumulateGrad`
-(a leaf that requires grad, with the value it had when the op ran), a constant array, or a Python
-scalar. :func:`plan` walks a graph once and produces a hashable :class:`GraphKey` (ops, static
-arguments and wiring, no values) plus the values in input order; :func:`replay` turns a key back
-into a pure function of those values. Backward differentiates that function with ``jax.vjp``
-under ``jax.jit``, cached by key, so a loop that repeats one structure compiles once. The same
-replay, jitted without the VJP, computes a deferred node's value (:func:`materialize`).
+(a leaf that requires grad, with the value it had when the op ran), a :class:`Rebased` node (one
+whose tensor was changed outside the graph), a constant array, or a Python scalar. :func:`plan`
+walks a graph once and produces a hashable :class:`GraphKey` (ops, static arguments and wiring,
+no values) plus the values in input order; :func:`replay` turns a key back into a pure function
+of those values. Backward differentiates that function with ``jax.vjp`` under ``jax.jit``,
+cached by key, so a loop that repeats one structure compiles once. The same replay, jitted
+without the VJP, computes a deferred node's value (:func:`materialize`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from fdiff.torch._ops import OPS, OpSpec
-
-# --- grad mode --------------------------------------------------------------------------------
-
-_mode = threading.local()
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops are recorded for autograd (torch's ``torch.is_grad_enabled()``)."""
-    return getattr(_mode, "enabled", True)
-
-
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Turn recording on or off for a ``with`` block or a decorated function.
-
-    >>> with set_grad_enabled(False):
-    ...     is_grad_enabled()
-    False
-    """
-
-    def __init__(self, mode: bool) -> None:
-        self.mode = bool(mode)
-        self._saved: list[bool] = []
-
-    def __enter__(self) -> None:
-        self._saved.append(is_grad_enabled())
-        _mode.enabled = self.mode
-
-    def __exit__(self, *exc: object) -> None:
-        _mode.enabled = self._saved.pop()
-
-
-class no_grad(set_grad_enabled):
-    """Ops inside produce tensors with ``requires_grad=False`` that are leaves (torch's rule)."""
-
-    def __init__(self) -> None:
-        super().__init__(False)
-
-
-class enable_grad(set_grad_enabled):
-    """Re-enable recording inside a ``no_grad`` block."""
-
-    def __init__(self) -> None:
-        super().__init__(True)
-
+from fdiff.torch import _caches
+from fdiff.torch._errors import GRAPH_FREED
+from fdiff.torch._opspec import OpSpec
 
 # --- nodes ------------------------------------------------------------------------------------
 
@@ -86,6 +43,29 @@ class AccumulateGrad:
         return f"<AccumulateGrad object at {id(self):#x}>"
 
 
+class Rebased:
+    """Edge to a node whose tensor was changed outside the graph (an in-place op under
+    ``no_grad``, ``.data = ...``) before an op read it: the op saw ``value``, and the gradient
+    flows to ``node``, as torch's autograd does."""
+
+    __slots__ = ("node", "value")
+
+    def __init__(self, node: Node, value: jax.Array) -> None:
+        self.node = node
+        self.value = value
+
+
+@jax.custom_jvp
+def _rebased(replayed: jax.Array, value: jax.Array) -> jax.Array:
+    """``value``, with the derivative of ``replayed``: a :class:`Rebased` edge in a replay."""
+    return value
+
+
+@_rebased.defjvp
+def _rebased_jvp(primals, tangents):
+    return primals[1], tangents[0]
+
+
 class Node:
     """One recorded op application: what torch exposes as ``tensor.grad_fn``."""
 
@@ -93,7 +73,6 @@ class Node:
         "__weakref__",
         "aval",
         "dtype",
-        "exact",
         "freed",
         "inputs",
         "retained",
@@ -110,7 +89,6 @@ class Node:
         inputs: tuple,
         aval: jax.core.ShapedArray,
         value: jax.Array | None = None,
-        exact: bool = True,
     ) -> None:
         self.spec = spec
         self.static = static
@@ -118,10 +96,7 @@ class Node:
         self.aval = aval
         self.shape = aval.shape
         self.dtype = aval.dtype
-        # The output, once computed (see ``materialize``). ``exact``: replaying the graph below
-        # reproduces it (False when an input's storage was changed outside the graph).
-        self.value = value
-        self.exact = exact
+        self.value = value  # the output, once computed (see ``materialize``)
         self.freed = False
         self.retained: Any = None  # the tensor that called retain_grad(), if any
 
@@ -133,7 +108,7 @@ class Node:
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """Input nodes as torch lists them: ``(node_or_None, 0)`` per input."""
-        return tuple((e if isinstance(e, Node | AccumulateGrad) else None, 0) for e in self.inputs)
+        return tuple((_next_function(e), 0) for e in self.inputs)
 
     def _class_name(self) -> str:
         """The node's torch class name, as reprs print it (``name()`` without a namespace)."""
@@ -143,10 +118,16 @@ class Node:
         return f"<{self._class_name()} object at {id(self):#x}>"
 
 
+def _next_function(edge: Any) -> Node | AccumulateGrad | None:
+    if isinstance(edge, Rebased):
+        return edge.node
+    return edge if isinstance(edge, Node | AccumulateGrad) else None
+
+
 def _shape_of(edge: Any) -> tuple[int, ...] | None:
     if isinstance(edge, Node):
         return edge.shape
-    if isinstance(edge, AccumulateGrad):
+    if isinstance(edge, AccumulateGrad | Rebased):
         return edge.value.shape
     return getattr(edge, "shape", None if edge is None else ())
 
@@ -154,16 +135,26 @@ def _shape_of(edge: Any) -> tuple[int, ...] | None:
 # --- planning and replay ----------------------------------------------------------------------
 
 
+# Where a node's input comes from in a replay (the kind in a ref ``(kind, index)``); plain ints,
+# not an Enum, because graph keys are hashed on every backward.
+REF_NODE = 0  # the output of an earlier node of the key
+REF_LEAF = 1  # a leaf value (differentiated by backward)
+REF_CONST = 2  # a constant array (or a node outside the replayed part)
+REF_SCALAR = 3  # a Python scalar
+REF_REBASED = 4  # a Rebased edge: the index is (node index, constant index)
+
+
 class GraphKey(NamedTuple):
     """The structure of a graph, without values: hashable, the cache key of compiled backward.
 
-    ``nodes`` holds one ``(op name, static, input refs, perturbation slot)`` per node in
-    topological order; a ref is ``("n", i)`` (node), ``("l", i)`` (leaf value), ``("c", i)``
-    (constant) or ``("s", i)`` (scalar). ``perturbed`` lists ``(node index, shape, dtype)`` of
-    non-leaf tensors whose gradient is wanted (``retain_grad``, ``autograd.grad`` inputs).
+    ``nodes`` holds one ``(op spec, static, input refs, perturbation slot)`` per node in
+    topological order; a ref is ``(REF_* kind, index)``, the index a pair for ``REF_REBASED``. Op
+    specs hash by identity, so a key is cheap to hash. ``perturbed`` lists ``(node index, shape,
+    dtype)`` of non-leaf tensors whose gradient is wanted (``retain_grad``, ``autograd.grad``
+    inputs).
     """
 
-    nodes: tuple
+    nodes: tuple[tuple[OpSpec, tuple, tuple[tuple[int, Any], ...], int | None], ...]
     roots: tuple[int, ...]
     perturbed: tuple
     wanted_leaves: tuple[int, ...]
@@ -180,16 +171,9 @@ class Plan(NamedTuple):
     scalars: list[Any]
 
 
-_FREED_MESSAGE = (
-    "Trying to backward through the graph a second time (or directly access saved tensors "
-    "after they have already been freed). Saved intermediate values of the graph are freed when "
-    "you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
-    "through the graph a second time or if you need to access saved tensors after calling "
-    "backward."
-)
-
-
-def _topological(roots: Sequence[Node], known: Callable[[Node], bool] | None) -> list[Node]:
+def _postorder(roots: Sequence[Node], include: Callable[[Node], bool]) -> list[Node]:
+    """The nodes below ``roots`` that ``include`` accepts, each after its inputs; the walk
+    does not go below a node that is not included."""
     order: list[Node] = []
     seen: set[int] = set()
     stack: list[tuple[Node, bool]] = [(r, False) for r in reversed(roots)]
@@ -201,29 +185,52 @@ def _topological(roots: Sequence[Node], known: Callable[[Node], bool] | None) ->
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if known is not None:
-            if known(node) and node not in roots:
-                continue  # a computed value: the replay reads it as a constant
-        elif node.freed and node.spec.saves:
-            raise RuntimeError(_FREED_MESSAGE)
+        if not include(node):
+            continue
         stack.append((node, True))
-        stack.extend((e, False) for e in reversed(node.inputs) if isinstance(e, Node))
+        for edge in reversed(node.inputs):
+            if isinstance(edge, Rebased):
+                edge = edge.node
+            if isinstance(edge, Node):
+                stack.append((edge, False))
     return order
+
+
+def _backward_order(roots: Sequence[Node]) -> list[Node]:
+    """Every node below ``roots``, inputs first; raises torch's error if a backward without
+    ``retain_graph`` freed a node whose saved tensors are needed."""
+    order = _postorder(roots, lambda _: True)
+    if any(node.freed and node.spec.saves for node in order):
+        raise RuntimeError(GRAPH_FREED)
+    return order
+
+
+def _forward_order(roots: Sequence[Node], computed: Callable[[Node], bool]) -> list[Node]:
+    """The nodes to run to compute ``roots``: a ``computed`` node below them enters the replay
+    as a constant, so neither it nor the graph below it is included (freed graphs are fine)."""
+    return _postorder(roots, lambda node: node in roots or not computed(node))
 
 
 def plan(
     roots: Sequence[Node],
     perturb: Callable[[Node], bool] = lambda _: False,
     wanted_leaf: Callable[[AccumulateGrad], bool] = lambda _: True,
-    known: Callable[[Node], bool] | None = None,
 ) -> Plan:
     """Walk the graph below ``roots`` into a :class:`Plan` (raises if it was freed).
 
     ``perturb`` picks the non-leaf nodes whose gradient is wanted, ``wanted_leaf`` the leaves.
-    ``known`` (forward replays only, where freed graphs are fine) picks nodes whose computed
-    ``value`` enters as a constant instead of being replayed.
     """
-    nodes = _topological(roots, known)
+    return _plan(_backward_order(roots), roots, perturb, wanted_leaf)
+
+
+def _plan(
+    nodes: list[Node],
+    roots: Sequence[Node],
+    perturb: Callable[[Node], bool],
+    wanted_leaf: Callable[[AccumulateGrad], bool],
+) -> Plan:
+    """The key and values of replaying ``nodes`` (in topological order); an input node not
+    among them enters as a constant holding its value."""
     position = {id(n): i for i, n in enumerate(nodes)}
     perturbed = [n for n in nodes if perturb(n)]
     slot_of_perturbed = {id(n): k for k, n in enumerate(perturbed)}
@@ -235,26 +242,31 @@ def plan(
     for node in nodes:
         refs = []
         for edge in node.inputs:
-            if isinstance(edge, Node) and id(edge) in position:
-                refs.append(("n", position[id(edge)]))
-            elif isinstance(edge, Node):
-                refs.append(("c", len(consts)))
-                consts.append(edge.value)
+            if isinstance(edge, Node):
+                if id(edge) in position:
+                    refs.append((REF_NODE, position[id(edge)]))
+                else:  # computed, outside the replayed part
+                    refs.append((REF_CONST, len(consts)))
+                    consts.append(edge.value)
             elif isinstance(edge, AccumulateGrad):
                 ident = (id(edge.tensor), id(edge.value))
                 if ident not in leaf_slot:
                     leaf_slot[ident] = len(leaves)
                     leaves.append(edge)
-                refs.append(("l", leaf_slot[ident]))
+                refs.append((REF_LEAF, leaf_slot[ident]))
+            elif isinstance(edge, Rebased):
+                if id(edge.node) in position:
+                    refs.append((REF_REBASED, (position[id(edge.node)], len(consts))))
+                else:  # not replayed: its value is all that matters
+                    refs.append((REF_CONST, len(consts)))
+                consts.append(edge.value)
             elif isinstance(edge, jax.Array):
-                refs.append(("c", len(consts)))
+                refs.append((REF_CONST, len(consts)))
                 consts.append(edge)
             else:
-                refs.append(("s", len(scalars)))
+                refs.append((REF_SCALAR, len(scalars)))
                 scalars.append(edge)
-        node_keys.append(
-            (node.spec.name, node.static, tuple(refs), slot_of_perturbed.get(id(node)))
-        )
+        node_keys.append((node.spec, node.static, tuple(refs), slot_of_perturbed.get(id(node))))
     key = GraphKey(
         nodes=tuple(node_keys),
         roots=tuple(position[id(r)] for r in roots),
@@ -267,10 +279,13 @@ def plan(
 def replay(key: GraphKey, leaves, consts, scalars, perturbations=None) -> list[jax.Array]:
     """Evaluate the graph ``key`` describes on these values; returns the root values."""
     values: list[jax.Array] = []
-    sources = {"l": leaves, "c": consts, "s": scalars}
-    for name, static, refs, slot in key.nodes:
-        args = [values[i] if kind == "n" else sources[kind][i] for kind, i in refs]
-        value = OPS[name].impl(*args, **dict(static))
+    sources = (values, leaves, consts, scalars)  # indexed by REF_NODE ... REF_SCALAR
+    for spec, static, refs, slot in key.nodes:
+        args = [
+            _rebased(values[i[0]], consts[i[1]]) if kind == REF_REBASED else sources[kind][i]
+            for kind, i in refs
+        ]
+        value = spec.impl(*args, **dict(static))
         if slot is not None and perturbations is not None:
             value = value + perturbations[slot]
         values.append(value)
@@ -303,13 +318,13 @@ def gradients(key: GraphKey, leaves, consts, scalars, cotangents, accumulated=No
     return tuple(roots), grads
 
 
-@functools.lru_cache(maxsize=512)
+@_caches.lru_cache(maxsize=512)
 def compiled_gradients(key: GraphKey) -> Callable[..., tuple[jax.Array, ...]]:
     """``jax.jit`` of :func:`gradients` for one graph structure (compiled once per key)."""
     return jax.jit(functools.partial(gradients, key))
 
 
-@functools.lru_cache(maxsize=512)
+@_caches.lru_cache(maxsize=512)
 def compiled_replay(key: GraphKey) -> Callable[..., list[jax.Array]]:
     """``jax.jit`` of :func:`replay` for one graph structure: the deferred forward."""
     return jax.jit(functools.partial(replay, key))
@@ -319,7 +334,8 @@ def materialize(node: Node) -> jax.Array:
     """The output of a recorded op, computed on first use by one jitted replay of the graph
     below it (nodes already computed enter as constants); cached on the node."""
     if node.value is None:
-        p = plan([node], wanted_leaf=lambda _: False, known=lambda n: n.value is not None)
+        nodes = _forward_order([node], lambda n: n.value is not None)
+        p = _plan(nodes, [node], lambda _: False, lambda _: False)
         leaves = [leaf.value for leaf in p.leaves]
         node.value = compiled_replay(p.key)(leaves, p.consts, p.scalars)[0]
     return node.value

@@ -1,75 +1,31 @@
 """The op table: every torch op fdiff.torch supports, as a jnp implementation and a grad_fn name.
 
-Each entry is one :class:`OpSpec`, registered by the :func:`op` decorator. The eager forward, the
-backward replay (``_autograd``), ``grad_fn`` printing and ``functionalize`` all read this table;
-nothing else knows op names. No entry writes a derivative by hand except where torch's value at a
-non-differentiable point differs from JAX's (``_torch_kinks``); JAX differentiates the rest.
+Each entry is one :class:`~fdiff.torch._opspec.OpSpec`, made by the :func:`op` decorator and
+bound to the implementation's name, so call sites use ``ops.add`` (``from fdiff.torch import
+_ops as ops``). This module holds the math; :mod:`~fdiff.torch._shape_ops` the shape and
+indexing ops, :mod:`~fdiff.torch._nn_ops` the layers and losses; importing it registers all three
+in ``OPS``. The eager forward, the backward replay, ``grad_fn`` printing and
+``functionalize`` all read this table. No entry writes a derivative by hand except where torch's
+value at a non-differentiable point differs from JAX's (``_torch_kinks``); JAX differentiates
+the rest.
 
 An implementation takes jax arrays (or Python scalars) positionally and hashable static
 arguments by keyword, and returns one array.
+
+>>> add.name, add.grad_fn, add in OPS.values()
+('add', 'AddBackward0', True)
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
-
 import jax
 import jax.numpy as jnp
 
+from fdiff.torch import _graph, _nn_ops, _shape_ops  # noqa: F401 - OPS holds their ops too
 from fdiff.torch import _torch_kinks as kinks
-
-
-@dataclasses.dataclass(frozen=True)
-class OpSpec:
-    """One torch op: its implementation, grad_fn name and autograd properties.
-
-    ``grad_fn`` is what torch's ``grad_fn.name()`` returns, or a function of the input shapes
-    returning it (torch names ``matmul``'s node after the shapes, e.g. ``MmBackward0`` or
-    ``DotBackward0``). torch's hand-written nodes carry a namespace there
-    (``torch::autograd::CopySlices``); their class name, which reprs print, is the last part.
-    ``saves`` says whether torch's node keeps tensors for backward, which decides whether a
-    second backward without ``retain_graph`` fails. ``differentiable=False`` ops (comparisons,
-    argmax) never record a node.
-    """
-
-    name: str
-    impl: Callable[..., jax.Array]
-    grad_fn: str | Callable[..., str]
-    saves: bool = True
-    differentiable: bool = True
-    jitted: Callable[..., jax.Array] = dataclasses.field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "jitted", jax.jit(self.impl, static_argnames=_static_names(self)))
-
-    def grad_fn_name(self, *shapes: tuple[int, ...]) -> str:
-        """The torch grad_fn class name for inputs of these shapes."""
-        return self.grad_fn if isinstance(self.grad_fn, str) else self.grad_fn(*shapes)
-
-
-def _static_names(spec: OpSpec) -> tuple[str, ...]:
-    import inspect
-
-    params = inspect.signature(spec.impl).parameters.values()
-    return tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
-
-
-OPS: dict[str, OpSpec] = {}
-
-
-def op(grad_fn: str | Callable[..., str], *, saves: bool = True, differentiable: bool = True):
-    """Register the decorated jnp implementation under its function name; returns it unchanged."""
-
-    def register(impl: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
-        name = impl.__name__.rstrip("_")  # `sum_` registers torch's `sum`
-        if name in OPS:
-            raise ValueError(f"op `{name}` is registered twice")
-        OPS[name] = OpSpec(name, impl, grad_fn, saves, differentiable)
-        return impl
-
-    return register
-
+from fdiff.torch._opspec import OPS as OPS
+from fdiff.torch._opspec import OpSpec as OpSpec
+from fdiff.torch._opspec import op
 
 # --- arithmetic -------------------------------------------------------------------------------
 
@@ -384,154 +340,6 @@ def log_softmax(a, *, dim):
     return jax.nn.log_softmax(a, axis=dim)
 
 
-# --- shape ------------------------------------------------------------------------------------
-
-
-@op("ViewBackward0", saves=False)
-def view(a, *, shape):
-    return jnp.reshape(a, shape)
-
-
-@op("TBackward0", saves=False)
-def t(a):
-    return a.T
-
-
-@op("TransposeBackward0", saves=False)
-def transpose(a, *, dim0, dim1):
-    return jnp.swapaxes(a, dim0, dim1)
-
-
-@op("PermuteBackward0", saves=False)
-def permute(a, *, dims):
-    return jnp.transpose(a, dims)
-
-
-@op("UnsqueezeBackward0", saves=False)
-def unsqueeze(a, *, dim):
-    return jnp.expand_dims(a, dim)
-
-
-@op("SqueezeBackward0", saves=False)
-def squeeze(a):
-    return jnp.squeeze(a)
-
-
-@op("SqueezeBackward1", saves=False)
-def squeeze_dim(a, *, dim):
-    return jnp.squeeze(a, dim) if a.shape[dim] == 1 else a
-
-
-@op("ExpandBackward0", saves=False)
-def expand(a, *, shape):
-    return jnp.broadcast_to(a, shape)
-
-
-@op("CatBackward0", saves=False)
-def cat(*arrays, dim=0):
-    return jnp.concatenate(arrays, axis=dim)
-
-
-@op("StackBackward0", saves=False)
-def stack(*arrays, dim=0):
-    return jnp.stack(arrays, axis=dim)
-
-
-@op("SelectBackward0", saves=False)
-def select(a, *, key):
-    return a[decode_index(key, ())]
-
-
-@op("SliceBackward0", saves=False)
-def slice_(a, *, key):
-    return a[decode_index(key, ())]
-
-
-@op("IndexBackward0")
-def index(a, *indices, key):
-    return a[decode_index(key, indices)]
-
-
-def _index_put_name(a, value, *indices) -> str:
-    """torch records ``x[i:j] = v`` as CopySlices, ``x[tensor] = v`` as IndexPutBackward0."""
-    return "IndexPutBackward0" if indices else "torch::autograd::CopySlices"
-
-
-@op(_index_put_name)
-def index_put(a, value, *indices, key):
-    return a.at[decode_index(key, indices)].set(value)
-
-
-ARRAY_INDEX = "<array>"  # marks where an index array (an op input) goes in a static key
-
-
-def decode_index(key: tuple, indices: tuple) -> tuple:
-    """Rebuild a numpy-style index from a static key: slices and the index-array inputs."""
-    arrays = iter(indices)
-    decoded = []
-    for item in key:
-        if isinstance(item, tuple):
-            decoded.append(slice(*item[1:]))
-        elif isinstance(item, str):
-            decoded.append(next(arrays))
-        else:
-            decoded.append(item)
-    return tuple(decoded)
-
-
-# --- neural network ---------------------------------------------------------------------------
-
-
-def _linear_name(x: tuple[int, ...], w: tuple[int, ...], b: tuple[int, ...] | None = None) -> str:
-    if len(x) != 2:
-        return "ViewBackward0"
-    return "AddmmBackward0" if b is not None else "MmBackward0"
-
-
-@op(_linear_name)
-def linear(x, w, b=None):
-    y = jnp.matmul(x, w.T)
-    return y if b is None else y + b
-
-
-@op("ConvolutionBackward0")
-def conv2d(x, w, b=None, *, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1), groups=1):
-    y = jax.lax.conv_general_dilated(
-        x,
-        w,
-        window_strides=stride,
-        padding=padding,
-        rhs_dilation=dilation,
-        feature_group_count=groups,
-        dimension_numbers=("NCHW", "OIHW", "NCHW"),
-        precision=jax.lax.Precision.HIGHEST,
-    )
-    return y if b is None else y + b.reshape(1, -1, 1, 1)
-
-
-def _reduce(loss: jax.Array, reduction: str) -> jax.Array:
-    return {"mean": jnp.mean, "sum": jnp.sum, "none": lambda v: v}[reduction](loss)
-
-
-@op("MseLossBackward0")
-def mse_loss(x, y, *, reduction="mean"):
-    return _reduce((x - y) ** 2, reduction)
-
-
-@op("BinaryCrossEntropyWithLogitsBackward0")
-def binary_cross_entropy_with_logits(x, y, *, reduction="mean"):
-    # softplus(x) = log(1 + exp(x)), computed stably; unlike max(x, 0) + log1p(exp(-|x|)) it has
-    # no kinks, so the gradient at x = 0 is torch's sigmoid(0) - y.
-    loss = jax.nn.softplus(x) - x * y
-    return _reduce(loss, reduction)
-
-
-@op("NllLossBackward0")
-def nll_loss(log_probs, target, *, reduction="mean"):
-    picked = -jnp.take_along_axis(log_probs, target[:, None], axis=1)[:, 0]
-    return _reduce(picked, reduction)
-
-
 # --- comparisons: results never require grad ---------------------------------------------------
 
 
@@ -563,3 +371,18 @@ def gt(a, b):
 @op("", saves=False, differentiable=False)
 def ge(a, b):
     return a >= b
+
+
+# --- autograd ---------------------------------------------------------------------------------
+
+
+@op("ReplayedGradBackward")
+def replayed_gradient(*values, key, counts, index):
+    """Output ``index`` of the VJP of graph ``key`` (``create_graph=True``: the gradient is one
+    recorded op, so JAX differentiates the VJP again); values are leaves, consts, scalars, cots."""
+    n_leaves, n_consts, n_scalars = counts
+    leaves = values[:n_leaves]
+    consts = values[n_leaves : n_leaves + n_consts]
+    scalars = values[n_leaves + n_consts : n_leaves + n_consts + n_scalars]
+    cotangents = values[n_leaves + n_consts + n_scalars :]
+    return _graph.gradients(key, leaves, consts, scalars, cotangents)[1][index]

@@ -43,11 +43,8 @@ Random integers
     ``range < 2**28`` and one 64-bit draw otherwise (PyTorch 2.13's threshold, found by
     experiment: smaller ranges keep the modulo bias of a 32-bit draw small).
 
-Every FMA above is emulated with a single correct rounding, as the hardware does: a float32
-``a * b + c`` is exact in float64 except for the sum, which is rounded to odd where a second
-rounding to float32 could go wrong; a float64 one splits the product into two exact halves
-(Veltkamp, Dekker) and adds them with the sum rounded to odd (Boldo and Melquiond), falling
-back to exact fractions for the rare elements near underflow or overflow.
+Every FMA above is emulated with a single correct rounding, as the hardware does
+(:mod:`~fdiff.torch._fma`).
 """
 
 from __future__ import annotations
@@ -55,9 +52,11 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 
 import numpy as np
+
+from fdiff.torch._fma import fma32 as _fma32
+from fdiff.torch._fma import fma64 as _fma64
 
 DEFAULT_SEED = 67280421310721  # the seed of a fresh ``torch.Generator()``
 STATE_SIZE = 5056  # bytes in ``torch.get_rng_state()``
@@ -65,7 +64,6 @@ _N = 624  # words in the mt19937 state
 _FLOAT_DTYPES = ("float32", "float64")
 _U64 = 2**64
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_TINY = 2.0**-960  # products below this could lose bits to underflow when split
 
 # Byte layout of ``torch.get_rng_state()`` (CPUGeneratorImplState, little-endian).
 _STATE_LAYOUT = np.dtype(
@@ -101,70 +99,6 @@ _MINUS_PI_OVER_4 = [
 ]
 _SIN_POLY = [_F32(c) for c in (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)]
 _COS_POLY = [_F32(c) for c in (2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2)]
-
-
-def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``s, e`` with ``s = fl(a + b)`` and ``a + b = s + e`` exactly."""
-    s = a + b
-    t = s - a
-    return s, (a - (s - t)) + (b - t)
-
-
-def _round_to_odd(s: np.ndarray, err: np.ndarray) -> np.ndarray:
-    """Round ``s + err`` to odd: an inexact ``s`` with an even last bit moves one ulp toward it."""
-    bits = s.view(np.int64).copy()
-    bits += ((err != 0) & ((bits & 1) == 0)) * np.where((err > 0) == (s > 0), 1, -1)
-    return bits.view(np.float64)
-
-
-def _fma32(a, b, c) -> np.ndarray:
-    """Correctly rounded float32 ``a * b + c``.
-
-    The float64 product is exact, so only the float64 sum rounds; rounding that to float32 is
-    wrong only when it lands exactly on a float32 midpoint (or among float32 subnormals). Those
-    rare sums are rounded to odd first, which makes the second rounding correct.
-    """
-    s = np.multiply(a, b, dtype=np.float64)  # exact
-    s += c
-    unsure = ((s.view(np.int64) & 0x1FFFFFFF) == 0x10000000) | (np.abs(s) < 2.0**-126)
-    if unsure.any():
-        a, b, c = (np.broadcast_to(v, s.shape)[unsure].astype(np.float64) for v in (a, b, c))
-        s[unsure] = _round_to_odd(*_two_sum(a * b, c))
-    return s.astype(np.float32)
-
-
-def _fma64(a: np.ndarray, b: float, c: float) -> np.ndarray:
-    """Correctly rounded float64 ``a * b + c``.
-
-    The product is split into an exact sum of two doubles (Veltkamp and Dekker) and added to
-    ``c`` with the low part rounded to odd (Boldo and Melquiond). The rare elements where
-    splitting could underflow or overflow are computed with exact fractions instead.
-    """
-    with np.errstate(over="ignore", invalid="ignore"):
-        product = a * b
-        if b in (0, 1):
-            return product + c  # the product is exact: one rounding
-        a_big, b_big = a * 134217729.0, b * 134217729.0  # 2**27 + 1: split into 26-bit halves
-        a_hi, b_hi = a_big - (a_big - a), b_big - (b_big - b)
-        a_lo, b_lo = a - a_hi, b - b_hi
-        error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-        high, low = _two_sum(np.full_like(product, c), product)
-        low = _round_to_odd(*_two_sum(low, error))
-        result = np.where(low == 0, high, high + low)  # (keeps the sign of a zero ``high``)
-        safe = (abs(product) >= _TINY) & (abs(result) >= _TINY) & np.isfinite(result)
-    for i in np.flatnonzero(~safe):
-        result.flat[i] = _exact_fma(float(a.flat[i]), b, c)
-    return result
-
-
-def _exact_fma(a: float, b: float, c: float) -> float:
-    if a == 0:
-        return a * b + c  # an exact zero product: plain IEEE arithmetic, signed zeros included
-    exact = Fraction(a) * Fraction(b) + Fraction(c)
-    try:
-        return float(exact)  # correctly rounded, subnormals included
-    except OverflowError:
-        return math.inf if exact > 0 else -math.inf
 
 
 def _log_ps(x: np.ndarray) -> np.ndarray:

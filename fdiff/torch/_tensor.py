@@ -1,30 +1,32 @@
-"""``Tensor``: a jax.Array plus torch's autograd metadata, and :func:`apply`, the op dispatcher.
+"""``Tensor``: torch's tensor API on JAX. Every method is defined or bound in the class body.
 
-A tensor's value lives in a one-element list (its storage) so that ``detach()``, ``.data`` and
-``Variable(t)`` share it with the original, as torch's views of one storage do: an in-place op on
-either is seen by both. Everything a tensor computes goes through :func:`apply`, which runs the
-op table's jitted implementation or, when grad mode is on and an input requires grad, records a
-:class:`~fdiff.torch._graph.Node` and defers the computation: the storage then holds the node
-until ``_value`` (or a backward) computes it, so every sharer of the storage sees the value.
+The state (shared storage, graph link) is :class:`~fdiff.torch._tensor_base.TensorBase`'s; the
+methods that compute come from the function modules (``_math``, ``_shape``, ``_inplace``,
+``_creation``, ``_autograd``) and are bound in one table at the end of the class, so
+``x.sum`` is ``torch.sum``. Everything a tensor computes goes through
+:func:`~fdiff.torch._dispatch.apply`. A public name torch has and this class lacks raises
+:class:`~fdiff.torch.UnsupportedError` (an ``AttributeError``, so ``hasattr`` is False).
 """
 
 from __future__ import annotations
 
 import builtins
-import functools
 import math
 import warnings
 import weakref
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _deferred, _dtypes
-from fdiff.torch._graph import AccumulateGrad, Node, is_grad_enabled, materialize
-from fdiff.torch._ops import ARRAY_INDEX, OPS, OpSpec
+from fdiff.torch import _autograd, _creation, _dtypes, _indexing, _inplace, _math, _shape
+from fdiff.torch import _ops as ops
+from fdiff.torch import _shape_ops as shape_ops
+from fdiff.torch._dispatch import apply
+from fdiff.torch._errors import NON_LEAF_GRAD, missing_attribute
+from fdiff.torch._graph import Node
 from fdiff.torch._printing import format_tensor
+from fdiff.torch._tensor_base import TensorBase, new_tensor
 
 
 class Size(tuple):
@@ -37,17 +39,7 @@ class Size(tuple):
         return int(np.prod(self, dtype=np.int64))
 
 
-_NON_LEAF_GRAD_WARNING = (
-    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
-    "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
-    "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
-    "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See "
-    "github.com/pytorch/pytorch/pull/30531 for more information."
-)
-_LEAF_INPLACE_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
-
-
-class Tensor:
+class Tensor(TensorBase, returned_by_ops=True):
     """A torch-style tensor on JAX: ``requires_grad``, ``grad``, ``grad_fn``, ``backward()``.
 
     >>> import fdiff.torch as torch
@@ -57,32 +49,14 @@ class Tensor:
     tensor([4., 6.])
     """
 
-    __array_priority__ = 1000  # numpy scalars defer to our reflected operators
-
     def __init__(self, data: Any = ()) -> None:
         # torch.Tensor(data) always makes a float32 leaf.
         value = jnp.asarray(np.asarray(data, dtype=np.float32))
         self._init(value, None, False)
 
-    def _init(self, value: jax.Array, node: Node | None, requires_grad: bool) -> None:
-        self._storage = [value]
-        self._node = node
-        self._requires_grad = requires_grad
-        self._grad: Tensor | None = None
-        self._retains_grad = False
-
-    @classmethod
-    def _make(cls, value: jax.Array, node: Node | None = None, requires_grad: bool = False):
-        tensor = object.__new__(cls)
-        tensor._init(value, node, requires_grad)
-        return tensor
-
-    @property
-    def _value(self) -> jax.Array:
-        value = self._storage[0]
-        if value.__class__ is Node:  # a deferred result: compute it now, for every sharer
-            value = self._storage[0] = materialize(value)
-        return value
+    def __getattr__(self, name: str) -> Any:
+        """Only called when ``name`` is not found: torch's public names are unsupported ops."""
+        raise missing_attribute("Tensor", name, self)
 
     # --- autograd metadata --------------------------------------------------------------------
 
@@ -122,7 +96,7 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         if self._node is not None and not self._retains_grad:
-            warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+            warnings.warn(NON_LEAF_GRAD, UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -147,7 +121,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A leaf sharing this tensor's storage, outside every graph (torch's ``detach``)."""
-        twin = Tensor._make(self._storage[0])
+        twin = new_tensor(self._storage[0])
         twin._storage = self._storage
         return twin
 
@@ -172,9 +146,7 @@ class Tensor:
         inputs: Any = None,
     ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``torch.autograd``)."""
-        from fdiff.torch._autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs)
 
     # --- shape and conversion -----------------------------------------------------------------
 
@@ -271,318 +243,162 @@ class Tensor:
             return format(self.item(), spec)
         return format(str(self), spec)
 
-    # --- in-place -----------------------------------------------------------------------------
-
-    def _assign(self, result: Tensor) -> Tensor:
-        """Make ``self`` hold ``result`` in place (torch's in-place op semantics)."""
-        if self._node is None and self._requires_grad and is_grad_enabled():
-            raise RuntimeError(_LEAF_INPLACE_MESSAGE)
-        value, dtype = result._storage[0], self._storage[0].dtype
-        self._storage[0] = value if value.dtype == dtype else result._value.astype(dtype)
-        if result._node is not None:
-            self._node = result._node
-        return self
-
-    def zero_(self) -> Tensor:
-        """Fill with zeros in place (e.g. ``x.grad.zero_()``)."""
-        if self._node is None and not self._requires_grad:  # outside every graph: no op to run
-            self._storage[0] = _zeros(tuple(self.shape), self._storage[0].dtype)
-            return self
-        return self._assign(apply(OPS["zero"], self))
-
-    def fill_(self, value: Any) -> Tensor:
-        return self._assign(apply(OPS["fill"], self, value))
-
-    def copy_(self, src: Tensor) -> Tensor:
-        return self._assign(apply(OPS["copy"], self, src))
-
-    def add_(self, other: Any, alpha: builtins.float = 1) -> Tensor:
-        return self._assign(apply(OPS["add"], self, other, alpha=alpha))
-
-    def sub_(self, other: Any, alpha: builtins.float = 1) -> Tensor:
-        return self._assign(apply(OPS["sub"], self, other, alpha=alpha))
-
-    def mul_(self, other: Any) -> Tensor:
-        return self._assign(apply(OPS["mul"], self, other))
-
-    def div_(self, other: Any) -> Tensor:
-        return self._assign(apply(OPS["div"], self, other))
-
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
-        return self._assign(apply(OPS["clamp"], self, low=min, high=max))
-
-    def __iadd__(self, other: Any) -> Tensor:
-        return self.add_(other)
-
-    def __isub__(self, other: Any) -> Tensor:
-        return self.sub_(other)
-
-    def __imul__(self, other: Any) -> Tensor:
-        return self.mul_(other)
-
-    def __itruediv__(self, other: Any) -> Tensor:
-        return self.div_(other)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        static_key, indices = _index_key(key, self.shape)
-        self._assign(apply(OPS["index_put"], self, value, *indices, key=static_key))
-
     # --- operators ----------------------------------------------------------------------------
 
     def __add__(self, other):
-        return apply(OPS["add"], self, other)
+        return apply(ops.add, self, other)
 
     __radd__ = __add__
 
     def __sub__(self, other):
-        return apply(OPS["sub"], self, other)
+        return apply(ops.sub, self, other)
 
     def __rsub__(self, other):
-        return apply(OPS["rsub"], self, other)
+        return apply(ops.rsub, self, other)
 
     def __mul__(self, other):
-        return apply(OPS["mul"], self, other)
+        return apply(ops.mul, self, other)
 
     __rmul__ = __mul__
 
     def __truediv__(self, other):
-        return apply(OPS["div"], self, other)
+        return apply(ops.div, self, other)
 
     def __rtruediv__(self, other):
-        return apply(OPS["rdiv"], self, other)
+        return apply(ops.rdiv, self, other)
 
     def __pow__(self, exponent):
-        name = "pow_tensor" if isinstance(exponent, Tensor) else "pow_scalar"
-        return apply(OPS[name], self, exponent)
+        return apply(
+            ops.pow_tensor if isinstance(exponent, Tensor) else ops.pow_scalar, self, exponent
+        )
 
     def __rpow__(self, base):
-        return apply(OPS["rpow"], self, base)
+        return apply(ops.rpow, self, base)
 
     def __matmul__(self, other):
-        return apply(OPS["matmul"], self, other)
+        return apply(ops.matmul, self, other)
 
     def __rmatmul__(self, other):
-        return apply(OPS["matmul"], other, self)
+        return apply(ops.matmul, other, self)
 
     def __neg__(self):
-        return apply(OPS["neg"], self)
+        return apply(ops.neg, self)
 
     def __abs__(self):
-        return apply(OPS["abs"], self)
+        return apply(ops.abs_, self)
 
     def __eq__(self, other):  # type: ignore[override]
-        return apply(OPS["eq"], self, other)
+        return apply(ops.eq, self, other)
 
     def __ne__(self, other):  # type: ignore[override]
-        return apply(OPS["ne"], self, other)
+        return apply(ops.ne, self, other)
 
     def __lt__(self, other):
-        return apply(OPS["lt"], self, other)
+        return apply(ops.lt, self, other)
 
     def __le__(self, other):
-        return apply(OPS["le"], self, other)
+        return apply(ops.le, self, other)
 
     def __gt__(self, other):
-        return apply(OPS["gt"], self, other)
+        return apply(ops.gt, self, other)
 
     def __ge__(self, other):
-        return apply(OPS["ge"], self, other)
+        return apply(ops.ge, self, other)
 
     def __getitem__(self, key: Any) -> Tensor:
-        static_key, indices = _index_key(key, self.shape)
+        static_key, indices = _indexing.encode(key, self.shape)
         if indices:
-            return apply(OPS["index"], self, *indices, key=static_key)
-        return apply(OPS[_basic_index_op(static_key)], self, key=static_key)
+            return apply(shape_ops.index, self, *indices, key=static_key)
+        basic = shape_ops.select if _indexing.ends_with_select(static_key) else shape_ops.slice_
+        return apply(basic, self, key=static_key)
 
+    __setitem__ = _inplace.setitem
 
-# --- dispatch ---------------------------------------------------------------------------------
+    def __iadd__(self, other: Any) -> Tensor:
+        return _inplace.add_(self, other)
 
+    def __isub__(self, other: Any) -> Tensor:
+        return _inplace.sub_(self, other)
 
-def _as_value(x: Any) -> Any:
-    if isinstance(x, Tensor):
-        return x._value
-    if isinstance(x, np.ndarray | np.generic | list | tuple):
-        return jnp.asarray(x)
-    return x
+    def __imul__(self, other: Any) -> Tensor:
+        return _inplace.mul_(self, other)
 
+    def __itruediv__(self, other: Any) -> Tensor:
+        return _inplace.div_(self, other)
 
-def apply(spec: OpSpec, *args: Any, **static: Any) -> Tensor:
-    """Run one op of the table on tensors (or scalars); record it when grad mode says so.
+    # --- the methods that compute, bound from their function modules --------------------------
+    # (last in the body: names such as `float` and `abs` shadow the builtins from here on)
 
-    A recorded op is deferred: its result holds the node, with the output shape and dtype
-    (:mod:`~fdiff.torch._deferred`), and is computed when first read (``_value``) or by the
-    backward that replays it anyway.
-
-    >>> import fdiff.torch as torch
-    >>> from fdiff.torch._ops import OPS
-    >>> apply(OPS["mul"], torch.tensor([3.0], requires_grad=True), 2)
-    tensor([6.], grad_fn=<MulBackward0>)
-    """
-    # One pass over the arguments: this runs for every op, so it stays lean.
-    values = []
-    needs_grad = deferred = False
-    for a in args:
-        if isinstance(a, Tensor):
-            value = a._storage[0]
-            values.append(value)
-            needs_grad = needs_grad or a._node is not None or a._requires_grad
-            deferred = deferred or value.__class__ is Node
-        else:
-            values.append(_as_value(a))
-    if needs_grad and spec.differentiable and is_grad_enabled():
-        return _record(spec, args, values, static)
-    if deferred:
-        values = _materialized(args, values)
-    return Tensor._make(_run(spec, values, static))
-
-
-def _materialized(args: tuple, values: list) -> list:
-    """The inputs' values, computing any deferred one."""
-    return [a._value if isinstance(a, Tensor) else v for a, v in zip(args, values, strict=True)]
-
-
-def _run(spec: OpSpec, values: list, static: dict) -> jax.Array:
-    try:
-        return spec.jitted(*values, **static)
-    except (TypeError, ValueError) as error:
-        raise RuntimeError(_describe_failure(spec, values, error)) from error
-
-
-def _record(spec: OpSpec, args: tuple, values: list, static: dict) -> Tensor:
-    """Record a node; defer its computation unless an input's storage left its graph."""
-    static_items = tuple(sorted(static.items()))
-    edges = []
-    in_sync = exact = True
-    for i, a in enumerate(args):
-        if not isinstance(a, Tensor):
-            edges.append(values[i])
-            continue
-        node = a._node
-        if node is None:
-            value = values[i] = a._value
-            edges.append(AccumulateGrad(a, value) if a._requires_grad else value)
-            continue
-        # The node's output is what this tensor holds unless it was changed outside the graph
-        # (an in-place op under no_grad, ``.data = ...``); then the replay would not see it.
-        value = values[i]
-        if value is not node and value is not node.value:
-            in_sync = exact = False
-        exact = exact and node.exact
-        edges.append(node)
-    aval = _deferred.output_aval(spec, static_items, static, values) if in_sync else None
-    if aval is None:  # run it now
-        values = _materialized(args, values)
-        out = _run(spec, values, static)
-        node = Node(spec, static_items, tuple(edges), out.aval, out, exact=exact)
-        return Tensor._make(out, node)
-    node = Node(spec, static_items, tuple(edges), aval, exact=exact)
-    return Tensor._make(node, node)
-
-
-@functools.lru_cache(maxsize=256)
-def _zeros(shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
-    return jnp.zeros(shape, dtype)  # jax arrays are immutable: one per shape and dtype is enough
-
-
-def _matmul_failure(a: tuple[int, ...], b: tuple[int, ...]) -> str | None:
-    """torch's message for a matrix product of these shapes, for the 1-D and 2-D cases."""
-    if len(a) == 1 and len(b) == 1:
-        return (
-            f"inconsistent tensor size, expected tensor [{a[0]}] and src [{b[0]}] to have the "
-            f"same number of elements, but got {a[0]} and {b[0]} elements respectively"
-        )
-    if len(a) == 2 and len(b) == 1:
-        return f"size mismatch, got input ({a[0]}), mat ({a[0]}x{a[1]}), vec ({b[0]})"
-    if len(a) in (1, 2) and len(b) == 2:
-        rows = a[0] if len(a) == 2 else 1
-        return f"mat1 and mat2 shapes cannot be multiplied ({rows}x{a[-1]} and {b[0]}x{b[1]})"
-    return None
-
-
-def _describe_failure(spec: OpSpec, values: tuple, error: Exception) -> str:
-    shapes = [tuple(v.shape) for v in values if hasattr(v, "shape")]
-    if spec.name in ("matmul", "dot", "linear") and len(shapes) >= 2:
-        a, b = shapes[:2]
-        message = _matmul_failure(a, b[::-1] if spec.name == "linear" else b)  # linear: x @ w.T
-        if message is not None:
-            return message
-    try:
-        np.broadcast_shapes(*shapes)
-    except ValueError:
-        if len(shapes) == 2:
-            a, b = shapes
-            for dim in range(1, builtins.max(len(a), len(b)) + 1):
-                sa, sb = (a[-dim] if dim <= len(a) else 1), (b[-dim] if dim <= len(b) else 1)
-                if sa != sb and 1 not in (sa, sb):
-                    return (
-                        f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) "
-                        f"at non-singleton dimension {builtins.max(len(a), len(b)) - dim}"
-                    )
-    return f"{spec.name}: {error} (input shapes {shapes})"
-
-
-# --- indexing keys ----------------------------------------------------------------------------
-
-
-def _basic_index_op(static_key: tuple) -> str:
-    """``select`` or ``slice``: torch indexes item by item, so the last int or ``a:b`` names it."""
-    for item in reversed(static_key):
-        if isinstance(item, builtins.int):
-            return "select"
-        if isinstance(item, tuple) and item[1:] != (None, None, None):
-            return "slice"
-    return "slice"
-
-
-def _index_key(key: Any, shape: tuple[int, ...]) -> tuple[tuple, list[jax.Array]]:
-    """Split an index into a hashable static key and the index arrays it holds.
-
-    Slices become ``("slice", start, stop, step)`` (slices are unhashable before Python 3.12);
-    boolean masks become integer indices (their count must be concrete, as in eager torch).
-    Integer indices are checked against ``shape``: JAX would clamp them silently.
-    """
-    items = key if isinstance(key, tuple) else (key,)
-    static: list[Any] = []
-    arrays: list[np.ndarray] = []
-    for item in items:
-        if isinstance(item, slice):
-            if item.step is not None and item.step <= 0:
-                raise ValueError("step must be greater than zero")
-            static.append(("slice", item.start, item.stop, item.step))
-        elif item is None or item is Ellipsis or isinstance(item, builtins.int):
-            static.append(item)
-        else:
-            array = np.asarray(item._value if isinstance(item, Tensor) else item)
-            if array.dtype == np.bool_:
-                static.extend([ARRAY_INDEX] * array.ndim)
-                arrays.extend(np.nonzero(array))
-                continue
-            if array.dtype.kind not in "iu":
-                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-            static.append(ARRAY_INDEX)
-            arrays.append(array)
-    _check_bounds(tuple(static), arrays, shape)
-    return tuple(static), [jnp.asarray(a) for a in arrays]
-
-
-def _check_bounds(key: tuple, arrays: list[np.ndarray], shape: tuple[int, ...]) -> None:
-    """Raise torch's IndexError for too many indices or an integer index outside its dim."""
-    consumed = builtins.sum(1 for item in key if item is not None and item is not Ellipsis)
-    if consumed > len(shape):
-        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
-    dim, pending = 0, iter(arrays)
-    for item in key:
-        if item is Ellipsis:
-            dim += len(shape) - consumed
-            continue
-        if item is None:
-            continue
-        if isinstance(item, builtins.int) or item == ARRAY_INDEX:
-            values = np.asarray(item if isinstance(item, builtins.int) else next(pending))
-            size = shape[dim]
-            outside = values[(values >= size) | (values < -size)]
-            if outside.size:
-                raise IndexError(
-                    f"index {outside.flat[0]} is out of bounds for dimension {dim} with size {size}"
-                )
-        dim += 1
+    zero_ = _inplace.zero_
+    fill_ = _inplace.fill_
+    copy_ = _inplace.copy_
+    add_ = _inplace.add_
+    sub_ = _inplace.sub_
+    mul_ = _inplace.mul_
+    div_ = _inplace.div_
+    clamp_ = _inplace.clamp_
+    uniform_ = _creation.uniform_
+    normal_ = _creation.normal_
+    abs = _math.abs
+    add = _math.add
+    amax = _math.amax
+    argmax = _math.argmax
+    argmin = _math.argmin
+    bmm = _math.bmm
+    ceil = _math.ceil
+    clamp = _math.clamp
+    clip = _math.clip
+    cos = _math.cos
+    div = _math.div
+    dot = _math.dot
+    exp = _math.exp
+    expm1 = _math.expm1
+    floor = _math.floor
+    log = _math.log
+    log1p = _math.log1p
+    log_softmax = _math.log_softmax
+    logsumexp = _math.logsumexp
+    matmul = _math.matmul
+    max = _math.max
+    maximum = _math.maximum
+    mean = _math.mean
+    min = _math.min
+    minimum = _math.minimum
+    mm = _math.mm
+    mul = _math.mul
+    neg = _math.neg
+    norm = _math.norm
+    pow = _math.pow
+    prod = _math.prod
+    relu = _math.relu
+    round = _math.round
+    rsqrt = _math.rsqrt
+    sigmoid = _math.sigmoid
+    sign = _math.sign
+    sin = _math.sin
+    softmax = _math.softmax
+    sqrt = _math.sqrt
+    square = _math.square
+    std = _math.std
+    sub = _math.sub
+    sum = _math.sum
+    tanh = _math.tanh
+    var = _math.var
+    clone = _shape.clone
+    contiguous = _shape.contiguous
+    expand = _shape.expand
+    flatten = _shape.flatten
+    permute = _shape.permute
+    reshape = _shape.reshape
+    squeeze = _shape.squeeze
+    t = _shape.t
+    T = property(_shape.T)
+    transpose = _shape.transpose
+    unsqueeze = _shape.unsqueeze
+    view = _shape.view
+    to = _shape.to
+    float = _shape.to_float
+    double = _shape.to_double
+    long = _shape.to_long
+    int = _shape.to_int
+    bool = _shape.to_bool

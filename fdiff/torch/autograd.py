@@ -10,9 +10,13 @@
 from __future__ import annotations
 
 from fdiff.torch._autograd import backward, grad
+from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
 
 __all__ = ["Variable", "backward", "grad"]
+__getattr__ = missing_names(
+    __name__, "torch.autograd", ("forward_ad", "functional", "graph", "profiler")
+)
 
 
 def Variable(data: Tensor, requires_grad: bool = False) -> Tensor:

@@ -11,7 +11,6 @@ tensor([2.8000], requires_grad=True)
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,9 +18,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fdiff.torch import _caches
+from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
 
 __all__ = ["SGD", "Optimizer"]
+__getattr__ = missing_names(__name__, "torch.optim", ("lr_scheduler", "swa_utils"))
 
 
 class Optimizer:
@@ -47,7 +49,6 @@ class Optimizer:
                     p.grad.zero_()
 
 
-@functools.partial(jax.jit, static_argnames=("nesterov",))
 def _sgd_update(params, grads, buffers, hyper, nesterov):
     """One SGD step for every parameter; ``hyper`` is ``[lr, momentum, dampening, decay]``."""
     lr, momentum, dampening, weight_decay = hyper[0], hyper[1], hyper[2], hyper[3]
@@ -59,6 +60,17 @@ def _sgd_update(params, grads, buffers, hyper, nesterov):
         new_params.append((p - lr * step).astype(p.dtype))
         new_buffers.append(buf)
     return new_params, new_buffers
+
+
+_sgd_update = _caches.jit(_sgd_update, static_argnames=("nesterov",))
+
+
+@_caches.lru_cache(maxsize=64)
+def _hyperparameters(key: tuple) -> jax.Array:
+    """``key`` = ``(lr, momentum, dampening, weight_decay, dtype)``: the first four as one array
+    (one jit argument) in ``dtype``, the parameters' float dtype, as torch's kernels use the
+    options in the parameters' dtype; one device copy per set of options."""
+    return jnp.asarray(key[:4], key[4])
 
 
 class SGD(Optimizer):
@@ -88,15 +100,6 @@ class SGD(Optimizer):
             "nesterov": nesterov,
         }
         super().__init__(params, defaults)
-        self._hyper: dict[tuple, jax.Array] = {}  # the device copy of each set of options
-
-    def _hyperparameters(self, group: dict, dtype: Any) -> jax.Array:
-        """``[lr, momentum, dampening, weight_decay]`` as one array (one jit argument) in the
-        parameters' float dtype, as torch's kernels use the options in the parameters' dtype."""
-        key = (group["lr"], group["momentum"], group["dampening"], group["weight_decay"], dtype)
-        if key not in self._hyper:
-            self._hyper[key] = jnp.asarray(key[:4], dtype)
-        return self._hyper[key]
 
     def step(self) -> None:
         """Update every parameter that has a grad, in place, outside the graph."""
@@ -110,7 +113,15 @@ class SGD(Optimizer):
                 [p._value for p in params],
                 [p.grad._value for p in params],
                 buffers if use_buffers else [None] * len(params),
-                self._hyperparameters(group, np.result_type(*(p._value.dtype for p in params))),
+                _hyperparameters(
+                    (
+                        group["lr"],
+                        group["momentum"],
+                        group["dampening"],
+                        group["weight_decay"],
+                        np.result_type(*(p._value.dtype for p in params)),
+                    )
+                ),
                 bool(group["nesterov"]),
             )
             for p, value, buf in zip(params, new_params, new_buffers, strict=True):

@@ -1,5 +1,6 @@
 """``torch.nn`` on JAX: Parameter, Module, layers, losses, and ``nn.functional``."""
 
+from fdiff.torch._missing import missing_names
 from fdiff.torch.nn import functional as functional
 from fdiff.torch.nn import parameter as parameter
 from fdiff.torch.nn.modules import BCEWithLogitsLoss as BCEWithLogitsLoss
@@ -29,3 +30,4 @@ __all__ = [
     "functional",
     "parameter",
 ]
+__getattr__ = missing_names(__name__, "torch.nn", ("init", "utils"))

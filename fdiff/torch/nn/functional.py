@@ -11,9 +11,13 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from fdiff.torch import _nn_ops as nn_ops
+from fdiff.torch import _ops as ops
+from fdiff.torch._dispatch import apply
+from fdiff.torch._errors import F, UnsupportedError, refusing_unknown_keywords
 from fdiff.torch._math import log_softmax, relu, sigmoid, softmax, tanh
-from fdiff.torch._ops import OPS
-from fdiff.torch._tensor import Tensor, apply
+from fdiff.torch._missing import missing_names
+from fdiff.torch._tensor import Tensor
 
 __all__ = [
     "binary_cross_entropy_with_logits",
@@ -31,7 +35,13 @@ __all__ = [
     "tanh",
 ]
 
+__getattr__ = missing_names(__name__, "torch.nn.functional")
 _REDUCTIONS = ("mean", "sum", "none")
+
+
+def _functional(function: F) -> F:
+    """``function`` as ``torch.nn.functional.<name>``: an unknown keyword is unsupported."""
+    return refusing_unknown_keywords(function, f"torch.nn.functional.{function.__name__}")
 
 
 def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
@@ -50,6 +60,7 @@ def _padding(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, int]) -
     return tuple((p, p) for p in _pair(padding, "padding"))
 
 
+@_functional
 def conv2d(
     input: Tensor,
     weight: Tensor,
@@ -75,7 +86,7 @@ def conv2d(
         )
     dil = _pair(dilation, "dilation")
     return apply(
-        OPS["conv2d"],
+        nn_ops.conv2d,
         input,
         weight,
         bias,
@@ -86,19 +97,22 @@ def conv2d(
     )
 
 
+@_functional
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``."""
-    return apply(OPS["softplus"], input, beta=beta, threshold=threshold)
+    return apply(ops.softplus, input, beta=beta, threshold=threshold)
 
 
+@_functional
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """``x`` for ``x > 0``, else ``negative_slope * x`` (the slope is used at 0, as torch)."""
-    return apply(OPS["leaky_relu"], input, negative_slope=negative_slope)
+    return apply(ops.leaky_relu, input, negative_slope=negative_slope)
 
 
+@_functional
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``."""
-    return apply(OPS["linear"], input, weight, bias)
+    return apply(nn_ops.linear, input, weight, bias)
 
 
 def _check_reduction(reduction: str) -> str:
@@ -107,6 +121,7 @@ def _check_reduction(reduction: str) -> str:
     return reduction
 
 
+@_functional
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error (``reduction`` 'mean', 'sum' or 'none')."""
     if input.shape != target.shape:
@@ -117,9 +132,10 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
             UserWarning,
             stacklevel=2,
         )
-    return apply(OPS["mse_loss"], input, target, reduction=_check_reduction(reduction))
+    return apply(nn_ops.mse_loss, input, target, reduction=_check_reduction(reduction))
 
 
+@_functional
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
@@ -129,22 +145,23 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """Sigmoid plus binary cross entropy in one numerically stable op (seed 003.1)."""
     if weight is not None or pos_weight is not None:
-        raise NotImplementedError(
-            "binary_cross_entropy_with_logits: `weight` and `pos_weight` are not supported by "
-            "fdiff.torch; multiply the unreduced loss (reduction='none') instead"
+        keyword = "weight" if weight is not None else "pos_weight"
+        raise UnsupportedError(
+            f"torch.nn.functional.binary_cross_entropy_with_logits({keyword}=...)"
         )
     if input.shape != target.shape:
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
         )
     return apply(
-        OPS["binary_cross_entropy_with_logits"],
+        nn_ops.binary_cross_entropy_with_logits,
         input,
         target,
         reduction=_check_reduction(reduction),
     )
 
 
+@_functional
 def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Negative log likelihood of integer class ``target`` under log-probabilities ``input``."""
     if target.dtype.is_floating_point:
@@ -154,9 +171,10 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
         )
     if input.dim() == 1:
         return nll_loss(input.unsqueeze(0), target.reshape(1), reduction)
-    return apply(OPS["nll_loss"], input, target, reduction=_check_reduction(reduction))
+    return apply(nn_ops.nll_loss, input, target, reduction=_check_reduction(reduction))
 
 
+@_functional
 def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """``nll_loss(log_softmax(input, 1), target)`` for integer class targets."""
     dim = 0 if input.dim() == 1 else 1

@@ -13,7 +13,9 @@ from typing import Any
 import jax.numpy as jnp
 
 from fdiff.torch import _random
+from fdiff.torch._errors import missing_attribute
 from fdiff.torch._tensor import Tensor
+from fdiff.torch._tensor_base import new_tensor
 from fdiff.torch.nn import functional as F
 from fdiff.torch.nn.parameter import Parameter
 
@@ -47,6 +49,10 @@ class Module:
         if isinstance(value, Module):
             self._modules[name] = value
         object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        """Only called when ``name`` is not found: torch's public names are unsupported."""
+        raise missing_attribute("torch.nn.Module", name, self)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` under ``name``; ``None`` marks an absent one (e.g. no bias)."""
@@ -118,7 +124,7 @@ class Module:
 def _uniform_parameter(shape: tuple[int, ...], bound: float) -> Parameter:
     """torch's ``empty(shape).uniform_(-bound, bound)``, from the torch-exact generator."""
     values = _random.default_generator.uniform(shape, -bound, bound, dtype="float32")
-    return Parameter(Tensor._make(jnp.asarray(values)))
+    return Parameter(new_tensor(jnp.asarray(values)))
 
 
 class Linear(Module):

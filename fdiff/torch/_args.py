@@ -1,0 +1,38 @@
+"""torch's argument conventions, normalised: ``*shape`` varargs and checked ``dim`` values.
+
+>>> shape_args(([2, 3],)), shape_args((2, 3))
+((2, 3), (2, 3))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def shape_args(shape: tuple) -> tuple[int, ...]:
+    """torch accepts ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``."""
+    if len(shape) == 1 and isinstance(shape[0], Sequence):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def checked_dim(input: Any, dim: Any, new_axis: bool = False) -> Any:
+    """``dim`` (an int, a tuple of ints or None), after torch's range check for ``input``.
+
+    ``new_axis`` counts the axis that ``unsqueeze``/``stack`` insert.
+    """
+    dim = tuple(dim) if isinstance(dim, list | tuple) else dim
+    n = max(input.dim() + new_axis, 1)
+    for d in dim if isinstance(dim, tuple) else () if dim is None else (dim,):
+        if not -n <= d < n:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})"
+            )
+    return dim
+
+
+def reduced_dims(input: Any, dim: Any) -> Any:
+    """Checked reduction dims; a 0-d tensor reduces over no axis (torch accepts dim 0 or -1)."""
+    dims = checked_dim(input, dim)
+    return () if input.dim() == 0 else dims

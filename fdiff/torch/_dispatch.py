@@ -1,0 +1,106 @@
+"""``apply``: run one op of the table on tensors, or record it for autograd.
+
+Everything a tensor computes goes through :func:`apply`, which runs the op table's jitted
+implementation or, when grad mode is on and an input requires grad, records a
+:class:`~fdiff.torch._graph.Node` and defers the computation (:mod:`~fdiff.torch._deferred`):
+the result's storage holds the node until it is read or a backward replays it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from fdiff.torch import _deferred
+from fdiff.torch._errors import describe_failure
+from fdiff.torch._grad_mode import is_grad_enabled
+from fdiff.torch._graph import AccumulateGrad, Node, Rebased
+from fdiff.torch._opspec import OpSpec
+from fdiff.torch._tensor_base import TensorBase, new_tensor
+
+
+def _as_value(x: Any) -> Any:
+    if isinstance(x, TensorBase):
+        return x._value
+    if isinstance(x, np.ndarray | np.generic | list | tuple):
+        return jnp.asarray(x)
+    return x
+
+
+def apply(spec: OpSpec, *args: Any, **static: Any) -> Any:
+    """Run one op of the table on tensors (or scalars); record it when grad mode says so.
+
+    A recorded op is deferred: its result holds the node, with the output shape and dtype
+    (:mod:`~fdiff.torch._deferred`), and is computed when first read (``_value``) or by the
+    backward that replays it anyway.
+
+    >>> import fdiff.torch as torch
+    >>> from fdiff.torch import _ops as ops
+    >>> apply(ops.mul, torch.tensor([3.0], requires_grad=True), 2)
+    tensor([6.], grad_fn=<MulBackward0>)
+    """
+    # One pass over the arguments: this runs for every op, so it stays lean.
+    values = []
+    needs_grad = deferred = False
+    for a in args:
+        if isinstance(a, TensorBase):
+            value = a._storage[0]
+            values.append(value)
+            needs_grad = needs_grad or a._node is not None or a._requires_grad
+            deferred = deferred or value.__class__ is Node
+        else:
+            values.append(_as_value(a))
+    if needs_grad and spec.differentiable and is_grad_enabled():
+        return _record(spec, args, values, static)
+    if deferred:
+        values = _materialized(args, values)
+    return new_tensor(run(spec, values, static))
+
+
+def _materialized(args: tuple, values: list) -> list:
+    """The inputs' values, computing any deferred one."""
+    return [a._value if isinstance(a, TensorBase) else v for a, v in zip(args, values, strict=True)]
+
+
+def run(spec: OpSpec, values: list, static: dict) -> jax.Array:
+    """The op's jitted implementation on these values; torch's message if they do not fit."""
+    try:
+        return spec.jitted(*values, **static)
+    except (TypeError, ValueError) as error:
+        raise RuntimeError(describe_failure(spec.name, values, error)) from error
+
+
+def _record(spec: OpSpec, args: tuple, values: list, static: dict) -> Any:
+    """Record a node; defer its computation unless an input's storage left its graph."""
+    static_items = tuple(sorted(static.items()))
+    edges = []
+    in_sync = True
+    for i, a in enumerate(args):
+        if not isinstance(a, TensorBase):
+            edges.append(values[i])
+            continue
+        node = a._node
+        if node is None:
+            value = values[i] = a._value
+            edges.append(AccumulateGrad(a, value) if a._requires_grad else value)
+            continue
+        # The node's output is what this tensor holds unless it was changed outside the graph
+        # (an in-place op under no_grad, ``.data = ...``): then the op reads the new value and
+        # the gradient still flows to the node.
+        value = values[i]
+        if value is node or value is node.value:
+            edges.append(node)
+        else:
+            in_sync = False
+            edges.append(Rebased(node, a._value))
+    aval = _deferred.output_aval(spec, static_items, values) if in_sync else None
+    if aval is None:  # run it now
+        values = _materialized(args, values)
+        out = run(spec, values, static)
+        node = Node(spec, static_items, tuple(edges), out.aval, out)
+        return new_tensor(out, node)
+    node = Node(spec, static_items, tuple(edges), aval)
+    return new_tensor(node, node)

@@ -1,0 +1,159 @@
+"""torch's error messages, and :class:`UnsupportedError` for what fdiff.torch lacks.
+
+Every message here is worded as PyTorch words it, so a script's failure reads the same under
+both engines; :class:`UnsupportedError` is fdiff.torch's own: torch has the op, fdiff.torch not.
+
+>>> raise UnsupportedError("torch.special.zeta")
+Traceback (most recent call last):
+...
+fdiff.torch._errors.UnsupportedError: fdiff.torch does not support `torch.special.zeta` (yet); \
+compute it with jax.numpy on `t.detach().numpy()`, or open an issue
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any, TypeVar
+
+import numpy as np
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UnsupportedError(NotImplementedError):
+    """torch has this op (function, method, attribute or keyword argument); fdiff.torch not.
+
+    ``op`` is torch's name of what is missing: ``"torch.special.zeta"``, ``"Tensor.cumsum"``,
+    ``"torch.sum(dtype=...)"``.
+    """
+
+    def __init__(self, op: str) -> None:
+        super().__init__(
+            f"fdiff.torch does not support `{op}` (yet); compute it with jax.numpy on "
+            "`t.detach().numpy()`, or open an issue"
+        )
+        self.op = op
+
+
+class UnsupportedAttributeError(UnsupportedError, AttributeError):
+    """An :class:`UnsupportedError` for an attribute lookup, so ``hasattr`` answers False.
+
+    ``name`` and ``obj`` are set as Python sets them on an ``AttributeError``.
+    """
+
+    def __init__(self, op: str, name: str, obj: object) -> None:
+        UnsupportedError.__init__(self, op)
+        self.name = name
+        self.obj = obj
+
+
+def missing_attribute(owner: str, name: str, obj: object) -> AttributeError:
+    """The error for ``obj.name`` not found: :class:`UnsupportedAttributeError` for a public
+    name (torch's ``owner.name``), a plain ``AttributeError`` for a private or dunder one.
+
+    >>> missing_attribute("Tensor", "cumsum", None).op
+    'Tensor.cumsum'
+    >>> type(missing_attribute("Tensor", "__jax_array__", None)).__name__
+    'AttributeError'
+    """
+    if name.startswith("_"):
+        if isinstance(obj, ModuleType):
+            where = f"module '{obj.__name__}'"
+        else:
+            where = f"'{type(obj).__name__}' object"
+        return AttributeError(f"{where} has no attribute '{name}'", name=name, obj=obj)
+    return UnsupportedAttributeError(f"{owner}.{name}", name, obj)
+
+
+def refuse_keywords(function: str, keywords: dict[str, Any]) -> None:
+    """Raise :class:`UnsupportedError` naming the first keyword argument fdiff.torch's
+    ``function`` (e.g. ``"torch.sum"``) does not take; nothing when ``keywords`` is empty."""
+    for keyword in keywords:
+        raise UnsupportedError(f"{function}({keyword}=...)")
+
+
+LEAF_IN_PLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+
+NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
+    "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+    "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See "
+    "github.com/pytorch/pytorch/pull/30531 for more information."
+)
+
+GRAPH_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed when "
+    "you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling "
+    "backward."
+)
+
+
+def matmul_failure(a: tuple[int, ...], b: tuple[int, ...]) -> str | None:
+    """torch's message for a matrix product of these shapes, for the 1-D and 2-D cases.
+
+    >>> matmul_failure((2, 3), (2, 3))
+    'mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)'
+    """
+    if len(a) == 1 and len(b) == 1:
+        return (
+            f"inconsistent tensor size, expected tensor [{a[0]}] and src [{b[0]}] to have the "
+            f"same number of elements, but got {a[0]} and {b[0]} elements respectively"
+        )
+    if len(a) == 2 and len(b) == 1:
+        return f"size mismatch, got input ({a[0]}), mat ({a[0]}x{a[1]}), vec ({b[0]})"
+    if len(a) in (1, 2) and len(b) == 2:
+        rows = a[0] if len(a) == 2 else 1
+        return f"mat1 and mat2 shapes cannot be multiplied ({rows}x{a[-1]} and {b[0]}x{b[1]})"
+    return None
+
+
+def describe_failure(op: str, values: Sequence[Any], error: Exception) -> str:
+    """torch's message for op ``op`` failing on these inputs (JAX raised ``error``).
+
+    >>> describe_failure("add", [np.zeros(2), np.zeros(3)], ValueError("incompatible"))
+    'The size of tensor a (2) must match the size of tensor b (3) at non-singleton dimension 0'
+    """
+    shapes = [tuple(v.shape) for v in values if hasattr(v, "shape")]
+    if op in ("matmul", "dot", "linear") and len(shapes) >= 2:
+        a, b = shapes[:2]
+        message = matmul_failure(a, b[::-1] if op == "linear" else b)  # linear: x @ w.T
+        if message is not None:
+            return message
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        if len(shapes) == 2:
+            a, b = shapes
+            for dim in range(1, max(len(a), len(b)) + 1):
+                sa, sb = (a[-dim] if dim <= len(a) else 1), (b[-dim] if dim <= len(b) else 1)
+                if sa != sb and 1 not in (sa, sb):
+                    return (
+                        f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) "
+                        f"at non-singleton dimension {max(len(a), len(b)) - dim}"
+                    )
+    return f"{op}: {error} (input shapes {shapes})"
+
+
+def refusing_unknown_keywords(function: F, name: str | None = None) -> F:
+    """``function`` (a torch function such as ``torch.sum``), raising :class:`UnsupportedError`
+    for a keyword argument it does not take, e.g. ``torch.sum(x, dtype=...)``, instead of
+    Python's ``TypeError``: torch takes more keywords (``dtype``, ``out``, ``layout``...) than
+    fdiff.torch, and ignoring one would compute something else. ``name`` defaults to
+    ``torch.<function name>``."""
+    params = inspect.signature(function).parameters.values()
+    keywords = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    name = name or f"torch.{function.__name__}"
+
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if kwargs and not keywords.issuperset(kwargs):
+            refuse_keywords(name, {k: v for k, v in kwargs.items() if k not in keywords})
+        return function(*args, **kwargs)
+
+    return checked  # type: ignore[return-value]

@@ -1,0 +1,67 @@
+"""The op table's layer and loss ops: ``linear``, ``conv2d``, ``mse_loss``... (see ``_ops``).
+
+>>> linear.grad_fn_name((4, 3), (2, 3), (2,)), linear.grad_fn_name((5, 4, 3), (2, 3), (2,))
+('AddmmBackward0', 'ViewBackward0')
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from fdiff.torch._opspec import op
+
+# --- layers and losses -------------------------------------------------------------------------
+
+
+def _linear_name(x: tuple[int, ...], w: tuple[int, ...], b: tuple[int, ...] | None = None) -> str:
+    """torch runs ``linear`` as ``addmm``/``mm`` on 2-D input, else through a reshape."""
+    if len(x) == 2:
+        return "AddmmBackward0" if b is not None else "MmBackward0"
+    if b is not None:
+        return "ViewBackward0"
+    return "SqueezeBackward4" if len(x) == 1 else "UnsafeViewBackward0"
+
+
+@op(_linear_name)
+def linear(x, w, b=None):
+    y = jnp.matmul(x, w.T)
+    return y if b is None else y + b
+
+
+@op("ConvolutionBackward0")
+def conv2d(x, w, b=None, *, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1), groups=1):
+    y = jax.lax.conv_general_dilated(
+        x,
+        w,
+        window_strides=stride,
+        padding=padding,
+        rhs_dilation=dilation,
+        feature_group_count=groups,
+        dimension_numbers=("NCHW", "OIHW", "NCHW"),
+        precision=jax.lax.Precision.HIGHEST,
+    )
+    return y if b is None else y + b.reshape(1, -1, 1, 1)
+
+
+def _reduce(loss: jax.Array, reduction: str) -> jax.Array:
+    return {"mean": jnp.mean, "sum": jnp.sum, "none": lambda v: v}[reduction](loss)
+
+
+@op("MseLossBackward0")
+def mse_loss(x, y, *, reduction="mean"):
+    return _reduce((x - y) ** 2, reduction)
+
+
+@op("BinaryCrossEntropyWithLogitsBackward0")
+def binary_cross_entropy_with_logits(x, y, *, reduction="mean"):
+    # softplus(x) = log(1 + exp(x)), computed stably; unlike max(x, 0) + log1p(exp(-|x|)) it has
+    # no kinks, so the gradient at x = 0 is torch's sigmoid(0) - y.
+    loss = jax.nn.softplus(x) - x * y
+    return _reduce(loss, reduction)
+
+
+@op("NllLossBackward0")
+def nll_loss(log_probs, target, *, reduction="mean"):
+    picked = -jnp.take_along_axis(log_probs, target[:, None], axis=1)[:, 0]
+    return _reduce(picked, reduction)

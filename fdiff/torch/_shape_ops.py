@@ -1,0 +1,90 @@
+"""The op table's shape and indexing ops: ``view``, ``transpose``, ``cat``, ``index``... (see
+``_ops``).
+
+>>> select.grad_fn, index_put.grad_fn_name((3,), (), (1,))
+('SelectBackward0', 'IndexPutBackward0')
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from fdiff.torch import _indexing
+from fdiff.torch._opspec import op
+
+# --- shape and indexing ------------------------------------------------------------------------
+
+
+@op("ViewBackward0", saves=False)
+def view(a, *, shape):
+    return jnp.reshape(a, shape)
+
+
+@op("TBackward0", saves=False)
+def t(a):
+    return a.T
+
+
+@op("TransposeBackward0", saves=False)
+def transpose(a, *, dim0, dim1):
+    return jnp.swapaxes(a, dim0, dim1)
+
+
+@op("PermuteBackward0", saves=False)
+def permute(a, *, dims):
+    return jnp.transpose(a, dims)
+
+
+@op("UnsqueezeBackward0", saves=False)
+def unsqueeze(a, *, dim):
+    return jnp.expand_dims(a, dim)
+
+
+@op("SqueezeBackward0", saves=False)
+def squeeze(a):
+    return jnp.squeeze(a)
+
+
+@op("SqueezeBackward1", saves=False)
+def squeeze_dim(a, *, dim):
+    return jnp.squeeze(a, dim) if a.shape[dim] == 1 else a
+
+
+@op("ExpandBackward0", saves=False)
+def expand(a, *, shape):
+    return jnp.broadcast_to(a, shape)
+
+
+@op("CatBackward0", saves=False)
+def cat(*arrays, dim=0):
+    return jnp.concatenate(arrays, axis=dim)
+
+
+@op("StackBackward0", saves=False)
+def stack(*arrays, dim=0):
+    return jnp.stack(arrays, axis=dim)
+
+
+@op("SelectBackward0", saves=False)
+def select(a, *, key):
+    return a[_indexing.decode(key, ())]
+
+
+@op("SliceBackward0", saves=False)
+def slice_(a, *, key):
+    return a[_indexing.decode(key, ())]
+
+
+@op("IndexBackward0")
+def index(a, *indices, key):
+    return a[_indexing.decode(key, indices)]
+
+
+def _index_put_name(a, value, *indices) -> str:
+    """torch records ``x[i:j] = v`` as CopySlices, ``x[tensor] = v`` as IndexPutBackward0."""
+    return "IndexPutBackward0" if indices else "torch::autograd::CopySlices"
+
+
+@op(_index_put_name)
+def index_put(a, value, *indices, key):
+    return a.at[_indexing.decode(key, indices)].set(value)

@@ -1,0 +1,94 @@
+"""What torch has and fdiff.torch lacks raises ``fdiff.torch.UnsupportedError`` naming it.
+
+Each case is a torch program that works under real torch (checked) and names, under fdiff.torch,
+the missing op in ``.op``; misses of private and dunder names stay plain ``AttributeError``s.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import fdiff.torch
+
+CASES = {
+    "torch.cumsum": lambda torch: torch.cumsum(torch.ones(3), 0),
+    "torch.special.zeta": lambda torch: torch.special.zeta(torch.ones(2) * 2, 1.0),
+    "torch.linalg.norm": lambda torch: torch.linalg.norm(torch.ones(3)),
+    "torch.fft.fft": lambda torch: torch.fft.fft(torch.ones(4)),
+    "torch.nn.functional.gelu": lambda torch: torch.nn.functional.gelu(torch.ones(2)),
+    "torch.nn.GRU": lambda torch: torch.nn.GRU(2, 3),
+    "torch.nn.Module.half": lambda torch: torch.nn.Linear(2, 2).half(),
+    "torch.nn.init.zeros_": lambda torch: torch.nn.init.zeros_(torch.ones(2)),
+    "torch.optim.Adam": lambda torch: torch.optim.Adam([torch.ones(1, requires_grad=True)]),
+    "torch.autograd.functional.jacobian": lambda torch: torch.autograd.functional.jacobian(
+        torch.exp, torch.ones(2)
+    ),
+    "Tensor.cumsum": lambda torch: torch.ones(3).cumsum(0),
+    "Tensor.is_cuda": lambda torch: torch.ones(3).is_cuda,
+    "torch.sum(dtype=...)": lambda torch: torch.sum(torch.ones(3), dtype=torch.float32),
+    "torch.sum(dtype=...) as a method": lambda torch: torch.ones(3).sum(dtype=torch.float32),
+    "torch.ones(layout=...)": lambda torch: torch.ones(2, layout=None),
+    "torch.exp(out=...)": lambda torch: torch.exp(torch.ones(2), out=torch.zeros(2)),
+    "torch.prod(dim=...)": lambda torch: torch.ones(2, 3).prod(1),
+    "Tensor.to(memory_format=...)": lambda torch: torch.ones(2).to(memory_format=None),
+    "torch.nn.functional.cross_entropy(label_smoothing=...)": (
+        lambda torch: torch.nn.functional.cross_entropy(
+            torch.ones(2, 3), torch.tensor([0, 1]), label_smoothing=0.1
+        )
+    ),
+    "torch.nn.functional.binary_cross_entropy_with_logits(pos_weight=...)": (
+        lambda torch: torch.nn.functional.binary_cross_entropy_with_logits(
+            torch.ones(2), torch.ones(2), pos_weight=torch.ones(2)
+        )
+    ),
+}
+
+
+def _op(case: str) -> str:
+    return case.removesuffix(" as a method")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_missing_op_raises_unsupported_error_naming_it(case):
+    with pytest.raises(fdiff.torch.UnsupportedError) as caught:
+        CASES[case](fdiff.torch)
+    assert isinstance(caught.value, NotImplementedError)
+    assert caught.value.op == _op(case)
+    assert f"`{_op(case)}`" in str(caught.value)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", CASES)
+def test_real_torch_has_each_missing_op(real_torch, case):
+    """The cases are torch's API: each runs under real torch."""
+    CASES[case](real_torch)
+
+
+def test_missing_tensor_attributes_are_attribute_errors_too():
+    x = fdiff.torch.ones(2)
+    assert not hasattr(x, "cumsum")
+    with pytest.raises(AttributeError) as caught:
+        _ = x.is_cuda
+    assert isinstance(caught.value, fdiff.torch.UnsupportedError)
+    assert (caught.value.name, caught.value.obj) == ("is_cuda", x)
+
+
+@pytest.mark.parametrize(
+    "lookup",
+    [
+        lambda: fdiff.torch.ones(2).__jax_array__,
+        lambda: fdiff.torch.ones(2)._not_an_attribute,
+        lambda: fdiff.torch.__not_a_module_attribute__,
+        lambda: fdiff.torch.special._private,
+    ],
+    ids=["tensor dunder", "tensor private", "module dunder", "missing module private"],
+)
+def test_private_and_dunder_misses_stay_plain_attribute_errors(lookup):
+    with pytest.raises(AttributeError) as caught:
+        lookup()
+    assert not isinstance(caught.value, fdiff.torch.UnsupportedError)
+
+
+def test_unsupported_error_is_exported():
+    assert "UnsupportedError" in fdiff.torch.__all__
+    assert issubclass(fdiff.torch.UnsupportedError, NotImplementedError)
