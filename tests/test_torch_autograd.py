@@ -66,8 +66,8 @@ def test_a_leafs_own_backward_accumulates(real_torch):
 def test_create_graph_backward_twice_accumulates_a_differentiable_grad(real_torch):
     def program(torch):
         w = torch.tensor([1.0, 2.0], requires_grad=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # torch's reference-cycle warning
+        with warnings.catch_warnings():  # torch warns once per process: see test_torch_rules
+            warnings.simplefilter("ignore", UserWarning)
             (w**3).sum().backward(create_graph=True)
             (w**2).sum().backward(create_graph=True)
         (second,) = torch.autograd.grad(w.grad.sum(), w)

@@ -7,6 +7,7 @@ the missing op in ``.op``; misses of private and dunder names stay plain ``Attri
 from __future__ import annotations
 
 import pytest
+from support import assert_same
 
 import fdiff.torch
 
@@ -92,3 +93,20 @@ def test_private_and_dunder_misses_stay_plain_attribute_errors(lookup):
 def test_unsupported_error_is_exported():
     assert "UnsupportedError" in fdiff.torch.__all__
     assert issubclass(fdiff.torch.UnsupportedError, NotImplementedError)
+
+
+CREATION = ["tensor", "ones", "zeros", "full", "eye", "arange", "linspace", "rand", "randn"]
+CREATION_ARGS = {"tensor": ([1.0],), "full": ((2,), 3.0), "linspace": (0.0, 1.0, 3), "eye": (2,)}
+
+
+@pytest.mark.parametrize("name", CREATION)
+def test_creation_on_the_cpu_device_matches_torch_and_other_devices_are_refused(real_torch, name):
+    args = CREATION_ARGS.get(name, (2,))
+    real_torch.manual_seed(0)
+    fdiff.torch.manual_seed(0)
+    expected = getattr(real_torch, name)(*args, device="cpu")
+    actual = getattr(fdiff.torch, name)(*args, device="cpu")
+    assert_same(actual, expected)
+    with pytest.raises(fdiff.torch.UnsupportedError) as raised:
+        getattr(fdiff.torch, name)(*args, device="cuda")
+    assert raised.value.op == "torch.cuda"

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from fdiff.torch._errors import UnsupportedError
+
 
 def shape_args(shape: tuple) -> tuple[int, ...]:
     """torch accepts ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``."""
@@ -36,3 +38,20 @@ def reduced_dims(input: Any, dim: Any) -> Any:
     """Checked reduction dims; a 0-d tensor reduces over no axis (torch accepts dim 0 or -1)."""
     dims = checked_dim(input, dim)
     return () if input.dim() == 0 else dims
+
+
+def check_device(device: Any, function: str) -> None:
+    """Accept torch's ``device=`` when it names the CPU (``None``, ``"cpu"``, ``"cpu:0"``,
+    ``torch.device("cpu")``): JAX places arrays on its default device itself. Any other device
+    raises :class:`UnsupportedError` (``torch.cuda`` for a CUDA device), never ignored.
+
+    >>> check_device("cpu", "torch.ones")
+    >>> check_device("cuda", "torch.ones")
+    Traceback (most recent call last):
+    ...
+    fdiff.torch._errors.UnsupportedError: fdiff.torch does not support `torch.cuda` (yet); ...
+    """
+    if device is None or str(device).partition(":")[0] == "cpu":
+        return
+    kind = str(device).partition(":")[0]
+    raise UnsupportedError("torch.cuda" if kind == "cuda" else f"{function}(device={kind!r})")

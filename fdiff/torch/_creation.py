@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fdiff.torch import _dtypes, _random
-from fdiff.torch._args import shape_args
+from fdiff.torch._args import check_device, shape_args
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
 from fdiff.torch._inplace import assign
 from fdiff.torch._tensor_base import TensorBase as Tensor
@@ -67,6 +67,7 @@ def tensor(
     >>> tensor([1, 2]).dtype
     torch.int64
     """
+    check_device(device, "torch.tensor")
     if isinstance(data, Tensor):
         data = np.asarray(data._value)
     elif isinstance(data, Sequence) and any(isinstance(d, Tensor) for d in data):
@@ -90,14 +91,16 @@ def _filled(fill: float, size: tuple, dtype, requires_grad: bool) -> Tensor:
 
 
 @torch_function
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 2, requires_grad=True)``."""
+    check_device(device, "torch.ones")
     return _filled(1, size, dtype, requires_grad)
 
 
 @torch_function
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(3)``."""
+    check_device(device, "torch.zeros")
     return _filled(0, size, dtype, requires_grad)
 
 
@@ -106,32 +109,48 @@ empty = zeros  # torch.empty is uninitialised: zeros are one valid content
 
 @torch_function
 def full(size: Sequence[int], fill_value: float, *, dtype: Any = None,
-         requires_grad: bool = False) -> Tensor:  # fmt: skip
+         device: Any = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
+    check_device(device, "torch.full")
     default = _infer_dtype(fill_value)
     return _leaf(np.full(shape_args((size,)), fill_value), _dtypes.resolve(dtype, default),
                  requires_grad)  # fmt: skip
 
 
 @torch_function
-def ones_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    check_device(device, "torch.ones_like")
     return _filled(1, (input.shape,), dtype or input.dtype, requires_grad)
 
 
 @torch_function
-def zeros_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    check_device(device, "torch.zeros_like")
     return _filled(0, (input.shape,), dtype or input.dtype, requires_grad)
 
 
 @torch_function
-def eye(n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int,
+    m: int | None = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """The identity matrix, as 003.3 uses it: ``eye(5, requires_grad=True)``."""
+    check_device(device, "torch.eye")
     return _leaf(np.eye(n, m), _dtypes.resolve(dtype, _dtypes.float32), requires_grad)
 
 
 @torch_function
 def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:  # fmt: skip
+           device: Any = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
     """``arange(5)`` is int64 ``[0, 1, 2, 3, 4]``; any float argument makes float32."""
+    check_device(device, "torch.arange")
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -142,8 +161,9 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
 
 
 @torch_function
-def linspace(start: float, end: float, steps: int, *, dtype: Any = None,
+def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:  # fmt: skip
+    check_device(device, "torch.linspace")
     values = np.linspace(start, end, steps, dtype=np.float32)
     return _leaf(values, _dtypes.resolve(dtype, _dtypes.float32), requires_grad)
 
@@ -172,14 +192,15 @@ def _random_tensor(draw: str, size: tuple, generator, dtype, requires_grad: bool
 
 
 @torch_function
-def rand(*size: Any, generator: Any = None, dtype: Any = None,
+def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Uniform ``[0, 1)`` samples, bit-identical to torch's CPU generator."""
+    check_device(device, "torch.rand")
     return _random_tensor("rand", size, generator, dtype, requires_grad)
 
 
 @torch_function
-def randn(*size: Any, generator: Any = None, dtype: Any = None,
+def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Standard normal samples, bit-identical to torch's CPU generator.
 
@@ -187,13 +208,15 @@ def randn(*size: Any, generator: Any = None, dtype: Any = None,
     >>> randn(3)
     tensor([ 1.5410, -0.2934, -2.1788])
     """
+    check_device(device, "torch.randn")
     return _random_tensor("randn", size, generator, dtype, requires_grad)
 
 
 @torch_function
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
-            generator: Any = None, dtype: Any = None) -> Tensor:  # fmt: skip
+            generator: Any = None, dtype: Any = None, device: Any = None) -> Tensor:  # fmt: skip
     """Integers in ``[low, high)``, bit-identical to torch's CPU generator."""
+    check_device(device, "torch.randint")
     if high is None:
         low, high = 0, low
     source = generator or _random.default_generator
@@ -202,12 +225,18 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
 
 
 @torch_function
-def rand_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    check_device(device, "torch.rand_like")
     return rand(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 @torch_function
-def randn_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randn_like(
+    input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    check_device(device, "torch.randn_like")
     return randn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 

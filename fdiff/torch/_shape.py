@@ -19,7 +19,7 @@ import numpy as np
 from fdiff.torch import _dtypes
 from fdiff.torch import _ops as ops
 from fdiff.torch import _shape_ops as shape_ops
-from fdiff.torch._args import checked_dim, shape_args
+from fdiff.torch._args import check_device, checked_dim, shape_args
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import F, refusing_unknown_keywords
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
@@ -165,8 +165,8 @@ def to(
     for arg in (*args, *([] if device is None else [device])):
         if isinstance(arg, _dtypes.dtype):
             dtype = arg
-        elif str(arg) != "cpu":
-            raise RuntimeError(f"fdiff.torch runs on JAX's default device; cannot move to {arg}")
+        else:
+            check_device(arg, "Tensor.to")
     if dtype is None or dtype is input.dtype:
         return clone(input) if copy else input
     return apply(ops.to_dtype, input, dtype=dtype.storage())
