@@ -1,10 +1,10 @@
-"""README's Layout section names exactly what is in fdiff/ (torch/ and examples/ as folders)."""
+"""README's Layout section names exactly what is in fdiff/ (examples/ as a folder)."""
 
 import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FOLDERS_LISTED_WHOLE = ("fdiff/torch", "fdiff/examples")
+FOLDERS_LISTED_WHOLE = ("fdiff/examples",)
 
 
 def _listed() -> list[str]:
