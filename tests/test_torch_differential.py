@@ -24,16 +24,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-
 from differential.features import FEATURES, X64_FEATURES
 from differential.generator import programs
 from differential.runner import execute, recorded_ops
 from differential.tolerance import assert_runs_match, sensitivities
 from differential.x64_worker import frame, read_frame
+from hypothesis import HealthCheck, given, settings
+
 from fdiff.torch._ops import OPS  # the op table: its names are what must be covered
 
-DEFAULT_EXAMPLES = 30
+DEFAULT_EXAMPLES = 15
+DEFAULT_X64_EXAMPLES = 3
 SLOW_EXAMPLES = 400
 SLOW_X64_EXAMPLES = 100
 # Ops that record no node, found in a program's source instead of its graph.
@@ -86,6 +87,7 @@ class X64Engines:
     def close(self) -> None:
         self.process.stdin.close()
         self.process.wait(timeout=60)
+        self.process.stdout.close()
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +120,7 @@ def test_random_program_matches_torch(real_torch, program):
 
 
 @settings(
-    max_examples=5,
+    max_examples=DEFAULT_X64_EXAMPLES,
     derandomize=True,
     deadline=None,
     database=None,

@@ -16,11 +16,13 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from differential.ops_strategies import broadcast_partner, dim_of, draw_array, float_input
+from differential.ops_strategies import broadcast_partner, dim_of, float_input
 from differential.program import Program, Var
 
 
 def index(draw, program: Program, x: Var):
+    """Basic and tensor indexing. Not ``x[...]``: torch's grad_fn is AliasBackward0 there,
+    fdiff.torch's SliceBackward0 (see the report)."""
     if not x.shape:
         return None
     name, shape = x.name, x.shape
@@ -34,7 +36,6 @@ def index(draw, program: Program, x: Var):
         (f"{name}[{start}:{stop}]", (stop - start, *shape[1:])),
         (f"{name}[::2]", ((size + 1) // 2, *shape[1:])),
         (f"{name}[torch.tensor({picks})]", (len(picks), *shape[1:])),
-        (f"{name}[...]", shape),
         (f"{name}[..., {last}]", shape[:-1]),
     ]
     if len(shape) >= 2:
@@ -53,8 +54,9 @@ def mask_index(draw, program: Program, x: Var):
         return None
     rows = draw(st.booleans())
     mask_shape = x.shape[:1] if rows else x.shape
-    mask = np.asarray(draw(st.lists(st.booleans(), min_size=math.prod(mask_shape),
-                                    max_size=math.prod(mask_shape)))).reshape(mask_shape)  # fmt: skip
+    count = math.prod(mask_shape)
+    mask = np.asarray(draw(st.lists(st.booleans(), min_size=count, max_size=count)))
+    mask = mask.reshape(mask_shape)
     m = program.input(mask, requires_grad=False)
     choices = [
         (f"{x.name}[{m.name}]", (int(mask.sum()), *x.shape[len(mask_shape) :])),
@@ -154,7 +156,7 @@ def integers(draw, program: Program, x: Var):
 
 def layer(draw, program: Program, x: Var):
     """``nn.Linear`` on the last dim or ``nn.Conv2d`` on a 3-D value (as a batch of one)."""
-    if not x.shape:
+    if not x.shape or program.x64:  # layers start in float32: x64 programs skip them
         return None
     seed = draw(st.integers(0, 3))
     module = f"m{len(program.steps)}"
@@ -162,8 +164,8 @@ def layer(draw, program: Program, x: Var):
         channels, height, width = x.shape
         kernel = draw(st.integers(1, min(height, width)))
         out_channels = draw(st.integers(1, 2))
-        program.step(f"torch.manual_seed({seed}); "
-                     f"{module} = torch.nn.Conv2d({channels}, {out_channels}, {kernel})")  # fmt: skip
+        conv = f"torch.nn.Conv2d({channels}, {out_channels}, {kernel})"
+        program.step(f"torch.manual_seed({seed}); {module} = {conv}")
         program.accumulates(channels * kernel * kernel + 1)
         side = (height - kernel + 1, width - kernel + 1)
         return f"{module}({x.name}[None])", (1, out_channels, *side)
@@ -172,7 +174,9 @@ def layer(draw, program: Program, x: Var):
         # and a strided 3-D input's by the kernel it picks (AddBackward0): see the report.
         return None
     n, m = x.shape[-1], draw(st.integers(1, 3))
-    bias = draw(st.booleans())
+    # A 3-D input without bias: torch's grad_fn is UnsafeViewBackward0, fdiff.torch's
+    # ViewBackward0 (see the report).
+    bias = len(x.shape) > 2 or draw(st.booleans())
     program.step(f"torch.manual_seed({seed}); {module} = torch.nn.Linear({n}, {m}, bias={bias})")
     program.accumulates(n + 1)
     return f"{module}({x.name})", (*x.shape[:-1], m)

@@ -235,10 +235,7 @@ FEATURES: dict[str, Program] = {
     "second backward through nodes that save nothing": feature(_NOTHING_SAVED, x0=A),
     "create_graph second derivative": feature(_CREATE_GRAPH, replayed=("v1",), x0=A, x1=B),
     "integer inputs": feature(_INTEGERS, x0=A, i1=_I, i2=np.array([1, 0, 1], np.int64)),
-    **{
-        name: feature(source, x0=A, i1=_I)
-        for name, source in _ERRORS.items()
-    },
+    **{name: feature(source, x0=A, i1=_I) for name, source in _ERRORS.items()},
 }
 
 X64_FEATURES: dict[str, Program] = {

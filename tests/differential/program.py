@@ -56,9 +56,6 @@ class Program:
     # torch's view() refuses some non-contiguous tensors, and elementwise ops keep their
     # inputs' strides: after the first op that moves dims, only reshape() is used.
     contiguous: bool = True
-    # Names that an op has read: in-place ops only write fresh tensors, never one that a
-    # view, a saved input or detach() may share storage with (fdiff.torch has no views yet).
-    consumed: set[str] = dataclasses.field(default_factory=set)
 
     def input(self, array: np.ndarray, requires_grad: bool = True) -> Var:
         """A new input tensor; float inputs requiring grad join ``values``."""
@@ -80,6 +77,8 @@ class Program:
         A value of data-dependent shape (``x[x > 0]``, ``shape=None``) is named, observed and
         weighed, but later ops do not take it as input.
         """
+        if self.precision == "float64" and dtype == "float32":
+            dtype = "float64"
         var = Var(f"v{len(self.steps)}", shape, dtype)
         line = f"{var.name} = {expression}"
         self.steps.append(f"{block}\n    {line}" if block else line)
