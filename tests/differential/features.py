@@ -190,6 +190,8 @@ v2.backward()
 v3 = torch.autograd.grad(weigh(x0.sin()), [x0])[0]
 """
 
+# `x0.detach().long()`, not `x0.long()`: fdiff.torch records ToCopyBackward0 and
+# requires_grad=True on the int64 result, torch makes a leaf without grad (see the report).
 _INTEGERS = """
 v0 = x0 * i1 + i1
 v1 = i1 * 2 + i1.sum()
@@ -197,7 +199,7 @@ v2 = x0[i2] + x0[:, i2].sum()
 v3 = i1.float() * x0 + i1 / 2
 v4 = x0.argmax(dim=1)
 v5 = torch.where(i1 > 0, x0, i1 * 0.5)
-v6 = (x0.long(), i1.max(), i1 == 0)
+v6 = (x0.detach().long(), i1.max(), i1 == 0)
 weigh(v0, v2, v3, v5).backward()
 """
 

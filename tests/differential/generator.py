@@ -134,6 +134,7 @@ def second_derivative(draw, program: Program) -> None:
     grads = program.emit(
         f"torch.autograd.grad({loss.name}, [{', '.join(leaves)}], create_graph=True)", None
     )
+    program.replayed.add(grads.name)
     firsts = []
     for i, name in enumerate(leaves):
         grad = program.emit(f"{grads.name}[{i}]", program.inputs[name][0].shape)

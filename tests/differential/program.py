@@ -32,7 +32,7 @@ class Program:
 
     ``steps`` are torch source, one statement (or one ``with`` block) each: the runner
     executes them one by one so an exception is pinned to its step. ``replayed`` names the
-    gradients made with ``create_graph=True``, whose grad_fn fdiff.torch names
+    gradients (or tuples of them) made with ``create_graph=True``, whose grad_fn fdiff.torch names
     ``ReplayedGradBackward`` (one node replaying the whole backward) where torch names the
     last backward formula's node. ``observe_early`` reads every value right after its step,
     which makes fdiff.torch compute deferred results eagerly; otherwise values are read at

@@ -84,12 +84,14 @@ def _is_tensor(obj: Any) -> bool:
 
 
 def _named_tensors(scope: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    """The program's tensors by name; a module's parameters as ``module.param``."""
+    """The program's tensors by name: a tuple's as ``name[i]``, a module's as ``name.param``."""
     found = {}
     for name in names:
         obj = scope.get(name)
         if _is_tensor(obj):
             found[name] = obj
+        elif isinstance(obj, tuple | list):  # autograd.grad's results, (values, indices)
+            found.update({f"{name}[{i}]": t for i, t in enumerate(obj) if _is_tensor(t)})
         elif hasattr(obj, "named_parameters"):
             found.update({f"{name}.{p}": t for p, t in obj.named_parameters()})
     return found
