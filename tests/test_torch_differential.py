@@ -90,8 +90,9 @@ class X64Engines:
         self.process.stdout.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def x64(real_torch):
+    """The float64 worker, started with the module's first test so its imports overlap."""
     engines = X64Engines()
     yield engines
     engines.close()
@@ -180,3 +181,26 @@ def test_many_random_programs_match_torch(real_torch, program):
 @given(program=programs(x64=True, max_steps=10))
 def test_many_random_float64_programs_match_torch(x64, program):
     x64.check(program)
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda seen: setattr(seen, "value", seen.value * (1 + 1e-4)),
+        lambda seen: setattr(seen, "grad", seen.grad * (1 + 1e-4)),
+        lambda seen: setattr(seen, "grad_fn", "MulBackward0"),
+        lambda seen: setattr(seen, "requires_grad", False),
+        lambda seen: setattr(seen, "grad", None),
+    ],
+    ids=["value off by 1e-4", "grad off by 1e-4", "grad_fn", "requires_grad", "grad missing"],
+)
+def test_the_comparison_catches_a_wrong_run(real_torch, corrupt):
+    """The harness itself: a run that differs from torch's in one observable fails."""
+    program = FEATURES["retain_grad and retain_graph"]
+    expected = execute(program, real_torch)
+    actual = execute(program, real_torch)
+    _, sensitivity = sensitivities(program, real_torch)
+    assert_runs_match(program, actual, expected, sensitivity)
+    corrupt(actual.observed["v1"])  # sin(x0 * x1): retained, so it has a .grad
+    with pytest.raises(AssertionError):
+        assert_runs_match(program, actual, expected, sensitivity)

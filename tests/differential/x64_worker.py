@@ -59,6 +59,10 @@ def main() -> None:
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    import torch  # noqa: F401 - imported now, while the test process runs other tests
+
+    import fdiff.torch  # noqa: F401
+
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while (request := read_frame(stdin)) is not None:
         try:
