@@ -90,6 +90,13 @@ class X64Engines:
         self.process.stdout.close()
 
 
+@pytest.fixture
+def slow_sweep(request):
+    """Skip unless ``-m`` names ``slow``: the default run stays fast without any addopts."""
+    if "slow" not in request.config.getoption("markexpr", ""):
+        pytest.skip("a long sweep: run with python -m pytest -m slow")
+
+
 @pytest.fixture(scope="module", autouse=True)
 def x64(real_torch):
     """The float64 worker, started with the module's first test so its imports overlap."""
@@ -168,7 +175,7 @@ def test_x64_stays_off_in_this_process():
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(program=programs(max_steps=10))
-def test_many_random_programs_match_torch(real_torch, program):
+def test_many_random_programs_match_torch(slow_sweep, real_torch, program):
     check(program, real_torch)
 
 
@@ -179,7 +186,7 @@ def test_many_random_programs_match_torch(real_torch, program):
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(program=programs(x64=True, max_steps=10))
-def test_many_random_float64_programs_match_torch(x64, program):
+def test_many_random_float64_programs_match_torch(slow_sweep, x64, program):
     x64.check(program)
 
 

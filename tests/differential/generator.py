@@ -121,26 +121,21 @@ def twice_without_retaining(draw, program: Program) -> None:
 
 
 def second_derivative(draw, program: Program) -> None:
-    """``autograd.grad(create_graph=True)`` for every input, then backward through it.
+    """``autograd.grad(create_graph=True)`` for every leaf, then backward through it.
 
-    ``+ (x ** 3).sum()`` per input makes every gradient depend on its input, so every leaf
-    is reached again: fdiff.torch writes a zero ``.grad`` into a leaf the second backward
-    does not reach (torch leaves None), and a gradient that depends on no input has
-    requires_grad=True in fdiff.torch, False in torch (both in the report).
+    ``+ (leaf ** 3).sum()`` per leaf (inputs and layer parameters) makes every gradient
+    depend on its leaf, so the second backward reaches every leaf again: fdiff.torch writes
+    a zero ``.grad`` into a leaf the second backward does not reach (torch leaves None), and
+    a gradient that depends on no input has requires_grad=True in fdiff.torch, False in
+    torch (both in the report).
     """
-    leaves = [name for name, (a, rg) in program.inputs.items() if rg]
-    cubes = " + ".join(f"({name} ** 3).sum()" for name in leaves)
-    loss = program.emit(f"{_loss(program)} + {cubes}", ())
-    grads = program.emit(
-        f"torch.autograd.grad({loss.name}, [{', '.join(leaves)}], create_graph=True)", None
-    )
+    leaves = [name for name, (_, requires_grad) in program.inputs.items() if requires_grad]
+    leaves += [f"*{module}.parameters()" for module in program.modules]
+    listed = f"[{', '.join(leaves)}]"
+    loss = program.emit(f"{_loss(program)} + sum((p ** 3).sum() for p in {listed})", ())
+    grads = program.emit(f"torch.autograd.grad({loss.name}, {listed}, create_graph=True)", None)
     program.replayed.add(grads.name)
-    firsts = []
-    for i, name in enumerate(leaves):
-        grad = program.emit(f"{grads.name}[{i}]", program.inputs[name][0].shape)
-        program.replayed.add(grad.name)
-        firsts.append(f"{grad.name} * {grad.name}")
-    program.step(f"weigh({', '.join(firsts)}).backward()")
+    program.step(f"weigh(*[g * g for g in {grads.name}]).backward()")
 
 
 def several_losses(draw, program: Program) -> None:

@@ -139,18 +139,16 @@ def reshape(draw, program: Program, x: Var):
     rows = draw(st.sampled_from([f for f in (1, 2, 3, 4, 6, 9) if n % f == 0]))
     d = draw(st.integers(-len(shape) - 1, len(shape)))
     at = d % (len(shape) + 1)
-    return draw(
-        st.sampled_from(
-            [
-                (f"{name}.{view}({rows}, {n // rows})", (rows, n // rows)),
-                (f"{name}.reshape(-1)", (n,)),
-                (f"{name}.{view}(-1, {rows})", (n // rows, rows)),
-                (f"{name}.flatten()", (n,)),
-                (f"{name}.unsqueeze({d})", (*shape[:at], 1, *shape[at:])),
-                (f"{name}.expand(2, *{name}.shape)", (2, *shape)),
-            ]
-        )
-    )
+    choices = [
+        (f"{name}.{view}({rows}, {n // rows})", (rows, n // rows)),
+        (f"{name}.reshape(-1)", (n,)),
+        (f"{name}.{view}(-1, {rows})", (n // rows, rows)),
+        (f"{name}.unsqueeze({d})", (*shape[:at], 1, *shape[at:])),
+        (f"{name}.expand(2, *{name}.shape)", (2, *shape)),
+    ]
+    if len(shape) != 1:  # torch's flatten of a 1-D tensor is the tensor itself (see report)
+        choices.append((f"{name}.flatten()", (n,)))
+    return draw(st.sampled_from(choices))
 
 
 def rearrange(draw, program: Program, x: Var):

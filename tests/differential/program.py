@@ -32,17 +32,18 @@ class Program:
 
     ``steps`` are torch source, one statement (or one ``with`` block) each: the runner
     executes them one by one so an exception is pinned to its step. ``replayed`` names the
-    gradients (or tuples of them) made with ``create_graph=True``, whose grad_fn fdiff.torch names
-    ``ReplayedGradBackward`` (one node replaying the whole backward) where torch names the
-    last backward formula's node. ``observe_early`` reads every value right after its step,
-    which makes fdiff.torch compute deferred results eagerly; otherwise values are read at
-    the end, after backward, as most scripts do.
+    gradients (or tuples of them) made with ``create_graph=True``, whose grad_fn
+    fdiff.torch names ``ReplayedGradBackward`` (one node replaying the whole backward)
+    where torch names the last backward formula's node. ``observe_early`` reads every value
+    right after its step, which makes fdiff.torch compute deferred results eagerly;
+    otherwise values are read at the end, after backward, as most scripts do.
     """
 
     steps: list[str] = dataclasses.field(default_factory=list)
     inputs: dict[str, tuple[np.ndarray, bool]] = dataclasses.field(default_factory=dict)
     values: list[Var] = dataclasses.field(default_factory=list)
     names: list[str] = dataclasses.field(default_factory=list)  # every emitted name
+    modules: list[str] = dataclasses.field(default_factory=list)  # nn layers' names
     replayed: set[str] = dataclasses.field(default_factory=set)
     observe_early: bool = False
     # The longest accumulation (terms of one sum, matmul or convolution output): it scales
