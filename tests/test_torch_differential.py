@@ -8,9 +8,9 @@ a float64 reference run of real torch (``differential.tolerance`` explains the d
 
 The default run is fast and derandomized: the deterministic programs of
 ``differential.features`` cover every feature and every op of fdiff.torch's op table
-(``test_every_table_op_has_a_differential_sample`` enforces it), and a few dozen random
-programs (``differential.generator``) mix them. The ``slow`` profile draws hundreds of new
-random programs each run: ``python -m pytest -m slow tests/test_torch_differential.py``.
+(``test_every_table_op_has_a_differential_sample`` enforces it), and a fixed sample of
+random programs (``differential.generator``) mixes them. The ``slow`` profile draws hundreds
+of new random programs each run: ``python -m pytest -m slow tests/test_torch_differential.py``.
 float64 programs run in a subprocess with JAX's x64 mode on (``differential.x64_worker``).
 """
 
@@ -90,7 +90,7 @@ class X64Engines:
         self.process.stdout.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def slow_sweep(request):
     """Skip unless ``-m`` names ``slow``: the default run stays fast without any addopts."""
     if "slow" not in request.config.getoption("markexpr", ""):
