@@ -87,7 +87,7 @@ def join(draw, program: Program, x: Var):
 
 
 def matmul(draw, program: Program, x: Var):
-    if not x.shape:
+    if not x.shape or program.precision == "mixed":  # torch refuses mixed dtypes there
         return None
     n, m = x.shape[-1], draw(st.integers(1, 3))
     program.accumulates(n)
@@ -150,7 +150,9 @@ def integers(draw, program: Program, x: Var):
                 (f"{x.name} * {i.name}", out),
                 (f"{i.name} + {x.name}", out),
                 (f"{x.name} - {i.name}.sum()", x.shape),
-                (f"torch.where({i.name} > 0, {x.name}, {i.name} * 0.5)", out),
+                # `i * 0.5` is float32: with a 0-d float64 x torch's result is float32
+                # (dimensioned tensors win), fdiff.torch's float64 (see the report).
+                (f"torch.where({i.name} > 0, {x.name}, {i.name}.to({x.name}.dtype) * 0.5)", out),
                 (f"{i.name}.to({x.name}.dtype) * {x.name}", out),
                 (f"{x.name} / ({i.name}.abs() + 1)", out),
             ]

@@ -103,6 +103,8 @@ def binary(draw, program: Program, a: Var):
 
 
 def reduction(draw, program: Program, x: Var):
+    """Full and per-dim reductions. No ``var``/``std`` of one element: torch warns (degrees
+    of freedom <= 0), fdiff.torch does not (see the report)."""
     program.accumulates(math.prod(x.shape))
     if not x.shape:
         return draw(st.sampled_from(("{x}.sum()", "{x}.mean()"))).format(x=x.name), ()
@@ -112,7 +114,7 @@ def reduction(draw, program: Program, x: Var):
     choices = [
         (f"{name}.sum()", ()), (f"{name}.mean()", ()), (f"{name}.max()", ()),
         (f"torch.min({name})", ()), (f"{name}.norm()", ()), (f"{name}.prod()", ()),
-        (f"{name}.var()", ()), (f"{name}.std()", ()),
+        *([(f"{name}.var()", ()), (f"{name}.std()", ())] if math.prod(x.shape) > 1 else []),
         (f"{name}.sum(dim={d}, keepdim={keep})", one),
         (f"torch.sum({name}, {d})", reduced(x.shape, (d,), False)),
         (f"{name}.mean(dim={d}, keepdim={keep})", one),

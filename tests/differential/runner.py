@@ -123,15 +123,16 @@ def _observe(t, grads: dict[str, tuple], name: str) -> Observed:
 
 def _input(torch, array: np.ndarray, requires_grad: bool, perturbation: Any):
     if perturbation is not None and array.dtype.kind == "f":
-        return torch.tensor(perturbation(array), dtype=torch.float64, requires_grad=requires_grad)
+        return torch.tensor(perturbation(array), requires_grad=requires_grad)
     return torch.tensor(array, requires_grad=requires_grad)
 
 
 def execute(program: Program, torch, perturbation: Any = None) -> Run:
     """Run ``program`` with ``torch`` bound to an engine module.
 
-    ``perturbation`` (real torch only) maps each float input array to a float64 one and turns
-    modules to float64: the reference runs of :mod:`differential.tolerance`.
+    ``perturbation`` (real torch only) maps each float input array to the reference run's
+    array (float64, or the same dtype in mixed-precision programs) and turns modules to
+    float64: the reference runs of :mod:`differential.tolerance`.
     """
     scope: dict[str, Any] = {"torch": torch, "F": torch.nn.functional, "weigh": _weigh(torch)}
     names = list(program.inputs)

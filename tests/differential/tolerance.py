@@ -12,10 +12,13 @@ equals the exact sum of the x_i (1 + d_i) with |d_i| <= gamma_n ~ n * u (u = 2^-
 the order of summation, so each engine's result is the exact program on inputs perturbed by a
 relative n * u, to first order. The sensitivity is measured, not assumed: real torch runs the
 program in float64 once as is and twice on inputs multiplied by (1 + n * u * s) with signs
-s = +-1, and ``sensitivity(q)`` is the largest change of q. ``n`` is the longest accumulation
-the program does (the generator declares it; 1 for elementwise programs). Either engine is
-that far from the exact result, hence the factor 2. Signs depend on |value| only, so equal
-values (and x, -x) stay tied and kinks (``max`` ties, ``abs`` at 0) keep their gradients.
+s = +-1, and ``sensitivity(q)`` is the largest change of q (mixed float32/float64
+programs keep their dtypes there, so torch's dtype errors stay; their float32 parts then
+round in the reference too, which only adds that rounding to the measured sensitivity).
+``n`` is the longest accumulation the program does (the generator declares it; 1 for
+elementwise programs). Either engine is that far from the exact result, hence the factor 2.
+Signs depend on |value| only, so equal values (and x, -x) stay tied and kinks (``max``
+ties, ``abs`` at 0) keep their gradients.
 For float64 programs every term is scaled by 2^-29 = u64 / u32.
 
 >>> bound_of(np.array([10.0]), np.array([0.0]), 1.0)
@@ -47,9 +50,9 @@ def _signs(array: np.ndarray, salt: int) -> np.ndarray:
 def sensitivities(program: Program, torch) -> tuple[Run, dict[str, tuple]]:
     """The float64 reference run and, per tensor, the (value, grad, early) sensitivities."""
     relative = max(program.accumulation, 1) * U32
-    reference = execute(program, torch, perturbation=lambda a: a.astype(np.float64))
+    reference = execute(program, torch, perturbation=lambda a: _widened(program, a))
     perturbed = [
-        execute(program, torch, lambda a, s=salt: a * (1 + relative * _signs(a, s)))
+        execute(program, torch, lambda a, s=salt: _perturbed(program, a, relative, s))
         for salt in SALTS
     ]
     result = {}
@@ -66,6 +69,18 @@ def sensitivities(program: Program, torch) -> tuple[Run, dict[str, tuple]]:
                 early = np.maximum(early, _change(run.early[name], reference.early[name]))
         result[name] = (value, grad, early)
     return reference, result
+
+
+def _widened(program: Program, array: np.ndarray) -> np.ndarray:
+    """float64, except in mixed-precision programs: their dtype errors must stay errors."""
+    return array if program.precision == "mixed" else array.astype(np.float64)
+
+
+def _perturbed(program: Program, array: np.ndarray, relative: float, salt: int) -> np.ndarray:
+    wide = array.astype(np.float64)
+    return _widened(program, wide * (1 + relative * _signs(wide, salt))).astype(
+        array.dtype if program.precision == "mixed" else np.float64
+    )
 
 
 def _change(a: np.ndarray, b: np.ndarray) -> np.ndarray:
