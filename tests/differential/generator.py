@@ -129,6 +129,11 @@ def second_derivative(draw, program: Program) -> None:
     a gradient that depends on no input has requires_grad=True in fdiff.torch, False in
     torch (both in the report).
     """
+    if "abs" in program.source:
+        # fdiff.torch's second derivative through abs is wrong at 0: for x * x.abs() at
+        # x = 0 it gives 1, torch 0 (see the report).
+        plain_backward(draw, program)
+        return
     leaves = [name for name, (_, requires_grad) in program.inputs.items() if requires_grad]
     leaves += [f"*{module}.parameters()" for module in program.modules]
     listed = f"[{', '.join(leaves)}]"
