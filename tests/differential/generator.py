@@ -30,7 +30,13 @@ MAX_STEPS = 6
 def in_place(draw, program: Program, x: Var):
     """A clone of ``x`` (fresh: nothing shares it) written by 1 to 3 in-place ops."""
     target = program.emit(f"{x.name}.clone()", x.shape, x.dtype)
-    fits = [v for v in program.values if v.shape is not None and _broadcasts_to(v.shape, x.shape)]
+    # Never the target itself: `v.mul_(v)` modifies a tensor its own node saved, which torch
+    # refuses at backward and fdiff.torch (no version counters yet, issue 10) does not.
+    fits = [
+        v
+        for v in program.values
+        if v is not target and v.shape is not None and _broadcasts_to(v.shape, x.shape)
+    ]
     for _ in range(draw(st.integers(1, 3))):
         other = draw(st.sampled_from(fits)).name if fits else "2.0"
         t = target.name
@@ -173,15 +179,13 @@ ENDINGS = (
 
 @st.composite
 def programs(draw, x64: bool = False, max_steps: int = MAX_STEPS) -> Program:
-    """A random program; ``x64=True``: float64 inputs (all, or mixed with float32)."""
+    """A random program; ``x64=True``: float64 inputs."""
+    # Random x64 programs are all float64: a 0-d float64 tensor (any reduction makes one) meeting
+    # a float32 one promotes to float32 in torch, float64 in fdiff.torch (see the report), so
+    # mixed precision is left to the deterministic X64_FEATURES.
     program = Program(observe_early=draw(st.booleans()), x64=x64)
-    if x64:
-        program.precision = draw(st.sampled_from(("float64", "float32")))
-    if x64 and program.precision == "float32":  # mixed: a float64 input meets float32 ones
-        program.precision = "mixed"
-        program.input(ops.draw_array(draw, draw(ops.shapes), np.float64))
-    else:
-        ops.float_input(draw, program, draw(ops.shapes))
+    program.precision = "float64" if x64 else "float32"
+    ops.float_input(draw, program, draw(ops.shapes))
     for _ in range(draw(st.integers(1, max_steps))):
         floats = [v for v in program.values if v.dtype.startswith("float")]
         x = draw(st.sampled_from(floats[-3:]))
