@@ -1,0 +1,247 @@
+"""Deterministic programs: every feature of the differential suite and every op, at least once.
+
+Each is torch source over named inputs (``x*`` require grad, ``c*`` are float constants, ``i*``
+integer or boolean): a top-level line is one step, indented lines belong to the step above.
+Values are small integers, halves and zeros, so ties and kinks are hit on purpose.
+
+>>> FEATURES["second backward without retain_graph"].steps[-1]
+'v1.backward()'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from differential.program import Program
+
+A = np.array([[1.0, -2.0, 0.0], [0.5, 2.0, -0.5]], np.float32)  # (2, 3): a zero, no ties
+T = np.array([[1.0, 1.0, -1.0], [0.0, 2.0, 2.0]], np.float32)  # (2, 3): ties in every row
+B = np.array([0.5, -1.0, 2.0], np.float32)  # (3,)
+
+
+def feature(source: str, accumulation: int = 1, replayed: tuple[str, ...] = (), **inputs):
+    """A program from source text; ``x0=array`` inputs in the order given."""
+    program = Program(accumulation=accumulation, replayed=set(replayed))
+    for name, array in inputs.items():
+        requires_grad = name.startswith("x")
+        program.inputs[name] = (np.asarray(array), requires_grad)
+        program.x64 |= np.asarray(array).dtype == np.float64
+    for line in source.strip().splitlines():
+        if line.startswith(" "):
+            program.steps[-1] += "\n" + line
+        else:
+            program.steps.append(line)
+    return program
+
+
+_ELEMENTWISE = """
+v0 = x0.exp()
+v1 = torch.log(x0.abs() + 1)
+v2 = (x0.abs() + 1).sqrt()
+v3 = x0.sin() + torch.cos(x0)
+v4 = torch.tanh(x0) * x0.sigmoid()
+v5 = torch.relu(x0) - x0.square()
+v6 = (x0.abs() + 1).rsqrt() + torch.log1p(x0.abs()) + x0.expm1()
+v7 = x0.sign() + x0.floor() + torch.ceil(x0) + x0.round()
+v8 = F.softplus(x0) + F.leaky_relu(x0, 0.1) - (-x0) + abs(x0)
+weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8).backward()
+"""
+
+_ARITHMETIC = """
+v0 = x0 + x1 - 2
+v1 = 2 - x0 * x1
+v2 = x0 / (x1.abs() + 1) + 1 / (x0.abs() + 1)
+v3 = x0 ** 2 + x0 ** 0 + (x0.abs() + 1) ** x1 + 2 ** x0
+v4 = torch.maximum(x0, x1) + torch.minimum(x0, x1)
+v5 = torch.where(x0 > x1, x0, x1) + x0.clamp(-1, 1) + torch.clamp(x0, min=0)
+v6 = torch.add(x0, x1, alpha=2) + torch.sub(x0, x1, alpha=0.5)
+v7 = (x0 == x1, x0 != x1, x0 < x1, x0 <= x1, x0 >= x1)
+weigh(v0, v1, v2, v3, v4, v5, v6).backward()
+"""
+
+_REDUCTIONS = """
+v0 = x0.sum() + x0.mean() + x0.prod() + x0.var() + x0.std() + x0.norm()
+v1 = x0.sum(dim=1) + x0.mean(dim=-1) + torch.logsumexp(x0, dim=1) + x0.norm(dim=1)
+v2 = x0.max() + torch.min(x0) + x0.amax(dim=0).sum()
+v3 = x0.max(dim=1).values + torch.min(x0, 1)[0]
+v4 = (x0.argmax(), torch.argmin(x0, dim=0), x0.max(dim=1).indices)
+v5 = torch.softmax(x0, dim=1) + x0.log_softmax(dim=0)
+weigh(v0, v1, v2, v3, v5).backward()
+"""
+
+_SHAPES = """
+v0 = x0.view(3, 2).t() + x0.reshape(-1).view(2, 3) + x0.flatten().view(2, 3)
+v1 = x0.transpose(0, 1).permute(1, 0) + x0.T.T
+v2 = x0.unsqueeze(0).squeeze() + x0[None].squeeze(0) + x0.expand(2, 2, 3)
+v3 = torch.cat([x0, x0 * 2], dim=0) + torch.stack([x0, x0], 0).view(4, 3)
+v4 = x0[1] + x0[0:1].squeeze(0) + x0[..., 0].sum() + x0[:, ::2].sum()
+v5 = x0[torch.tensor([0, 0, 1])]
+v6 = x0[x0 > 0]
+v7 = x0.clone()
+weigh(v0, v1, v2, v3, v4, v5, v6, v7).backward()
+"""
+
+_MATMUL = """
+v0 = x1 @ x1
+v1 = x0 @ x1
+v2 = x1 @ x0.t()
+v3 = x0 @ x0.t()
+v4 = x0.expand(2, 2, 3) @ x1
+v5 = torch.bmm(x0.expand(2, 2, 3), x0.t().expand(2, 3, 2))
+v6 = torch.mm(x0, x0.t()) + torch.dot(x1, x1)
+weigh(v0, v1, v2, v3, v4, v5, v6).backward()
+"""
+
+_NN = """
+torch.manual_seed(0)
+m0 = torch.nn.Linear(3, 2)
+m1 = torch.nn.Conv2d(2, 3, 2)
+v0 = m0(x0)
+v1 = m0(torch.stack([x0, x0 * 2]))
+v2 = F.linear(x0, m0.weight)
+v3 = m1(x0.view(1, 2, 3, 1).expand(1, 2, 3, 3))
+v4 = F.mse_loss(v0, c1) + F.mse_loss(v0, c1, reduction="sum")
+v5 = F.cross_entropy(v0, torch.tensor([1, 0])) + F.nll_loss(v0.log_softmax(dim=1), i2)
+v6 = F.binary_cross_entropy_with_logits(v0, c1.abs() / 2, reduction="none")
+weigh(v0, v1, v2, v3, v4, v5, v6).backward()
+"""
+
+_IN_PLACE = """
+v0 = x0.clone()
+v0.mul_(2)
+v0.add_(x1, alpha=2)
+v0.sub_(0.5)
+v0.div_(2)
+v0.clamp_(-1, 1)
+v0[0] = x1 * 3
+v0[torch.tensor([1])] = x1
+v1 = v0 * x0
+v2 = torch.zeros_like(x0)
+v2.copy_(x1)
+v2 += x0
+v3 = x0.clone()
+v3.zero_()
+v3 -= x1
+v4 = x0.clone()
+v4.fill_(2.0)
+v4 *= x1
+v5 = x0.clone()
+v5[x0 > 0] = 0.0
+v5 /= 2
+weigh(v0, v1, v2, v3, v4, v5).backward()
+"""
+
+_DETACH_NO_GRAD = """
+v0 = x0 * 2
+v1 = v0.detach()
+v2 = v1 * x0
+with torch.no_grad():
+    v3 = x0 * 3
+    v4 = v3 + x0
+    with torch.enable_grad():
+        v5 = x0 * 4
+v6 = v2 + v3 + v5
+weigh(v0, v6).backward()
+with torch.no_grad():
+    x0 -= 0.5 * x0.grad
+x0.grad.zero_()
+v7 = (x0 * x0).sum()
+v7.backward()
+"""
+
+_RETAIN = """
+v0 = x0 * x1
+v0.retain_grad()
+v1 = v0.sin()
+v1.retain_grad()
+v2 = weigh(v1)
+v2.backward(retain_graph=True)
+v2.backward()
+"""
+
+_SEVERAL_BACKWARDS = """
+v0 = weigh(x0 * x1)
+v0.backward()
+v1 = weigh(x0.tanh())
+v1.backward()
+v2 = weigh(x1 ** 2)
+v2.backward()
+"""
+
+_FREED = """
+v0 = x0.exp()
+v1 = weigh(v0)
+v1.backward()
+v1.backward()
+"""
+
+_NOTHING_SAVED = """
+v0 = (x0 + 1).floor() + x0.sum() - x0.sign()
+v1 = v0.sum()
+v1.backward()
+v1.backward()
+"""
+
+_CREATE_GRAPH = """
+v0 = weigh(x0 ** 3 * x1)
+v1 = torch.autograd.grad(v0, x0, create_graph=True)[0]
+v2 = weigh(v1 * x1)
+v2.backward()
+v3 = torch.autograd.grad(weigh(x0.sin()), [x0])[0]
+"""
+
+# `x0.detach().long()`, not `x0.long()`: fdiff.torch records ToCopyBackward0 and
+# requires_grad=True on the int64 result, torch makes a leaf without grad (see the report).
+_INTEGERS = """
+v0 = x0 * i1 + i1
+v1 = i1 * 2 + i1.sum()
+v2 = x0[i2] + x0[:, i2].sum()
+v3 = i1.float() * x0 + i1 / 2
+v4 = x0.argmax(dim=1)
+v5 = torch.where(i1 > 0, x0, i1 * 0.5)
+v6 = (x0.detach().long(), i1.max(), i1 == 0)
+weigh(v0, v2, v3, v5).backward()
+"""
+
+_ERRORS = {
+    "in-place on a leaf that requires grad": "x0.add_(1)",
+    "backward of a non-scalar": "v0 = x0 * 2\nv0.backward()",
+    "index out of range": "v0 = x0[torch.tensor([5])]",
+    "requires_grad on an integer tensor": "i1.requires_grad_()",
+}
+
+_FLOAT64 = """
+v0 = x0 * c1
+v1 = x2.double()
+v2 = x0.float()
+v3 = (v1 * x0).sum() + v2.sum().double()
+v4 = torch.softmax(x0, dim=1) @ c1.t()
+weigh(v0, v1, v2, v3, v4).backward()
+"""
+
+_I = np.array([[1, 0, -2], [3, 0, 1]], np.int64)
+_LABELS = np.array([1, 0], np.int64)
+
+FEATURES: dict[str, Program] = {
+    "elementwise functions": feature(_ELEMENTWISE, x0=A),
+    "arithmetic and comparisons": feature(_ARITHMETIC, x0=T, x1=B),
+    "reductions": feature(_REDUCTIONS, accumulation=6, x0=T),
+    "views and indexing": feature(_SHAPES, accumulation=2, x0=A),
+    "matrix products": feature(_MATMUL, accumulation=3, x0=A, x1=B),
+    "nn layers and losses": feature(_NN, accumulation=8, x0=A, c1=T[:, :2], i2=_LABELS),
+    "in-place ops on clones": feature(_IN_PLACE, x0=A, x1=B),
+    "detach and no_grad": feature(_DETACH_NO_GRAD, accumulation=6, x0=T),
+    "retain_grad and retain_graph": feature(_RETAIN, x0=A, x1=B),
+    "several backwards accumulate": feature(_SEVERAL_BACKWARDS, x0=A, x1=B),
+    "second backward without retain_graph": feature(_FREED, x0=A),
+    "second backward through nodes that save nothing": feature(_NOTHING_SAVED, x0=A),
+    "create_graph second derivative": feature(_CREATE_GRAPH, replayed=("v1",), x0=A, x1=B),
+    "integer inputs": feature(_INTEGERS, x0=A, i1=_I, i2=np.array([1, 0, 1], np.int64)),
+    **{name: feature(source, x0=A, i1=_I) for name, source in _ERRORS.items()},
+}
+
+X64_FEATURES: dict[str, Program] = {
+    "float64 and mixed precision": feature(
+        _FLOAT64, accumulation=3, x0=A.astype(np.float64), c1=T.astype(np.float64), x2=B
+    ),
+}
