@@ -26,6 +26,10 @@ torch's ``relu`` and ``leaky_relu`` backward read the tensor itself (``threshold
 so a gradient through them records an edge to it, with derivative 0: their slopes come from
 :func:`positive`, a float step whose derivative is 0, which keeps that dependence
 (:mod:`~fdiff.torch._dependence` treats a custom-JVP function as one op reading all inputs).
+
+>>> second = jax.grad(jax.grad(lambda x: x * abs(x)))
+>>> float(second(0.0)), float(second(-2.0))  # torch: 0 at the kink, d2/dx2 of -x**2 off it
+(0.0, -2.0)
 """
 
 from __future__ import annotations
