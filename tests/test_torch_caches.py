@@ -51,6 +51,7 @@ def _fill_every_cache():
     (w * 2).sum().backward()
     (w * 3).sum().backward()  # accumulates into an existing .grad, inside the compiled backward
     w.backward(torch.ones(2))  # a leaf's own backward adds eagerly
+    torch.autograd.grad((w**3).sum(), w, create_graph=True)  # which leaves its gradient uses
     w.grad.zero_()  # a plain tensor: the cached zeros
     (torch.exp(w) + 1).tolist()  # a deferred value: one replay of the recorded forward
     (x * 2).tolist()  # no grad: the op's own jitted function
@@ -62,6 +63,7 @@ def test_clear_caches_empties_every_registered_cache():
     not_ops = {name for name in filled if not name.startswith("fdiff.torch._ops.")}
     assert not_ops == {
         "fdiff.torch._autograd._add_jit",
+        "fdiff.torch._autograd._gradient_dependence",
         "fdiff.torch._deferred._cached_aval",
         "fdiff.torch._graph.compiled_gradients",
         "fdiff.torch._graph.compiled_replay",

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 
 from fdiff.torch import _caches, _graph
 from fdiff.torch import _ops as ops
+from fdiff.torch._dependence import float_dependence
 from fdiff.torch._dispatch import apply
 from fdiff.torch._graph import Node, Plan
 from fdiff.torch._tensor_base import TensorBase as Tensor
@@ -95,19 +96,50 @@ def _gradients(
 
 
 def _recorded_gradients(plan: Plan, cotangents: list[Tensor | None]) -> list[Tensor]:
-    leaf_tensors = [leaf.tensor for leaf in plan.leaves]
+    """The gradients as recorded ops, each with edges only to the leaves and ``gradient``
+    tensors it depends on (torch's double-backward graph): a gradient that depends on none of
+    them does not require grad, and a second backward leaves the others' ``.grad`` alone."""
     cotangents = [
         new_tensor(jnp.ones(node.shape, node.dtype)) if c is None else c
         for node, c in zip((plan.nodes[i] for i in plan.key.roots), cotangents, strict=True)
     ]
-    # Leaves enter as the tensors themselves so that the gradient records edges to them.
-    inputs = [*leaf_tensors, *plan.consts, *plan.scalars, *cotangents]
+    leaves = [leaf.value for leaf in plan.leaves]
+    values = [*leaves, *plan.consts, *plan.scalars, *(c._value for c in cotangents)]
+    # Where a gradient uses a leaf or cotangent, the tensor enters: the node records an edge.
+    tensors = {i: leaf.tensor for i, leaf in enumerate(plan.leaves)}
+    tensors.update(enumerate(cotangents, len(values) - len(cotangents)))
     counts = (len(plan.leaves), len(plan.consts), len(plan.scalars))
-    outputs = len(plan.key.wanted_leaves) + len(plan.key.perturbed)
+    uses = _gradient_dependence(plan.key, tuple(_abstract(v) for v in values), counts)
     return [
-        apply(ops.replayed_gradient, *inputs, key=plan.key, counts=counts, index=i)
-        for i in range(outputs)
+        apply(
+            ops.replayed_gradient,
+            *(tensors[i] if i in used and i in tensors else v for i, v in enumerate(values)),
+            key=plan.key,
+            counts=counts,
+            index=index,
+        )
+        for index, used in enumerate(uses)
     ]
+
+
+def _abstract(value: Any) -> jax.ShapeDtypeStruct | None:
+    if value is None:
+        return None
+    aval = jax.typeof(value)
+    return jax.ShapeDtypeStruct(aval.shape, aval.dtype, weak_type=aval.weak_type)
+
+
+@_caches.lru_cache(maxsize=512)
+def _gradient_dependence(
+    key: _graph.GraphKey, specs: tuple, counts: tuple[int, int, int]
+) -> tuple[frozenset[int], ...]:
+    """Per gradient of graph ``key``, the positions of the ``replayed_gradient`` arguments
+    (leaves, consts, scalars, cotangents; ``specs`` their shapes and dtypes) it depends on."""
+
+    def grads(*values):
+        return ops.replayed_gradient.impl(*values, key=key, counts=counts, index=slice(None))
+
+    return float_dependence(grads, *specs)
 
 
 def _existing_grads(tensors: list[Tensor]) -> list[jax.Array | None]:

@@ -141,7 +141,7 @@ def sigmoid(a):
 
 @op("ReluBackward0")
 def relu(a):
-    return jax.nn.relu(a)
+    return kinks.relu(a)
 
 
 @op("PowBackward0")
@@ -193,7 +193,7 @@ def softplus(a, *, beta=1.0, threshold=20.0):
 
 @op("LeakyReluBackward0")
 def leaky_relu(a, *, negative_slope=0.01):
-    return jnp.where(a > 0, a, a * negative_slope)  # slope at 0, as torch
+    return kinks.leaky_relu(a, negative_slope)
 
 
 @op("AbsBackward0")
@@ -379,7 +379,8 @@ def ge(a, b):
 @op("ReplayedGradBackward")
 def replayed_gradient(*values, key, counts, index):
     """Output ``index`` of the VJP of graph ``key`` (``create_graph=True``: the gradient is one
-    recorded op, so JAX differentiates the VJP again); values are leaves, consts, scalars, cots."""
+    recorded op, so JAX differentiates the VJP again); values are leaves, consts, scalars, cots.
+    A slice ``index`` gives a tuple of outputs."""
     n_leaves, n_consts, n_scalars = counts
     leaves = values[:n_leaves]
     consts = values[n_leaves : n_leaves + n_consts]

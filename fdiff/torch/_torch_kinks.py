@@ -14,7 +14,22 @@ point                       torch                  plain JAX
 ``std`` of constant input   0                      nan
 ==========================  =====================  ====================
 
-``relu'(0) = 0`` and the even split of ties in ``max``/``maximum`` already agree.
+The even split of ties in ``max``/``maximum`` already agrees; ``relu'(0) = 0`` too, but
+``relu`` and ``leaky_relu`` are here for their second derivatives (below).
+
+Second derivatives (``create_graph=True``) differentiate these rules again, so each rule is
+written with torch's backward formula in mind: the primal output calls the function itself (a
+``jnp.abs`` there would bring JAX's ``abs'(0) = 1`` back), a slope that uses the op again calls
+this module's version, and a masked division divides by a safe denominator where torch's
+second derivative is finite (a masked ``1 / 0`` still sends ``0 * inf = nan`` backwards).
+torch's ``relu`` and ``leaky_relu`` backward read the tensor itself (``threshold_backward``),
+so a gradient through them records an edge to it, with derivative 0: their slopes come from
+:func:`positive`, a float step whose derivative is 0, which keeps that dependence
+(:mod:`~fdiff.torch._dependence` treats a custom-JVP function as one op reading all inputs).
+
+>>> second = jax.grad(jax.grad(lambda x: x * abs(x)))
+>>> float(second(0.0)), float(second(-2.0))  # torch: 0 at the kink, d2/dx2 of -x**2 off it
+(0.0, -2.0)
 """
 
 from __future__ import annotations
@@ -26,6 +41,39 @@ import jax.numpy as jnp
 
 
 @jax.custom_jvp
+def positive(a: jax.Array) -> jax.Array:
+    """1 where ``a > 0``, else 0, in ``a``'s dtype; its derivative is 0."""
+    return (a > 0).astype(a.dtype)
+
+
+positive.defjvps(lambda da, result, a: jnp.zeros_like(result))
+
+
+@jax.custom_jvp
+def relu(a: jax.Array) -> jax.Array:
+    return jnp.maximum(a, 0)
+
+
+@relu.defjvp
+def _relu_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    result = relu(a)
+    return result, positive(result) * da  # torch: threshold_backward(grad, result, 0)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def leaky_relu(a: jax.Array, negative_slope: float) -> jax.Array:
+    return jnp.where(a > 0, a, a * negative_slope)
+
+
+@leaky_relu.defjvp
+def _leaky_relu_jvp(negative_slope, primals, tangents):
+    (a,), (da,) = primals, tangents
+    above = positive(a)  # torch: leaky_relu_backward(grad, x, slope), the slope at 0
+    return leaky_relu(a, negative_slope), (above + negative_slope * (1 - above)) * da
+
+
+@jax.custom_jvp
 def abs(a: jax.Array) -> jax.Array:
     return jnp.abs(a)
 
@@ -33,7 +81,7 @@ def abs(a: jax.Array) -> jax.Array:
 @abs.defjvp
 def _abs_jvp(primals, tangents):
     (a,), (da,) = primals, tangents
-    return jnp.abs(a), jnp.sign(a) * da
+    return abs(a), jnp.sign(a) * da  # torch: grad * sgn(x), so abs''(0) = 0
 
 
 def clamp(a: jax.Array, low: float | None, high: float | None) -> jax.Array:
@@ -54,8 +102,10 @@ def pow_scalar(a: jax.Array, exponent) -> jax.Array:
 @pow_scalar.defjvp
 def _pow_scalar_jvp(primals, tangents):
     (a, exponent), (da, _) = primals, tangents
-    slope = jnp.where(exponent == 0, 0, exponent * jnp.power(a, exponent - 1))
-    return jnp.power(a, exponent), slope * da
+    # torch: 0 if exponent == 0 else exponent * x.pow(exponent - 1) (that pow is torch's again)
+    safe = jnp.where(exponent == 0, 1, exponent)
+    slope = jnp.where(exponent == 0, 0, safe * pow_scalar(a, safe - 1))
+    return pow_scalar(a, exponent), slope * da
 
 
 def pow_tensor(a: jax.Array, exponent: jax.Array) -> jax.Array:
@@ -75,10 +125,11 @@ def _pow_tensor(a: jax.Array, exponent: jax.Array) -> jax.Array:
 @_pow_tensor.defjvp
 def _pow_tensor_jvp(primals, tangents):
     (a, exponent), (da, de) = primals, tangents
-    result = jnp.power(a, exponent)
-    slope_a = jnp.where(exponent == 0, 0, exponent * jnp.power(a, exponent - 1))
-    safe_log = jnp.log(jnp.where(a == 0, 1, a))
-    slope_e = jnp.where((a == 0) & (exponent >= 0), 0, result * safe_log)
+    result = _pow_tensor(a, exponent)
+    safe = jnp.where(exponent == 0, 1, exponent)
+    slope_a = jnp.where(exponent == 0, 0, safe * _pow_tensor(a, safe - 1))
+    # torch's formula, log(0) included: its second derivative at a = 0 is nan, as torch's
+    slope_e = jnp.where((a == 0) & (exponent >= 0), 0, result * jnp.log(a))
     return result, slope_a * da + slope_e * de
 
 
@@ -91,7 +142,7 @@ def sqrt_zero_grad_at_zero(a: jax.Array) -> jax.Array:
 @sqrt_zero_grad_at_zero.defjvp
 def _sqrt_zero_grad_at_zero_jvp(primals, tangents):
     (a,), (da,) = primals, tangents
-    root = jnp.sqrt(a)
+    root = sqrt_zero_grad_at_zero(a)
     return root, jnp.where(root == 0, 0, da / (2 * jnp.where(root == 0, 1, root)))
 
 
@@ -110,8 +161,8 @@ def vector_norm(a: jax.Array, p: float, dim, keepdim: bool) -> jax.Array:
 @vector_norm.defjvp
 def _vector_norm_jvp(p, dim, keepdim, primals, tangents):
     (a,), (da,) = primals, tangents
-    norm = _norm(a, p, dim, True)
-    if p == 2:
+    norm = vector_norm(a, p, dim, True)
+    if p == 2:  # torch: (x / norm).masked_fill_(norm == 0, 0): its Hessian at 0 is nan, as here
         scale = a / norm
     elif p == 1:
         scale = jnp.sign(a)
@@ -119,10 +170,11 @@ def _vector_norm_jvp(p, dim, keepdim, primals, tangents):
         at_max = jnp.abs(a) == norm
         scale = jnp.sign(a) * at_max / jnp.sum(at_max, axis=dim, keepdims=True)
     else:
-        scale = a * jnp.abs(a) ** (p - 2) / norm ** (p - 1)
+        safe = jnp.where(norm == 0, 1, norm)
+        scale = a * pow_scalar(abs(a), p - 2) / pow_scalar(safe, p - 1)
     scale = jnp.where(norm == 0, 0, scale)
     tangent = jnp.sum(scale * da, axis=dim, keepdims=keepdim)
-    return _norm(a, p, dim, keepdim), tangent
+    return vector_norm(a, p, dim, keepdim), tangent
 
 
 def select_along(a: jax.Array, indices: jax.Array, dim: int, keepdim: bool) -> jax.Array:
