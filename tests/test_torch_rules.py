@@ -900,3 +900,28 @@ def test_random_fill_of_a_leaf_that_requires_grad(real_torch):
         return str(caught.value).split(".")[0], w.requires_grad, w.is_leaf
 
     assert_same(*run_both(real_torch, program))
+
+
+EMPTY_REDUCTIONS = {
+    "max over an empty dim": lambda x: x.max(dim=-1),
+    "min over all of nothing": lambda x: x.min(),
+    "amax of nothing": lambda x: x.amax(),
+    "amax over dims": lambda x: x.amax(dim=(0, 1)),
+    "argmin of nothing": lambda x: x.argmin(),
+    "argmax over an empty dim": lambda x: x.argmax(dim=1, keepdim=True),
+}
+
+
+@pytest.mark.parametrize("reduce", EMPTY_REDUCTIONS.values(), ids=EMPTY_REDUCTIONS)
+def test_reducing_no_elements_raises_torchs_error(real_torch, reduce):
+    def error(torch):
+        with pytest.raises((IndexError, RuntimeError)) as raised:
+            reduce(torch.zeros(2, 0))
+        return type(raised.value), str(raised.value)
+
+    actual, expected = run_both(real_torch, error)
+    assert actual == expected
+
+
+def test_max_over_a_non_empty_dim_of_an_empty_tensor_is_empty(real_torch):
+    assert_same(*run_both(real_torch, lambda torch: list(torch.zeros(2, 0).max(dim=0))))

@@ -178,13 +178,41 @@ class _Extremum(NamedTuple):
     elementwise: OpSpec
 
 
+def _check_reducible(name: str, input: Tensor, dim: Any) -> None:
+    """torch's errors for ``max``/``min``/``amax``/``argmax``/``argmin`` over no elements: an
+    empty reduced dim is an ``IndexError``; no ``dim`` on an empty tensor is a ``RuntimeError``
+    for the values, an ``IndexError`` for the indices.
+
+    >>> import fdiff.torch as torch
+    >>> _check_reducible("max", torch.ones(2, 0), 0)
+    >>> _check_reducible("max", torch.ones(2, 0), -1)
+    Traceback (most recent call last):
+    ...
+    IndexError: max(): Expected reduction dim 1 to have non-zero size.
+    """
+    shape = input.shape
+    if 0 not in shape:
+        return
+    if dim is None or dim == ():
+        message = f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+        if name.startswith("arg"):
+            raise IndexError(message)
+        raise RuntimeError(f"{message} Specify the reduction dim with the 'dim' argument.")
+    for d in dim if isinstance(dim, tuple) else (dim,):
+        if shape[d] == 0:
+            raise IndexError(
+                f"{name}(): Expected reduction dim {d % len(shape)} to have non-zero size."
+            )
+
+
 def _extremum(spec: _Extremum):
     def function(input: Tensor, dim: Any = None, keepdim: bool = False):
         if isinstance(dim, Tensor):
             return apply(spec.elementwise, input, dim)
+        dim = None if dim is None else checked_dim(input, dim)
+        _check_reducible(spec.name, input, dim)
         if dim is None:
             return apply(spec.of_all, input)
-        dim = checked_dim(input, dim)
         values = apply(spec.along_dim, input, dim=dim, keepdim=keepdim)
         return _ValuesIndices(values, apply(spec.index, input, dim=dim, keepdim=keepdim))
 
@@ -203,18 +231,21 @@ min = _extremum(_Extremum("min", ops.min_, ops.min_dim, ops.argmin, ops.minimum)
 @torch_function
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     dim = checked_dim(input, dim)
+    _check_reducible("amax", input, dim)
     return apply(ops.amax, input, dim=None if dim == () else dim, keepdim=keepdim)
 
 
 @torch_function
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     dim = None if dim is None else checked_dim(input, dim)
+    _check_reducible("argmax", input, dim)
     return apply(ops.argmax, input, dim=dim, keepdim=keepdim)
 
 
 @torch_function
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     dim = None if dim is None else checked_dim(input, dim)
+    _check_reducible("argmin", input, dim)
     return apply(ops.argmin, input, dim=dim, keepdim=keepdim)
 
 

@@ -23,7 +23,7 @@ from differential.program import Program, Var
 def index(draw, program: Program, x: Var):
     """Basic and tensor indexing. Not ``x[...]``: torch's grad_fn is AliasBackward0 there,
     fdiff.torch's SliceBackward0 (see the report)."""
-    if not x.shape:
+    if not x.shape or 0 in x.shape:  # nothing to pick from an empty dim
         return None
     name, shape = x.name, x.shape
     size = shape[0]
@@ -55,7 +55,7 @@ def mask_index(draw, program: Program, x: Var):
     rows = draw(st.booleans())
     mask_shape = x.shape[:1] if rows else x.shape
     count = math.prod(mask_shape)
-    mask = np.asarray(draw(st.lists(st.booleans(), min_size=count, max_size=count)))
+    mask = np.asarray(draw(st.lists(st.booleans(), min_size=count, max_size=count)), bool)
     mask = mask.reshape(mask_shape)
     m = program.input(mask, requires_grad=False)
     choices = [
