@@ -57,6 +57,11 @@ X64_PROGRAMS = {
         "z = F.binary_cross_entropy_with_logits(t, x.detach(), reduction='none')\n"
         "out = (y, x.grad, z, F.mse_loss(x.detach(), t))"
     ),
+    "in-place ops keep their tensor's dtype": (
+        "x = T.tensor(-2.0, dtype=T.float64, requires_grad=True)\n"
+        "v = T.tensor([-2.0, 0.5]).clone()\nv.add_(x)\nv.mul_(x * 1.5)\n"
+        "(v * 2).sum().backward()\nout = (v, x.grad)"
+    ),
 }
 
 _WORKER = """
@@ -137,6 +142,32 @@ def test_a_cast_to_a_float_dtype_stays_in_the_graph(real_torch):
     def program(torch):
         y = torch.tensor([1, 2]).float().requires_grad_() * 1
         return y, y.to(torch.int64).float().requires_grad, y.grad_fn.name()
+
+    assert_same(*run_both(real_torch, program))
+
+
+IN_PLACE_CASTS = {
+    "long += float tensor": lambda t: t.tensor([1, 2]).add_(t.tensor([0.5, 1.0])),
+    "long += Python float": lambda t: t.tensor([1, 2]).add_(0.5),
+    "long *= 0-d float": lambda t: t.tensor([1, 2]).mul_(t.tensor(0.5)),
+    "long /= int": lambda t: t.tensor([1, 2]).div_(2),
+    "bool += int": lambda t: t.tensor([True]).add_(1),
+}
+
+
+@pytest.mark.parametrize("program", IN_PLACE_CASTS.values(), ids=IN_PLACE_CASTS)
+def test_an_in_place_result_of_a_higher_category_is_refused(real_torch, program):
+    with pytest.raises(RuntimeError) as expected:
+        program(real_torch)
+    with pytest.raises(RuntimeError) as actual:
+        program(fdiff.torch)
+    assert str(actual.value) == str(expected.value)
+
+
+def test_in_place_ops_of_a_lower_category_keep_the_dtype(real_torch):
+    def program(torch):
+        x, i = torch.tensor([1.5, 2.0]), torch.tensor([1, 2])
+        return x.add_(torch.tensor([1, 2])), x.mul_(True), i.add_(True), i.sub_(torch.tensor(1))
 
     assert_same(*run_both(real_torch, program))
 

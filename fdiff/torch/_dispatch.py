@@ -54,7 +54,7 @@ def apply(spec: OpSpec, *args: Any, **static: Any) -> Any:
         else:
             values.append(_as_value(a))
     promotes = spec.promotes
-    if promotes is not None:  # torch's result dtype where JAX's promotion would differ
+    if promotes is not None and "promote_to" not in static:  # torch's dtype, not JAX's
         promote_to = _dtypes.promotion(values[promotes.first :], promotes.to_float)
         if promote_to is not None:
             static = {**static, "promote_to": promote_to}
