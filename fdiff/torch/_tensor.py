@@ -11,20 +11,18 @@ methods that compute come from the function modules (``_math``, ``_shape``, ``_i
 from __future__ import annotations
 
 import builtins
-import functools
 import math
 import warnings
 import weakref
-from collections.abc import Callable
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from fdiff.torch import _autograd, _creation, _dtypes, _indexing, _inplace, _math, _shape
 from fdiff.torch import _ops as ops
 from fdiff.torch import _shape_ops as shape_ops
+from fdiff.torch._args import binary_operator
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import NON_LEAF_GRAD, missing_attribute
 from fdiff.torch._graph import Node
@@ -49,20 +47,6 @@ _BASIC_INDEX = {
     "alias": shape_ops.alias,
 }
 """The op recording ``x[key]`` for each :func:`~fdiff.torch._indexing.basic_index_kind`."""
-
-_OPERANDS = (TensorBase, float, int, complex, np.ndarray, np.generic, jax.Array)
-
-
-def _operator(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    """A binary operator that refuses an operand torch refuses (``None``, a list, a string) by
-    returning ``NotImplemented``, so Python raises torch's ``TypeError``: "unsupported operand
-    type(s) for +: 'NoneType' and 'Tensor'"."""
-
-    @functools.wraps(method)
-    def operator(self: Any, other: Any) -> Any:
-        return method(self, other) if isinstance(other, _OPERANDS) else NotImplemented
-
-    return operator
 
 
 class Tensor(TensorBase, returned_by_ops=True):
@@ -271,49 +255,49 @@ class Tensor(TensorBase, returned_by_ops=True):
 
     # --- operators ----------------------------------------------------------------------------
 
-    @_operator
+    @binary_operator
     def __add__(self, other):
         return apply(ops.add, self, other)
 
     __radd__ = __add__
 
-    @_operator
+    @binary_operator
     def __sub__(self, other):
         return apply(ops.sub, self, other)
 
-    @_operator
+    @binary_operator
     def __rsub__(self, other):
         return apply(ops.rsub, self, other)
 
-    @_operator
+    @binary_operator
     def __mul__(self, other):
         return apply(ops.mul, self, other)
 
     __rmul__ = __mul__
 
-    @_operator
+    @binary_operator
     def __truediv__(self, other):
         return apply(ops.div, self, other)
 
-    @_operator
+    @binary_operator
     def __rtruediv__(self, other):
         return apply(ops.rdiv, self, other)
 
-    @_operator
+    @binary_operator
     def __pow__(self, exponent):
         return apply(
             ops.pow_tensor if isinstance(exponent, Tensor) else ops.pow_scalar, self, exponent
         )
 
-    @_operator
+    @binary_operator
     def __rpow__(self, base):
         return apply(ops.rpow, self, base)
 
-    @_operator
+    @binary_operator
     def __matmul__(self, other):
         return apply(ops.matmul, self, other)
 
-    @_operator
+    @binary_operator
     def __rmatmul__(self, other):
         return apply(ops.matmul, other, self)
 
@@ -323,27 +307,27 @@ class Tensor(TensorBase, returned_by_ops=True):
     def __abs__(self):
         return apply(ops.abs_, self)
 
-    @_operator
+    @binary_operator
     def __eq__(self, other):  # type: ignore[override]
         return apply(ops.eq, self, other)
 
-    @_operator
+    @binary_operator
     def __ne__(self, other):  # type: ignore[override]
         return apply(ops.ne, self, other)
 
-    @_operator
+    @binary_operator
     def __lt__(self, other):
         return apply(ops.lt, self, other)
 
-    @_operator
+    @binary_operator
     def __le__(self, other):
         return apply(ops.le, self, other)
 
-    @_operator
+    @binary_operator
     def __gt__(self, other):
         return apply(ops.gt, self, other)
 
-    @_operator
+    @binary_operator
     def __ge__(self, other):
         return apply(ops.ge, self, other)
 
