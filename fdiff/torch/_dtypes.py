@@ -10,7 +10,7 @@ where a 0-d tensor or a Python scalar meets a tensor of another dtype:
 >>> import jax.numpy as jnp
 >>> promotion([jnp.ones(2, jnp.int32), 2.5])  # int tensor * Python float: the default float
 dtype('float32')
->>> promotion([jnp.ones(2), 2.5]) is None  # JAX's own promotion already gives torch's dtype
+>>> promotion([jnp.ones(2), 2.5]) is None  # JAX's own promotion gives torch's dtype
 True
 """
 
@@ -145,26 +145,20 @@ def result_type(values: Sequence[Any]) -> dtype | None:
 def promotion(values: Sequence[Any], to_float: bool = False) -> np.dtype | None:
     """The storage dtype to cast these op inputs to so the op computes in torch's result dtype
     (``to_float``: at least the default float, as torch's true division), or ``None`` when JAX's
-    own promotion gives it: the arrays all of one dtype and no scalar of a higher category."""
+    own promotion gives it: float arrays all of one dtype, with or without Python scalars."""
     common = None
-    scalar_category = -1
-    for value in values:
-        kind = _SCALAR_DTYPES.get(value.__class__)
-        if kind is not None:
-            scalar_category = max(scalar_category, kind.category)
-        else:
+    for value in values:  # runs for every arithmetic op: the common case stays cheap
+        if value.__class__ not in _SCALAR_DTYPES:
             storage = getattr(value, "dtype", None)
             if storage is None:  # not an operand: running the op raises torch's error
                 return None
             if common is None:
                 common = storage
-            elif storage != common:
+            elif storage is not common and storage != common:
+                common = None
                 break
-    else:
-        if common is not None and (
-            common.kind == "f" or (not to_float and scalar_category <= "bif".index(common.kind))
-        ):
-            return None
+    if common is not None and common.kind == "f":
+        return None
     torch_dtype = result_type(values)
     if torch_dtype is None:
         return None
