@@ -755,6 +755,33 @@ def test_reductions_of_a_0d_tensor_over_dim_0(real_torch, reduce):
     assert_same(*run_both(real_torch, program))
 
 
+DEGREES_OF_FREEDOM = {
+    "var of one element": lambda torch: torch.tensor([2.0], requires_grad=True).var(),
+    "std of one element": lambda torch: torch.tensor([2.0], requires_grad=True).std(),
+    "without grad": lambda torch: torch.tensor([2.0]).var(),
+    "over a dim of size 1": lambda torch: torch.ones(2, 1).var(dim=1),
+    "correction 2 over 2": lambda torch: torch.var(torch.ones(2, 3), 0, correction=2),
+    "0-d": lambda torch: torch.tensor(1.0).std(),
+    "enough elements": lambda torch: torch.ones(2, 3).var(dim=1),
+    "correction 0": lambda torch: torch.tensor([2.0]).var(correction=0),
+}
+
+
+@pytest.mark.parametrize("program", DEGREES_OF_FREEDOM.values(), ids=DEGREES_OF_FREEDOM)
+def test_var_and_std_warn_when_degrees_of_freedom_are_not_positive(real_torch, program):
+    """torch's UserWarning, same category, message (without its C++ source line) and caller."""
+    results, warned = [], []
+    for torch in (fdiff.torch, real_torch):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results.append(program(torch))
+        warned.append(
+            [(w.category, str(w.message).split(" (Triggered")[0], w.filename) for w in caught]
+        )
+    assert warned[0] == warned[1]
+    assert_same(*results)  # nan where torch's is nan
+
+
 # --- deferred forward: recorded ops compute on first read ---------------------------------------
 
 

@@ -6,10 +6,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import jax
+import numpy as np
+
 from fdiff.torch._errors import UnsupportedError
+from fdiff.torch._tensor_base import TensorBase
+
+_OPERANDS = (TensorBase, float, int, complex, np.ndarray, np.generic, jax.Array)
+
+
+def binary_operator(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """A ``Tensor`` operator (``__add__``...) that refuses an operand torch refuses (``None``, a
+    list, a string) by returning ``NotImplemented``, so Python raises torch's ``TypeError``:
+    "unsupported operand type(s) for +: 'NoneType' and 'Tensor'"."""
+
+    @functools.wraps(method)
+    def operator(self: Any, other: Any) -> Any:
+        return method(self, other) if isinstance(other, _OPERANDS) else NotImplemented
+
+    return operator
 
 
 def shape_args(shape: tuple) -> tuple[int, ...]:

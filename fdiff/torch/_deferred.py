@@ -23,7 +23,7 @@ import jax
 from jax.core import ShapedArray
 
 from fdiff.torch import _caches
-from fdiff.torch._errors import describe_failure
+from fdiff.torch._errors import op_failure
 from fdiff.torch._graph import Node
 from fdiff.torch._opspec import OpSpec
 
@@ -58,7 +58,8 @@ def output_aval(spec: OpSpec, static_items: tuple, values: list) -> ShapedArray 
     """The abstract output of ``spec`` on these inputs (deferred ones as nodes), or ``None`` when
     it cannot be cached (an unhashable argument): the caller then runs the op.
 
-    Raises the op's ``RuntimeError`` (see ``describe_failure``) when the inputs do not fit.
+    Raises the op's ``RuntimeError`` (see ``op_failure``) when the inputs do not fit; when an
+    input is not an operand, returns ``None`` so that running the op raises torch's TypeError.
     """
     try:
         return _cached_aval(spec, static_items, tuple(_kind(v) for v in values))
@@ -72,5 +73,5 @@ def _cached_aval(spec: OpSpec, static_items: tuple, kinds: tuple) -> ShapedArray
     try:
         out = jax.eval_shape(functools.partial(spec.impl, **dict(static_items)), *args)
     except (TypeError, ValueError) as error:
-        raise RuntimeError(describe_failure(spec.name, args, error)) from error
+        raise op_failure(spec.name, args, error, spec.promotes is not None) from error
     return ShapedArray(out.shape, out.dtype, weak_type=out.weak_type)

@@ -14,8 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _deferred
-from fdiff.torch._errors import describe_failure
+from fdiff.torch import _deferred, _dtypes
+from fdiff.torch._errors import op_failure
 from fdiff.torch._grad_mode import is_grad_enabled
 from fdiff.torch._graph import AccumulateGrad, Node, Rebased
 from fdiff.torch._opspec import OpSpec
@@ -53,6 +53,11 @@ def apply(spec: OpSpec, *args: Any, **static: Any) -> Any:
             deferred = deferred or value.__class__ is Node
         else:
             values.append(_as_value(a))
+    promotes = spec.promotes
+    if promotes is not None and "promote_to" not in static:  # torch's dtype, not JAX's
+        promote_to = _dtypes.promotion(values[promotes.first :], promotes.to_float)
+        if promote_to is not None:
+            static = {**static, "promote_to": promote_to}
     if needs_grad and spec.differentiable and is_grad_enabled():
         return _record(spec, args, values, static)
     if deferred:
@@ -66,11 +71,11 @@ def _materialized(args: tuple, values: list) -> list:
 
 
 def run(spec: OpSpec, values: list, static: dict) -> jax.Array:
-    """The op's jitted implementation on these values; torch's message if they do not fit."""
+    """The op's jitted implementation on these values; torch's error if they do not fit."""
     try:
         return spec.jitted(*values, **static)
     except (TypeError, ValueError) as error:
-        raise RuntimeError(describe_failure(spec.name, values, error)) from error
+        raise op_failure(spec.name, values, error, spec.promotes is not None) from error
 
 
 def _record(spec: OpSpec, args: tuple, values: list, static: dict) -> Any:

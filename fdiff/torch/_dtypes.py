@@ -3,9 +3,22 @@
 JAX stores 64-bit types only with ``jax_enable_x64``. Without it, ``torch.int64`` tensors are
 stored as int32 (torch's integer semantics otherwise hold; values beyond 2**31 are out of
 range), and asking for ``torch.float64`` raises instead of silently computing in float32.
+
+:func:`promotion` is torch's type promotion (``torch.result_type``), which differs from JAX's
+where a 0-d tensor or a Python scalar meets a tensor of another dtype:
+
+>>> import jax.numpy as jnp
+>>> promotion([jnp.ones(2, jnp.int32), 2.5])  # int tensor * Python float: the default float
+dtype('float32')
+>>> promotion([jnp.ones(2), 2.5]) is None  # JAX's own promotion gives torch's dtype
+True
 """
 
 from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import numpy as np
@@ -14,13 +27,14 @@ import numpy as np
 class dtype:
     """A torch dtype: ``repr`` is torch's (``torch.float32``)."""
 
-    __slots__ = ("is_floating_point", "itemsize", "name", "numpy")
+    __slots__ = ("category", "is_floating_point", "itemsize", "name", "numpy")
 
     def __init__(self, name: str, numpy_type: type) -> None:
         self.name = name
         self.numpy = np.dtype(numpy_type)
         self.is_floating_point = self.numpy.kind == "f"
         self.itemsize = self.numpy.itemsize
+        self.category = "bif".index(self.numpy.kind)  # torch's order: bool < integer < float
 
     def __repr__(self) -> str:
         return f"torch.{self.name}"
@@ -71,3 +85,83 @@ def resolve(value: dtype | None, default: dtype) -> dtype:
     if not isinstance(value, dtype):
         raise TypeError(f"dtype must be a torch dtype such as torch.float32, got {value!r}")
     return value
+
+
+# --- type promotion (torch.result_type) --------------------------------------------------------
+
+_SCALAR_DTYPES = {builtins.bool: bool_, builtins.int: int64, builtins.float: float32}
+"""A Python scalar's dtype in promotion: a float is the default dtype, an int is long."""
+
+
+def _promote(a: dtype | None, b: dtype | None) -> dtype | None:
+    """The dtype holding both (``None``: no operand of that kind): the higher category, else the
+    wider type."""
+    if a is None or b is None:
+        return a or b
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    return a if a.itemsize >= b.itemsize else b
+
+
+def _combine(higher: dtype | None, lower: dtype | None) -> dtype | None:
+    """A higher-priority operand kind's dtype wins unless the lower one's category is higher
+    (c10's ``combine_categories``: a bool tensor meeting an int, an int meeting a float)."""
+    if higher is None or higher.is_floating_point:
+        return higher or lower
+    if lower is not None and (higher is bool_ or lower.category > higher.category):
+        return _promote(higher, lower)
+    return higher
+
+
+def result_type(values: Sequence[Any]) -> dtype | None:
+    """torch's result dtype for op inputs (arrays, deferred nodes, Python scalars): dimensioned
+    tensors win over 0-d ones, which win over Python scalars, within a category (bool < int <
+    float). ``None`` when an input is of another kind (complex, an unsupported operand type).
+
+    >>> import jax.numpy as jnp
+    >>> result_type([jnp.ones((), jnp.float32), jnp.ones(2, jnp.int32)])
+    torch.float32
+    """
+    dimensioned = zero_dim = scalar = None
+    for value in values:
+        kind = _SCALAR_DTYPES.get(value.__class__)
+        if kind is not None:
+            scalar = _promote(scalar, kind)
+            continue
+        shape = getattr(value, "shape", None)
+        if shape is None:
+            return None
+        try:
+            kind = from_storage(value.dtype)
+        except TypeError:
+            return None
+        if shape:
+            dimensioned = _promote(dimensioned, kind)
+        else:
+            zero_dim = _promote(zero_dim, kind)
+    return _combine(dimensioned, _combine(zero_dim, scalar))
+
+
+def promotion(values: Sequence[Any], to_float: bool = False) -> np.dtype | None:
+    """The storage dtype to cast these op inputs to so the op computes in torch's result dtype
+    (``to_float``: at least the default float, as torch's true division), or ``None`` when JAX's
+    own promotion gives it: float arrays all of one dtype, with or without Python scalars."""
+    common = None
+    for value in values:  # runs for every arithmetic op: the common case stays cheap
+        if value.__class__ not in _SCALAR_DTYPES:
+            storage = getattr(value, "dtype", None)
+            if storage is None:  # not an operand: running the op raises torch's error
+                return None
+            if common is None:
+                common = storage
+            elif storage is not common and storage != common:
+                common = None
+                break
+    if common is not None and common.kind == "f":
+        return None
+    torch_dtype = result_type(values)
+    if torch_dtype is None:
+        return None
+    if to_float and not torch_dtype.is_floating_point:
+        torch_dtype = float32
+    return torch_dtype.storage()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import numbers
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any, TypeVar
@@ -111,6 +112,25 @@ def matmul_failure(a: tuple[int, ...], b: tuple[int, ...]) -> str | None:
         rows = a[0] if len(a) == 2 else 1
         return f"mat1 and mat2 shapes cannot be multiplied ({rows}x{a[-1]} and {b[0]}x{b[1]})"
     return None
+
+
+def op_failure(op: str, values: Sequence[Any], error: Exception, operands: bool) -> Exception:
+    """The exception torch raises where op ``op`` failed on these inputs (JAX raised ``error``):
+    a ``TypeError`` for an input that is neither a tensor nor a number when the inputs are
+    ``operands`` (arithmetic, comparisons, ``where``), else a ``RuntimeError`` with
+    :func:`describe_failure`'s message.
+
+    >>> op_failure("add", [np.zeros(2), None], TypeError("unsupported"), operands=True)
+    TypeError('add(): argument (position 2) must be Tensor or a number, not NoneType')
+    """
+    if operands and isinstance(error, TypeError):
+        for position, value in enumerate(values, start=1):
+            if not (hasattr(value, "shape") or isinstance(value, numbers.Number)):
+                return TypeError(
+                    f"{op}(): argument (position {position}) must be Tensor or a number, "
+                    f"not {type(value).__name__}"
+                )
+    return RuntimeError(describe_failure(op, values, error))
 
 
 def describe_failure(op: str, values: Sequence[Any], error: Exception) -> str:

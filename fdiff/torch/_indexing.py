@@ -77,15 +77,45 @@ def _check_bounds(key: tuple, arrays: list[np.ndarray], shape: tuple[int, ...]) 
         dim += 1
 
 
-def ends_with_select(key: tuple) -> bool:
-    """Whether torch records this basic index as ``select`` (else ``slice``): torch indexes
-    item by item, so the last int or non-trivial ``a:b`` names the node."""
-    for item in reversed(key):
-        if isinstance(item, int):
-            return True
-        if isinstance(item, tuple) and item[1:] != (None, None, None):
-            return False
-    return False
+def basic_index_kind(key: Any, static_key: tuple, shape: tuple[int, ...]) -> str:
+    """How torch records a basic index (no index arrays): ``"select"``, ``"slice"``,
+    ``"unsqueeze"`` or ``"alias"``.
+
+    A lone item is one op (a lone slice always a slice). A tuple is applied item by item: an
+    int selects, ``None`` unsqueezes, a slice that keeps the whole dim (``:``, ``0:``, ``:n``)
+    and ``...`` do nothing, so the last item that did something names the node, and a tuple
+    that did nothing records an alias.
+
+    >>> keys = (slice(0, None), (0, slice(0, None)), (slice(None), slice(0, None)))
+    >>> [basic_index_kind(key, encode(key, (3, 4))[0], (3, 4)) for key in keys]
+    ['slice', 'select', 'alias']
+    """
+    if not isinstance(key, tuple):
+        return _LONE_ITEM.get(key.__class__, "select")
+    consumed = sum(1 for item in static_key if item is not None and item is not Ellipsis)
+    kind, dim = "alias", 0
+    for item in static_key:
+        if item is Ellipsis:
+            dim += len(shape) - consumed
+            continue
+        if item is None:
+            kind = "unsqueeze"
+            continue
+        if isinstance(item, tuple):
+            _, start, stop, step = item
+            if (
+                start not in (None, 0)
+                or step not in (None, 1)
+                or (stop is not None and stop < shape[dim])
+            ):
+                kind = "slice"
+        else:
+            kind = "select"
+        dim += 1
+    return kind
+
+
+_LONE_ITEM = {slice: "slice", type(None): "unsqueeze", type(Ellipsis): "alias"}
 
 
 def decode(key: tuple, indices: tuple) -> tuple:

@@ -19,12 +19,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _caches, _indexing
+from fdiff.torch import _caches, _dtypes, _indexing
 from fdiff.torch import _ops as ops
 from fdiff.torch import _shape_ops as shape_ops
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import LEAF_IN_PLACE
 from fdiff.torch._grad_mode import is_grad_enabled
+from fdiff.torch._opspec import OpSpec
+from fdiff.torch._tensor_base import TensorBase
 
 
 def assign(self: Any, result: Any) -> Any:
@@ -59,20 +61,41 @@ def copy_(self: Any, src: Any) -> Any:
     return assign(self, apply(ops.copy, self, src))
 
 
+_SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}
+
+
+def _arithmetic(spec: OpSpec, self: Any, other: Any, **static: Any) -> Any:
+    """``self`` after ``self.<op>_(other)``: the result keeps ``self``'s dtype, so an operand
+    that promotes further (float64 into float32) is cast first, inside the recorded op; a result
+    of a higher category (a float into a long) is refused, as torch does."""
+    own = self._storage[0].dtype
+    operand = other._storage[0] if isinstance(other, TensorBase) else other
+    result = _dtypes.promotion([self._storage[0], operand], spec.promotes.to_float)
+    if result is not None and result != own:
+        if "bif".index(result.kind) > "bif".index(own.kind):
+            names = [_dtypes.from_storage(d).name for d in (result, own)]
+            result_name, own_name = (_SCALAR_TYPE_NAMES.get(n, n.capitalize()) for n in names)
+            raise RuntimeError(
+                f"result type {result_name} can't be cast to the desired output type {own_name}"
+            )
+        static["promote_to"] = own
+    return assign(self, apply(spec, self, other, **static))
+
+
 def add_(self: Any, other: Any, alpha: float = 1) -> Any:
-    return assign(self, apply(ops.add, self, other, alpha=alpha))
+    return _arithmetic(ops.add, self, other, alpha=alpha)
 
 
 def sub_(self: Any, other: Any, alpha: float = 1) -> Any:
-    return assign(self, apply(ops.sub, self, other, alpha=alpha))
+    return _arithmetic(ops.sub, self, other, alpha=alpha)
 
 
 def mul_(self: Any, other: Any) -> Any:
-    return assign(self, apply(ops.mul, self, other))
+    return _arithmetic(ops.mul, self, other)
 
 
 def div_(self: Any, other: Any) -> Any:
-    return assign(self, apply(ops.div, self, other))
+    return _arithmetic(ops.div, self, other)
 
 
 def clamp_(self: Any, min: Any = None, max: Any = None) -> Any:

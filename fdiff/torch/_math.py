@@ -14,6 +14,8 @@ tensor([3., 3.])
 from __future__ import annotations
 
 import builtins
+import math
+import warnings
 from typing import Any, NamedTuple
 
 from fdiff.torch import _ops as ops
@@ -129,11 +131,21 @@ def prod(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     return apply(ops.prod, input)
 
 
+DEGREES_OF_FREEDOM = (
+    "{}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+    "factor (input numel divided by output numel)."
+)
+
+
 def _spread(spec: OpSpec):
     def function(
         input: Tensor, dim: Any = None, *, correction: int = 1, keepdim: bool = False
     ) -> Tensor:
         dims = None if dim is None else reduced_dims(input, dim)
+        axes = dims if isinstance(dims, tuple) else (dims,)
+        reduced = input.shape if dims is None else [input.shape[d] for d in axes]
+        if math.prod(reduced) - correction <= 0:
+            warnings.warn(DEGREES_OF_FREEDOM.format(spec.name), UserWarning, stacklevel=3)
         return apply(spec, input, dim=dims, correction=correction, keepdim=keepdim)
 
     function.__name__ = function.__qualname__ = spec.name

@@ -57,8 +57,9 @@ def mse_loss(x, y, *, reduction="mean"):
 def binary_cross_entropy_with_logits(x, y, *, reduction="mean"):
     # softplus(x) = log(1 + exp(x)), computed stably; unlike max(x, 0) + log1p(exp(-|x|)) it has
     # no kinks, so the gradient at x = 0 is torch's sigmoid(0) - y.
+    # torch accumulates the loss in place on a tensor made from the target: the target's dtype.
     loss = jax.nn.softplus(x) - x * y
-    return _reduce(loss, reduction)
+    return _reduce(loss.astype(jnp.result_type(y)), reduction)
 
 
 @op("NllLossBackward0")

@@ -25,37 +25,40 @@ from fdiff.torch import _graph, _nn_ops, _shape_ops  # noqa: F401 - OPS holds th
 from fdiff.torch import _torch_kinks as kinks
 from fdiff.torch._opspec import OPS as OPS
 from fdiff.torch._opspec import OpSpec as OpSpec
-from fdiff.torch._opspec import op
+from fdiff.torch._opspec import Promotion, op
+
+OPERANDS = Promotion()  # every input takes part in type promotion
+DIVISION = Promotion(to_float=True)
 
 # --- arithmetic -------------------------------------------------------------------------------
 
 
-@op("AddBackward0", saves=False)
+@op("AddBackward0", saves=False, promotes=OPERANDS)
 def add(a, b, *, alpha=1):
     return a + b * alpha if alpha != 1 else a + b
 
 
-@op("SubBackward0", saves=False)
+@op("SubBackward0", saves=False, promotes=OPERANDS)
 def sub(a, b, *, alpha=1):
     return a - b * alpha if alpha != 1 else a - b
 
 
-@op("RsubBackward1", saves=False)
+@op("RsubBackward1", saves=False, promotes=OPERANDS)
 def rsub(a, b):
     return b - a
 
 
-@op("MulBackward0")
+@op("MulBackward0", promotes=OPERANDS)
 def mul(a, b):
     return a * b
 
 
-@op("DivBackward0")
+@op("DivBackward0", promotes=DIVISION)
 def div(a, b):
     return jnp.true_divide(a, b)
 
 
-@op("MulBackward0")
+@op("MulBackward0", promotes=DIVISION)
 def rdiv(a, b):
     return jnp.true_divide(b, a)
 
@@ -65,17 +68,17 @@ def neg(a):
     return -a
 
 
-@op("PowBackward0")
+@op("PowBackward0", promotes=OPERANDS)
 def pow_scalar(a, exponent):
     return kinks.pow_scalar(a, exponent)
 
 
-@op("PowBackward1")
+@op("PowBackward1", promotes=OPERANDS)
 def pow_tensor(a, exponent):
     return kinks.pow_tensor(a, exponent)
 
 
-@op("PowBackward2")
+@op("PowBackward2", promotes=OPERANDS)
 def rpow(exponent, base):
     return kinks.pow_tensor(base, exponent)
 
@@ -206,17 +209,17 @@ def clamp(a, *, low=None, high=None):
     return kinks.clamp(a, low, high)
 
 
-@op("MaximumBackward0")
+@op("MaximumBackward0", promotes=OPERANDS)
 def maximum(a, b):
     return jnp.maximum(a, b)
 
 
-@op("MinimumBackward0")
+@op("MinimumBackward0", promotes=OPERANDS)
 def minimum(a, b):
     return jnp.minimum(a, b)
 
 
-@op("WhereBackward0")
+@op("WhereBackward0", promotes=Promotion(first=1))
 def where(condition, a, b):
     return jnp.where(condition, a, b)
 
@@ -343,32 +346,32 @@ def log_softmax(a, *, dim):
 # --- comparisons: results never require grad ---------------------------------------------------
 
 
-@op("", saves=False, differentiable=False)
+@op("", saves=False, differentiable=False, promotes=OPERANDS)
 def eq(a, b):
     return a == b
 
 
-@op("", saves=False, differentiable=False)
+@op("", saves=False, differentiable=False, promotes=OPERANDS)
 def ne(a, b):
     return a != b
 
 
-@op("", saves=False, differentiable=False)
+@op("", saves=False, differentiable=False, promotes=OPERANDS)
 def lt(a, b):
     return a < b
 
 
-@op("", saves=False, differentiable=False)
+@op("", saves=False, differentiable=False, promotes=OPERANDS)
 def le(a, b):
     return a <= b
 
 
-@op("", saves=False, differentiable=False)
+@op("", saves=False, differentiable=False, promotes=OPERANDS)
 def gt(a, b):
     return a > b
 
 
-@op("", saves=False, differentiable=False)
+@op("", saves=False, differentiable=False, promotes=OPERANDS)
 def ge(a, b):
     return a >= b
 

@@ -52,10 +52,16 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
 
 @torch_function
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim..end_dim``; a flatten that merges nothing returns ``input`` itself,
+    as torch (no new node)."""
     if input.dim() == 0:
         return view(input, 1)
     dims = list(input.shape)
-    start, end = start_dim % len(dims), end_dim % len(dims)
+    start, end = (checked_dim(input, d) % len(dims) for d in (start_dim, end_dim))
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if start == end:
+        return input
     merged = int(np.prod(dims[start : end + 1], dtype=np.int64))
     return view(input, *dims[:start], merged, *dims[end + 1 :])
 
@@ -169,6 +175,8 @@ def to(
             check_device(arg, "Tensor.to")
     if dtype is None or dtype is input.dtype:
         return clone(input) if copy else input
+    if not dtype.is_floating_point:  # torch: an integer or bool result is outside the graph
+        input = input.detach()
     return apply(ops.to_dtype, input, dtype=dtype.storage())
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from fdiff.torch import _indexing
-from fdiff.torch._opspec import op
+from fdiff.torch._opspec import OpSpec, op
 
 # --- shape and indexing ------------------------------------------------------------------------
 
@@ -65,14 +65,22 @@ def stack(*arrays, dim=0):
     return jnp.stack(arrays, axis=dim)
 
 
-@op("SelectBackward0", saves=False)
-def select(a, *, key):
-    return a[_indexing.decode(key, ())]
+def _basic_index(name: str, grad_fn: str) -> OpSpec:
+    """A basic index (ints, slices, ``None``, ``...``; no index arrays), registered under
+    ``name``: torch applies the index item by item, so its node is named after the last item
+    that did something (see :func:`~fdiff.torch._indexing.basic_index_kind`)."""
+
+    def impl(a, *, key):
+        return a[_indexing.decode(key, ())]
+
+    impl.__name__ = impl.__qualname__ = name
+    return op(grad_fn, saves=False)(impl)
 
 
-@op("SliceBackward0", saves=False)
-def slice_(a, *, key):
-    return a[_indexing.decode(key, ())]
+select = _basic_index("select", "SelectBackward0")
+slice_ = _basic_index("slice", "SliceBackward0")
+index_unsqueeze = _basic_index("index_unsqueeze", "UnsqueezeBackward0")
+alias = _basic_index("alias", "AliasBackward0")
 
 
 @op("IndexBackward0")

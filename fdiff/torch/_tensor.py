@@ -22,6 +22,7 @@ import numpy as np
 from fdiff.torch import _autograd, _creation, _dtypes, _indexing, _inplace, _math, _shape
 from fdiff.torch import _ops as ops
 from fdiff.torch import _shape_ops as shape_ops
+from fdiff.torch._args import binary_operator
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import NON_LEAF_GRAD, missing_attribute
 from fdiff.torch._graph import Node
@@ -37,6 +38,15 @@ class Size(tuple):
 
     def numel(self) -> int:
         return int(np.prod(self, dtype=np.int64))
+
+
+_BASIC_INDEX = {
+    "select": shape_ops.select,
+    "slice": shape_ops.slice_,
+    "unsqueeze": shape_ops.index_unsqueeze,
+    "alias": shape_ops.alias,
+}
+"""The op recording ``x[key]`` for each :func:`~fdiff.torch._indexing.basic_index_kind`."""
 
 
 class Tensor(TensorBase, returned_by_ops=True):
@@ -245,39 +255,49 @@ class Tensor(TensorBase, returned_by_ops=True):
 
     # --- operators ----------------------------------------------------------------------------
 
+    @binary_operator
     def __add__(self, other):
         return apply(ops.add, self, other)
 
     __radd__ = __add__
 
+    @binary_operator
     def __sub__(self, other):
         return apply(ops.sub, self, other)
 
+    @binary_operator
     def __rsub__(self, other):
         return apply(ops.rsub, self, other)
 
+    @binary_operator
     def __mul__(self, other):
         return apply(ops.mul, self, other)
 
     __rmul__ = __mul__
 
+    @binary_operator
     def __truediv__(self, other):
         return apply(ops.div, self, other)
 
+    @binary_operator
     def __rtruediv__(self, other):
         return apply(ops.rdiv, self, other)
 
+    @binary_operator
     def __pow__(self, exponent):
         return apply(
             ops.pow_tensor if isinstance(exponent, Tensor) else ops.pow_scalar, self, exponent
         )
 
+    @binary_operator
     def __rpow__(self, base):
         return apply(ops.rpow, self, base)
 
+    @binary_operator
     def __matmul__(self, other):
         return apply(ops.matmul, self, other)
 
+    @binary_operator
     def __rmatmul__(self, other):
         return apply(ops.matmul, other, self)
 
@@ -287,21 +307,27 @@ class Tensor(TensorBase, returned_by_ops=True):
     def __abs__(self):
         return apply(ops.abs_, self)
 
+    @binary_operator
     def __eq__(self, other):  # type: ignore[override]
         return apply(ops.eq, self, other)
 
+    @binary_operator
     def __ne__(self, other):  # type: ignore[override]
         return apply(ops.ne, self, other)
 
+    @binary_operator
     def __lt__(self, other):
         return apply(ops.lt, self, other)
 
+    @binary_operator
     def __le__(self, other):
         return apply(ops.le, self, other)
 
+    @binary_operator
     def __gt__(self, other):
         return apply(ops.gt, self, other)
 
+    @binary_operator
     def __ge__(self, other):
         return apply(ops.ge, self, other)
 
@@ -309,7 +335,7 @@ class Tensor(TensorBase, returned_by_ops=True):
         static_key, indices = _indexing.encode(key, self.shape)
         if indices:
             return apply(shape_ops.index, self, *indices, key=static_key)
-        basic = shape_ops.select if _indexing.ends_with_select(static_key) else shape_ops.slice_
+        basic = _BASIC_INDEX[_indexing.basic_index_kind(key, static_key, self.shape)]
         return apply(basic, self, key=static_key)
 
     __setitem__ = _inplace.setitem

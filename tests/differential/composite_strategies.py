@@ -21,8 +21,8 @@ from differential.program import Program, Var
 
 
 def index(draw, program: Program, x: Var):
-    """Basic and tensor indexing. Not ``x[...]``: torch's grad_fn is AliasBackward0 there,
-    fdiff.torch's SliceBackward0 (see the report)."""
+    """Basic and tensor indexing, trivial items included (``x[...]``, ``x[:, 0:]``), whose
+    grad_fn names follow torch's item-by-item indexing."""
     if not x.shape or 0 in x.shape:  # nothing to pick from an empty dim
         return None
     name, shape = x.name, x.shape
@@ -41,10 +41,16 @@ def index(draw, program: Program, x: Var):
     if len(shape) >= 2:
         j = draw(st.integers(0, shape[1] - 1))
         choices.append((f"{name}[:, {j}]", (shape[0], *shape[2:])))
-        # Not `x[i, 0:]`: torch skips a whole-dim slice inside a tuple index (grad_fn
-        # SelectBackward0; `x[:, 0:]` is AliasBackward0), fdiff.torch records SliceBackward0.
-        if j > 0:
-            choices.append((f"{name}[{i}, {j}:]", (shape[1] - j, *shape[2:])))
+        # A whole-dim slice inside a tuple does nothing in torch: `x[i, 0:]` is a select,
+        # `x[:, 0:]` an alias.
+        choices.append((f"{name}[{i}, {j}:]", (shape[1] - j, *shape[2:])))
+        choices.append((f"{name}[:, {j}:]", (shape[0], shape[1] - j, *shape[2:])))
+    choices += [
+        (f"{name}[...]", shape),
+        (f"{name}[None]", (1, *shape)),
+        (f"{name}[{start}:{stop}, None]", (stop - start, 1, *shape[1:])),
+        (f"{name}[None, {i}]", (1, *shape[1:])),
+    ]
     return draw(st.sampled_from(choices))
 
 
@@ -106,10 +112,6 @@ def matmul(draw, program: Program, x: Var):
 
 
 def loss(draw, program: Program, x: Var):
-    if program.precision == "mixed":
-        # Not a float64 input with a float32 target: torch's binary_cross_entropy_with_logits
-        # returns float32 there, fdiff.torch float64 (see the report).
-        return None
     reduction = draw(st.sampled_from(("mean", "sum", "none")))
     program.accumulates(math.prod(x.shape))
     target = float_input(draw, program, x.shape, requires_grad=draw(st.booleans()))
@@ -150,8 +152,9 @@ def integers(draw, program: Program, x: Var):
                 (f"{x.name} * {i.name}", out),
                 (f"{i.name} + {x.name}", out),
                 (f"{x.name} - {i.name}.sum()", x.shape),
-                # `i * 0.5` is float32: with a 0-d float64 x torch's result is float32
-                # (dimensioned tensors win), fdiff.torch's float64 (see the report).
+                # `i * 0.5` is float32: with a 0-d float64 x the result is float32
+                # (dimensioned tensors win in torch's type promotion).
+                (f"torch.where({i.name} > 0, {x.name}, {i.name} * 0.5)", out),
                 (f"torch.where({i.name} > 0, {x.name}, {i.name}.to({x.name}.dtype) * 0.5)", out),
                 (f"{i.name}.to({x.name}.dtype) * {x.name}", out),
                 (f"{x.name} / ({i.name}.abs() + 1)", out),
@@ -176,14 +179,12 @@ def layer(draw, program: Program, x: Var):
         program.accumulates(channels * kernel * kernel + 1)
         side = (height - kernel + 1, width - kernel + 1)
         return f"{module}({x.name}[None])", (1, out_channels, *side)
-    if len(x.shape) == 1 or (len(x.shape) > 2 and not program.contiguous):
-        # torch names a 1-D input's grad_fn SqueezeBackward4 (fdiff.torch: ViewBackward0),
-        # and a strided 3-D input's by the kernel it picks (AddBackward0): see the report.
-        return None
     n, m = x.shape[-1], draw(st.integers(1, 3))
-    # A 3-D input without bias: torch's grad_fn is UnsafeViewBackward0, fdiff.torch's
-    # ViewBackward0 (see the report).
-    bias = len(x.shape) > 2 or draw(st.booleans())
+    bias = draw(st.booleans())
+    if bias and len(x.shape) > 2 and not program.contiguous:
+        # torch names a strided 3-D input's node by the kernel it picks (AddBackward0, which
+        # depends on the memory layout, issue 10).
+        return None
     program.step(f"torch.manual_seed({seed}); {module} = torch.nn.Linear({n}, {m}, bias={bias})")
     program.modules.append(module)
     program.accumulates(n + 1)

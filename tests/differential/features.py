@@ -78,7 +78,8 @@ v4 = x0[1] + x0[0:1].squeeze(0) + x0[..., 0].sum() + x0[:, ::2].sum()
 v5 = x0[torch.tensor([0, 0, 1])]
 v6 = x0[x0 > 0]
 v7 = x0.clone()
-weigh(v0, v1, v2, v3, v4, v5, v6, v7).backward()
+v8 = x0[...] + x0[:, 0:] + x0[1, 0:].sum() + x0[None][0] + x0[0:1, None].sum() + x0.flatten(1)
+weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8).backward()
 """
 
 _MATMUL = """
@@ -190,8 +191,7 @@ v2.backward()
 v3 = torch.autograd.grad(weigh(x0.sin()), [x0])[0]
 """
 
-# `x0.detach().long()`, not `x0.long()`: fdiff.torch records ToCopyBackward0 and
-# requires_grad=True on the int64 result, torch makes a leaf without grad (see the report).
+# `x0.long()`: an integer cast leaves the graph (a leaf without grad), as in torch.
 _INTEGERS = """
 v0 = x0 * i1 + i1
 v1 = i1 * 2 + i1.sum()
@@ -199,7 +199,7 @@ v2 = x0[i2] + x0[:, i2].sum()
 v3 = i1.float() * x0 + i1 / 2
 v4 = x0.argmax(dim=1)
 v5 = torch.where(i1 > 0, x0, i1 * 0.5)
-v6 = (x0.detach().long(), i1.max(), i1 == 0)
+v6 = (x0.long(), i1.max(), i1 == 0, x0.bool())
 weigh(v0, v2, v3, v5).backward()
 """
 
@@ -216,7 +216,9 @@ v1 = x2.double()
 v2 = x0.float()
 v3 = (v1 * x0).sum() + v2.sum().double()
 v4 = torch.softmax(x0, dim=1) @ c1.t()
-weigh(v0, v1, v2, v3, v4).backward()
+v5 = x0.sum() * x2 + torch.where(x2 > 0, x0[0, 0], x2) + torch.maximum(x0.amax(), x2)
+v6 = F.binary_cross_entropy_with_logits(x0, x2.abs().expand(2, 3) / 2) + F.mse_loss(x0[0], x2)
+weigh(v0, v1, v2, v3, v4, v5, v6).backward()
 """
 
 _I = np.array([[1, 0, -2], [3, 0, 1]], np.int64)

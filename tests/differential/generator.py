@@ -173,13 +173,16 @@ ENDINGS = (
 
 @st.composite
 def programs(draw, x64: bool = False, max_steps: int = MAX_STEPS) -> Program:
-    """A random program; ``x64=True``: float64 inputs."""
-    # Random x64 programs are all float64: a 0-d float64 tensor (any reduction makes one) meeting
-    # a float32 one promotes to float32 in torch, float64 in fdiff.torch (see the report), so
-    # mixed precision is left to the deterministic X64_FEATURES.
+    """A random program; ``x64=True``: float64 inputs (all, or mixed with float32, where torch's
+    type promotion decides each result's dtype)."""
     program = Program(observe_early=draw(st.booleans()), x64=x64)
-    program.precision = "float64" if x64 else "float32"
-    ops.float_input(draw, program, draw(ops.shapes))
+    if x64:
+        program.precision = draw(st.sampled_from(("float64", "float32")))
+    if x64 and program.precision == "float32":  # mixed: a float64 input meets float32 ones
+        program.precision = "mixed"
+        program.input(ops.draw_array(draw, draw(ops.shapes), np.float64))
+    else:
+        ops.float_input(draw, program, draw(ops.shapes))
     for _ in range(draw(st.integers(1, max_steps))):
         floats = [v for v in program.values if v.dtype.startswith("float")]
         x = draw(st.sampled_from(floats[-3:]))

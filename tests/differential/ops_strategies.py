@@ -152,8 +152,7 @@ def reshape(draw, program: Program, x: Var):
         unsqueeze,
         (f"{name}.expand(2, *{name}.shape)", (2, *shape)),
     ]
-    if len(shape) != 1:  # torch's flatten of a 1-D tensor is the tensor itself (see report)
-        choices.append((f"{name}.flatten()", (n,)))
+    choices.append((f"{name}.flatten()", (n,)))  # of a 1-D tensor: the tensor itself
     return draw(st.sampled_from(choices))
 
 
