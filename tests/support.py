@@ -115,6 +115,25 @@ def run_both(real_torch, program: Callable[[Any], Any]) -> tuple[Any, Any]:
     return program(fdiff.torch), program(real_torch)
 
 
+def assert_same_error(real_torch, program: Callable[[Any], Any], fragment: str | None = None):
+    """``program`` raises the same exception type under real torch and fdiff.torch; both messages
+    contain ``fragment``, or, without one, are equal."""
+    import fdiff.torch
+
+    raised = []
+    for torch in (real_torch, fdiff.torch):
+        with pytest.raises(Exception) as info:
+            program(torch)
+        raised.append(info.value)
+    expected, actual = raised
+    assert type(actual) is type(expected), (actual, expected)
+    if fragment is None:
+        assert str(actual) == str(expected)
+    else:
+        assert fragment in str(expected), f"torch said: {expected}"
+        assert fragment in str(actual), f"fdiff said: {actual}"
+
+
 def assert_same(actual, expected, rtol: float = RTOL, atol: float = ATOL, bounds=None) -> None:
     """Compare nested results of ``run_both``: tensors by shape, dtype, requires_grad and value;
     lists, tuples and dicts item by item; anything else (numbers, strings, None) by equality.
