@@ -40,11 +40,12 @@ JSON report (``fdiff compare --json``, :func:`report_json`), one object:
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 import tempfile
 from pathlib import Path
 
-from fdiff.compare._engines import run_engines
+from fdiff.compare._engines import OUTCOMES, run_engines
 from fdiff.compare._report import (
     Report,
     TensorComparison,
@@ -61,6 +62,8 @@ from fdiff.errors import InputError
 __all__ = [
     "DEFAULT_ATOL",
     "DEFAULT_RTOL",
+    "MIN_TIMEOUT",
+    "OUTCOMES",
     "RULES",
     "SCRIPT_ENGINES",
     "Report",
@@ -80,13 +83,44 @@ __all__ = [
 ]
 
 
-def _check_script(path: Path) -> None:
+MIN_TIMEOUT = 0.1
+"""The shortest ``timeout`` accepted, in seconds: below it a run's end could not be told from
+its deadline."""
+
+
+def _check_arguments(rtol: float, atol: float, timeout: float) -> None:
+    if not all(math.isfinite(t) and t >= 0 for t in (rtol, atol)):
+        raise InputError(
+            f"tolerances must be non-negative finite numbers, got rtol={rtol}, atol={atol}"
+        )
+    if not (math.isfinite(timeout) and timeout >= MIN_TIMEOUT):
+        raise InputError(
+            f"the timeout must be a finite number of seconds, at least {MIN_TIMEOUT:g}, "
+            f"got {timeout}"
+        )
+
+
+def _read_script(path: Path) -> str:
+    """The script's source, decoded as Python does (a coding cookie is honoured); a script
+    that does not compile is the caller's mistake, an :class:`InputError`."""
     if path.suffix != ".py":
         raise InputError(f"`{path}` is not a Python script: give a file ending in .py")
     if not path.is_file():
         raise InputError(f"`{path}` does not exist")
+    try:
+        data = path.read_bytes()
+        compile(data, str(path), "exec", dont_inherit=True)  # compiled only, never run here
+        source = importlib.util.decode_source(data)
+    except OSError as error:
+        raise InputError(f"cannot read `{path}`: {error.strerror or error}") from None
+    except SyntaxError as error:
+        where = f" line {error.lineno}" if error.lineno else ""
+        raise InputError(f"`{path}`{where}: {type(error).__name__}: {error.msg}") from None
+    except ValueError as error:  # a null byte in the source
+        raise InputError(f"`{path}` is not Python source: {error}") from None
     if importlib.util.find_spec("torch") is None:
         raise InputError("real PyTorch is not installed: pip install 'fdiff[torch]'")
+    return source
 
 
 def compare_script(
@@ -94,29 +128,32 @@ def compare_script(
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
     timeout: float = 300.0,
+    x64: bool = True,
 ) -> Report:
     """Run ``script`` under real PyTorch and under ``fdiff.torch`` and compare the two runs.
 
     Args:
         script: a ``.py`` file of torch-style code.
         rtol, atol: tolerances for tensors and printed numbers (``|f - t| <= atol + rtol*|t|``).
-        timeout: seconds each engine may run.
+        timeout: seconds each engine's run of the script may take (its engine's import not
+            counted); the engines run at the same time.
+        x64: JAX's 64-bit mode in the ``fdiff.torch`` run, so float64 and int64 work as in torch.
 
     Returns:
-        The :class:`Report`, explanations included.
+        The :class:`Report`, explanations included; ``report.exit_code`` is 3 when a run failed.
 
     Raises:
-        InputError: the file is missing or not ``.py``, a tolerance is negative, or real
-            PyTorch is not installed.
+        InputError: the file is missing, not ``.py`` or does not compile, a tolerance is
+            negative or not finite, the timeout is not finite or under :data:`MIN_TIMEOUT`, or
+            real PyTorch is not installed.
     """
-    if not (rtol >= 0 and atol >= 0):
-        raise InputError(f"tolerances must be non-negative numbers, got rtol={rtol}, atol={atol}")
+    _check_arguments(rtol, atol, timeout)
     path = Path(script)
-    _check_script(path)
-    records = run_engines(path, timeout)
+    source = _read_script(path)
+    records = run_engines(path, timeout, x64)
     report = Report(
         script=str(path),
-        source=path.read_text(encoding="utf-8"),
+        source=source,
         records=records,
         transcript=align_transcripts(
             records["torch"]["stdout"], records["fdiff.torch"]["stdout"], rtol, atol
@@ -152,13 +189,17 @@ def example_script(example_id: str) -> str:
 
 
 def compare_example(
-    example_id: str, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, timeout: float = 300.0
+    example_id: str,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    timeout: float = 300.0,
+    x64: bool = True,
 ) -> Report:
     """:func:`compare_script` on an example's torch-style source (see :func:`example_script`)."""
     source = example_script(example_id)
     with tempfile.TemporaryDirectory(prefix="fdiff-example-") as folder:
         path = Path(folder) / f"example_{re.sub(r'[^0-9A-Za-z]+', '_', example_id)}.py"
         path.write_text(source, encoding="utf-8")
-        report = compare_script(path, rtol, atol, timeout)
+        report = compare_script(path, rtol, atol, timeout, x64)
     report.script, report.example = f"<example {example_id}>", example_id
     return report
