@@ -10,7 +10,11 @@ run failed (timed out, killed by a signal, ended without a result, or never star
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
+import threading
+from collections.abc import Iterator
 
 from fdiff.cli._usage import UsageError
 from fdiff.compare import (
@@ -67,6 +71,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the JSON report instead")
 
 
+@contextlib.contextmanager
+def _terminations_exit() -> Iterator[None]:
+    """``SIGTERM`` and ``SIGHUP`` raise ``SystemExit(128 + signal)`` inside the block.
+
+    The engines run in sessions of their own, so a signal to ``fdiff`` does not reach them:
+    exiting through Python lets the comparison kill their process groups on the way out.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers can only be set from the main thread
+        return
+
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {s: signal.signal(s, leave) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def run(args: argparse.Namespace) -> int:
     """Compare, print the report (text or JSON); 0 agree, 1 differ, 3 a run failed.
 
@@ -75,10 +101,11 @@ def run(args: argparse.Namespace) -> int:
     """
     if (args.script is None) == (args.example is None):
         raise UsageError("give either a script to compare or --example ID, not both or neither")
-    if args.example is not None:
-        report = compare_example(args.example, args.tol, args.atol, args.timeout, args.x64)
-    else:
-        report = compare_script(args.script, args.tol, args.atol, args.timeout, args.x64)
+    with _terminations_exit():
+        if args.example is not None:
+            report = compare_example(args.example, args.tol, args.atol, args.timeout, args.x64)
+        else:
+            report = compare_script(args.script, args.tol, args.atol, args.timeout, args.x64)
     if args.json:
         print(json.dumps(report_json(report), indent=2))
     else:

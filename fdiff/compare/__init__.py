@@ -1,24 +1,41 @@
 """Run one torch-style script under real PyTorch and under ``fdiff.torch``, and compare.
 
-Each engine runs the script in its own subprocess (``python -m fdiff.compare._runner``), which
-records what the script printed, every global tensor that requires grad (module parameters
-included) with its ``.grad``, and the error it raised, if any. :func:`compare_script` lines up
-the two transcripts, compares the tensors within ``rtol``/``atol`` and applies the
-:data:`RULES` that explain known semantic differences. The engines *agree* when neither raised
-(or both raised the same exception type at the same line), every transcript line matches
-(numbers within tolerance, object addresses such as ``0x7f3a...`` ignored) and every tensor
-matches.
+Each engine runs the script in its own subprocess (``python -m fdiff.compare._runner``), both
+at once, each in its own process group and its own empty temporary working directory (the
+script's folder is on ``sys.path``; see :mod:`fdiff.compare._engines` for why), with a timeout
+that starts once the engine is imported and kills the whole process group. The runner records
+every global tensor that requires grad (module parameters included) with its ``.grad``, and the
+error the script raised, if any; what the script printed is captured as it is written, so it
+survives a crash or a kill. The ``fdiff.torch`` run has JAX's 64-bit mode on unless
+``x64=False`` (``--no-x64``). :func:`compare_script` lines up the two transcripts, compares the
+tensors within ``rtol``/``atol`` and applies the :data:`RULES` that explain known semantic
+differences.
+
+The verdict, also the exit status of ``fdiff compare``: *run failed* (3) when either run timed
+out, was killed by a signal, ended without a result (``os._exit``, a crash in native code) or
+could not start: there is nothing to compare, and the failure, the signal and the script's line
+are named; else *agree* (0) when neither raised (or both raised the same exception type at the
+same line of the script), every transcript line matches (numbers within tolerance, object
+addresses such as ``0x7f3a...`` ignored) and every tensor matches; else *differ* (1). A script
+that does not compile is an :class:`~fdiff.errors.InputError` (``fdiff`` exits 2).
 
 JSON report (``fdiff compare --json``, :func:`report_json`), one object:
 
 - ``script`` (str): the compared file (for ``--example``, the example id is in ``example``);
 - ``example`` (str or null): the catalog id given with ``--example``;
-- ``agree`` (bool), ``exit_code`` (int): 0 when the engines agree, 1 otherwise;
+- ``agree`` (bool), ``exit_code`` (int): 0 when the engines agree, 1 when they differ, 3 when
+  a run failed (``agree`` is then false);
 - ``rtol``, ``atol`` (float): the tolerances used;
-- ``engines`` (object): for ``"torch"`` and ``"fdiff.torch"``, an object with ``stdout`` (str)
-  and ``error`` (null or an object with ``type`` (str), ``message`` (str), ``line`` (int or
-  null: the script's line), ``source`` (str: that line's text) and ``missing`` (str or null:
-  the function ``fdiff.torch`` lacks, such as ``"Tensor.cumsum"``));
+- ``engines`` (object): for ``"torch"`` and ``"fdiff.torch"``, an object with ``stdout`` and
+  ``stderr`` (str: what the script printed, also before a failure; beyond 8 MiB its head and
+  tail, with a line saying how many bytes were left out), ``error`` (null or an object with
+  ``type`` (str), ``message`` (str), ``line`` (int or null: the script's line), ``source``
+  (str: that line's text) and ``missing`` (str or null: the function ``fdiff.torch`` lacks,
+  such as ``"Tensor.cumsum"``)), ``outcome`` (str: ``"ok"``, ``"error"`` (the script raised),
+  or a failed run's ``"timeout"``, ``"signal"``, ``"no result"`` or ``"failed to start"``),
+  ``failure`` (null, or one line saying why the run failed), ``signal`` (null or the killing
+  signal's name, ``"SIGSEGV"``), ``returncode`` (null or the runner's exit status) and
+  ``failure_line`` (null, or the script's line a timed-out or crashed run was at);
 - ``transcript`` (list): one object per aligned line, ``status`` (str: ``"same"``, ``"close"``
   (numbers within tolerance), ``"differ"``, ``"torch only"`` or ``"fdiff only"``), ``torch``
   and ``fdiff`` (str or null);
@@ -116,8 +133,6 @@ def _read_script(path: Path) -> str:
     except SyntaxError as error:
         where = f" line {error.lineno}" if error.lineno else ""
         raise InputError(f"`{path}`{where}: {type(error).__name__}: {error.msg}") from None
-    except ValueError as error:  # a null byte in the source
-        raise InputError(f"`{path}` is not Python source: {error}") from None
     if importlib.util.find_spec("torch") is None:
         raise InputError("real PyTorch is not installed: pip install 'fdiff[torch]'")
     return source
