@@ -17,6 +17,7 @@ import pytest
 
 from fdiff.cli import main
 from fdiff.compare import (
+    OUTCOMES,
     Report,
     compare_example,
     compare_script,
@@ -126,7 +127,7 @@ def test_float64_without_x64_is_explained(real_torch):
     assert report.exit_code == 1
     assert report.error("fdiff.torch")["type"] == "TypeError"
     assert report.error("fdiff.torch")["line"] == 5
-    assert "float64-without-x64" in dict(report.explanations)
+    assert "without --no-x64" in dict(report.explanations)["float64-without-x64"]
 
 
 def test_same_torch_error_in_both_engines_agrees_and_shows_both(reports):
@@ -196,6 +197,7 @@ def test_json_report_follows_the_documented_schema(reports, name):
     for engine in data["engines"].values():
         _check_schema(engine, ENGINE_SCHEMA)
         assert engine["outcome"] == ("ok" if engine["error"] is None else "error")
+        assert engine["outcome"] in OUTCOMES
         assert (engine["failure"], engine["signal"], engine["returncode"]) == (None, None, 0)
         if engine["error"] is not None:
             _check_schema(engine["error"], ERROR_SCHEMA)

@@ -61,8 +61,6 @@ OUTCOMES = ("ok", "error", "timeout", "signal", "no result", "failed to start")
 """How a run ends: finished, finished by raising, killed at the deadline, killed by a signal,
 exited without writing its record (``os._exit``, a crash in native code), or never started the
 script (its engine failed to import, or the interpreter could not be started)."""
-FAILED_OUTCOMES = OUTCOMES[2:]
-"""The outcomes of a run that failed: the comparison of such a run means nothing."""
 OUTPUT_LIMIT = 8 * 2**20
 """Bytes of stdout (and of stderr) kept whole; beyond it, the first and last half of it."""
 STARTUP_LIMIT = 60.0
@@ -76,6 +74,9 @@ DRAIN_SECONDS = 1.0
 """Seconds to keep reading pipes after a child ended (a process the script started in a
 session of its own can hold them open)."""
 _READ_SIZE = 65536
+_RUNNER = "import sys; from fdiff.compare._runner import main; sys.exit(main())"
+"""The child's program (not ``-m fdiff.compare._runner``, which would import that module twice,
+as ``__main__`` and through its package, and warn about it on the script's stderr)."""
 
 
 class _Capture:
@@ -142,13 +143,14 @@ class _Run:
         self.launch_error: OSError | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.status_fd = -1
+        self.launched = time.monotonic()
         self.env, self.cwd = env, folder / "cwd"
         self.cwd.mkdir()
 
     def launch(self, timeout: float) -> None:
         status_read, status_write = os.pipe()
         command = [
-            *(sys.executable, "-u", "-m", "fdiff.compare._runner"),
+            *(sys.executable, "-u", "-c", _RUNNER),
             *("--engine", self.engine, "--out", str(self.record_path)),
             *("--status-fd", str(status_write), "--timeout", repr(timeout), str(self.script)),
         ]
@@ -170,7 +172,7 @@ class _Run:
             self.status_fd = status_read
         finally:
             os.close(status_write)
-        self.launched = time.monotonic()
+            self.launched = time.monotonic()
 
     def deadline(self, timeout: float) -> float:
         if self.started is None:

@@ -99,7 +99,7 @@ class Report:
 
 
 _STDERR_LINES = 8
-_RUNNER_FRAME = re.compile(r'File "(<frozen runpy>|.*fdiff/compare/_runner\.py)", line')
+_RUNNER_FRAME = re.compile(r'File "(<string>|.*fdiff/compare/_runner\.py)", line')
 """A stack frame of the runner itself, not of the script: left out of a failed run's stderr."""
 _STDERR_WIDTH = 120
 """The last lines of a failed run's stderr the text report shows, and their width."""

@@ -1,11 +1,12 @@
 """The subprocess side of ``fdiff compare``: run one script under one engine, record the result.
 
-``python -u -m fdiff.compare._runner --engine torch|fdiff.torch --out RECORD.json
---status-fd FD --timeout SECONDS SCRIPT.py`` imports the engine (real ``torch``, or
-``fdiff.torch`` installed as ``torch``), writes ``started`` to file descriptor ``FD`` (from then
-on the script's timeout runs), executes ``SCRIPT.py`` as ``__main__``, waits for its non-daemon
-threads, writes one JSON record to ``RECORD.json``, then ``finished`` to ``FD`` (the
-interpreter's exit, seconds for torch on a loaded machine, is not the script's time):
+``main(["--engine", "torch" or "fdiff.torch", "--out", RECORD.json, "--status-fd", FD,
+"--timeout", SECONDS, SCRIPT.py])``, in a ``python -u`` child (:mod:`fdiff.compare._engines`),
+imports the engine (real ``torch``, or ``fdiff.torch`` installed as ``torch``), writes
+``started`` to file descriptor ``FD`` (from then on the script's timeout runs), executes
+``SCRIPT.py`` as ``__main__``, waits for its non-daemon threads, writes one JSON record to
+``RECORD.json``, then ``finished`` to ``FD`` (the interpreter's exit, seconds for torch on a
+loaded machine, is not the script's time):
 
 - ``engine``: the engine's name;
 - ``tensors``: ``{name: {"shape": [int], "dtype": str, "values": [float]}}`` for every global
@@ -269,7 +270,7 @@ def _finite_or_text(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -u -m fdiff.compare._runner")
+    parser = argparse.ArgumentParser(prog="fdiff.compare._runner")
     parser.add_argument("--engine", choices=SCRIPT_ENGINES, required=True)
     parser.add_argument("--out", required=True, help="where to write the JSON record")
     parser.add_argument(
@@ -290,7 +291,3 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.out).write_text(json.dumps(_finite_or_text(record)), encoding="utf-8")
         status.write("finished\n")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
