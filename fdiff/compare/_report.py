@@ -99,11 +99,11 @@ class Report:
 
 
 _STDERR_LINES = 8
-_RUNNER_FRAME = re.compile(r'File "(<string>|.*fdiff/compare/_runner\.py)", line')
-"""A stack frame of the runner itself, not of the script: left out of a failed run's stderr."""
 _STDERR_WIDTH = 120
 """The last lines of a failed run's stderr the text report shows, and their width."""
-_RUN_FIELDS = ("outcome", "failure", "signal", "returncode", "failure_line", "stderr")
+_RUNNER_FRAME = re.compile(r'File "(<string>|.*fdiff/compare/_runner\.py)", line')
+"""A stack frame of the runner itself, not of the script: left out of a failed run's stderr."""
+_RUN_FIELDS = ("failure", "signal", "returncode", "failure_line")
 """How each engine's run ended, in the JSON report (see :mod:`fdiff.compare._engines`)."""
 _MARKS = {"same": "=", "close": "~", "differ": "|", "torch only": "<", "fdiff only": ">"}
 
@@ -213,9 +213,10 @@ def report_json(report: Report) -> dict[str, Any]:
         "engines": {
             engine: {
                 "stdout": report.records[engine]["stdout"],
+                "stderr": report.records[engine].get("stderr", ""),
                 "error": report.error(engine),
-                **{field: report.records[engine].get(field) for field in _RUN_FIELDS},
                 "outcome": report.outcome(engine),
+                **{field: report.records[engine].get(field) for field in _RUN_FIELDS},
             }
             for engine in SCRIPT_ENGINES
         },
