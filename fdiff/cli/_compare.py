@@ -58,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--timeout",
         type=float,
         default=300.0,
+        metavar="SECONDS",
         help="seconds each engine's run may take, its engine's import not counted "
         "(default 300; the engines run at the same time)",
     )
