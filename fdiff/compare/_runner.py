@@ -33,6 +33,7 @@ import argparse
 import contextlib
 import faulthandler
 import importlib
+import io
 import json
 import math
 import os
@@ -270,24 +271,33 @@ def _finite_or_text(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The child's entry point; by hand, ``python -m fdiff.compare._runner --engine torch
+    --out record.json script.py`` runs one engine with the script printing to the terminal
+    (``--status-fd`` and ``--timeout`` are what :mod:`fdiff.compare._engines` adds)."""
     parser = argparse.ArgumentParser(prog="fdiff.compare._runner")
     parser.add_argument("--engine", choices=SCRIPT_ENGINES, required=True)
     parser.add_argument("--out", required=True, help="where to write the JSON record")
-    parser.add_argument(
-        "--status-fd", type=int, required=True, help="`started`, then `finished`, is written here"
-    )
-    parser.add_argument("--timeout", type=float, required=True, help="the script's seconds")
+    parser.add_argument("--status-fd", type=int, help="`started`, then `finished`, written here")
+    parser.add_argument("--timeout", type=float, help="dump the stack after this many seconds")
     parser.add_argument("script")
     args = parser.parse_args(argv)
     faulthandler.enable(all_threads=True)
-    os.set_inheritable(args.status_fd, False)  # processes the script starts do not hold it
-    with _engine_context(args.engine), os.fdopen(args.status_fd, "w") as status:
-        with contextlib.suppress(OverflowError):  # a timeout past faulthandler's range
-            faulthandler.dump_traceback_later(args.timeout)  # before the parent's clock starts
-        status.write("started\n")
-        status.flush()
+    status: contextlib.AbstractContextManager[Any] = contextlib.nullcontext(io.StringIO())
+    if args.status_fd is not None:
+        os.set_inheritable(args.status_fd, False)  # processes the script starts do not hold it
+        status = os.fdopen(args.status_fd, "w")
+    with _engine_context(args.engine), status as report:
+        if args.timeout is not None:
+            with contextlib.suppress(OverflowError):  # a timeout past faulthandler's range
+                faulthandler.dump_traceback_later(args.timeout)  # before the parent's clock
+        report.write("started\n")
+        report.flush()
         record = run_script(Path(args.script), args.engine)
         faulthandler.cancel_dump_traceback_later()
         Path(args.out).write_text(json.dumps(_finite_or_text(record)), encoding="utf-8")
-        status.write("finished\n")
+        report.write("finished\n")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
