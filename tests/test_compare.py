@@ -17,6 +17,7 @@ import pytest
 
 from fdiff.cli import main
 from fdiff.compare import (
+    OUTCOMES,
     Report,
     compare_example,
     compare_script,
@@ -112,13 +113,21 @@ def test_missing_op_names_the_function_and_line(reports):
     assert report.transcript[1].status == "torch only"
 
 
-def test_float64_without_x64_is_explained(reports):
+def test_float64_agrees_with_x64_on_by_default(reports):
     report = reports["float64"]
+    assert report.agree, format_report(report)
+    dtypes = {e: report.records[e]["tensors"]["x.grad"]["dtype"] for e in report.records}
+    assert dtypes == {"torch": "torch.float64", "fdiff.torch": "torch.float64"}
+    assert report.transcript[0].fdiff == "x.grad: tensor([2., 4.], dtype=torch.float64)"
+
+
+@pytest.mark.slow
+def test_float64_without_x64_is_explained(real_torch):
+    report = compare_script(DATA / "float64.py", x64=False)
     assert report.exit_code == 1
     assert report.error("fdiff.torch")["type"] == "TypeError"
     assert report.error("fdiff.torch")["line"] == 5
-    rules = dict(report.explanations)
-    assert "JAX_ENABLE_X64=1" in rules["float64-without-x64"]
+    assert "without --no-x64" in dict(report.explanations)["float64-without-x64"]
 
 
 def test_same_torch_error_in_both_engines_agrees_and_shows_both(reports):
@@ -133,6 +142,16 @@ def test_same_torch_error_in_both_engines_agrees_and_shows_both(reports):
     assert "  fdiff.torch: RuntimeError at line 7:" in text
 
 
+ENGINE_SCHEMA = {
+    "stdout": str,
+    "stderr": str,
+    "error": (dict, type(None)),
+    "outcome": str,
+    "failure": (str, type(None)),
+    "signal": (str, type(None)),
+    "returncode": (int, type(None)),
+    "failure_line": (int, type(None)),
+}
 SCHEMA = {
     "script": str,
     "example": (str, type(None)),
@@ -173,10 +192,13 @@ def _check_schema(value: dict, schema: dict) -> None:
 def test_json_report_follows_the_documented_schema(reports, name):
     data = json.loads(json.dumps(report_json(reports[name]), allow_nan=False))
     _check_schema(data, SCHEMA)
-    assert data["exit_code"] == (0 if data["agree"] else 1)
+    assert data["exit_code"] == (0 if data["agree"] else 1)  # no run failed here
     assert set(data["engines"]) == {"torch", "fdiff.torch"}
     for engine in data["engines"].values():
-        assert set(engine) == {"stdout", "error"} and isinstance(engine["stdout"], str)
+        _check_schema(engine, ENGINE_SCHEMA)
+        assert engine["outcome"] == ("ok" if engine["error"] is None else "error")
+        assert engine["outcome"] in OUTCOMES
+        assert (engine["failure"], engine["signal"], engine["returncode"]) == (None, None, 0)
         if engine["error"] is not None:
             _check_schema(engine["error"], ERROR_SCHEMA)
     for row in data["transcript"]:
@@ -192,7 +214,8 @@ def test_schema_is_documented_in_module_and_semantics_doc():
     import fdiff.compare
 
     doc = (Path(__file__).parent.parent / "docs" / "semantics.md").read_text(encoding="utf-8")
-    for key in [*SCHEMA, *ERROR_SCHEMA, *TENSOR_SCHEMA, "status", "rule", "message"]:
+    keys = [*SCHEMA, *ENGINE_SCHEMA, *ERROR_SCHEMA, *TENSOR_SCHEMA, "status", "rule", "message"]
+    for key in keys:
         assert f"``{key}``" in fdiff.compare.__doc__, key
         assert f"`{key}`" in doc, key
 
@@ -220,11 +243,23 @@ def test_cli_example_text_report(real_torch, capsys):
         (["compare", "a.py", "--example", "000.1"], "give either a script"),
         (["compare", "--example", "no.such"], "unknown example id"),
         (["compare", "a.py", "--tol", "-1"], "tolerances must be non-negative"),
+        (["compare", "a.py", "--tol", "inf"], "tolerances must be non-negative finite"),
+        (["compare", "a.py", "--tol", "nan"], "tolerances must be non-negative finite"),
+        (["compare", "a.py", "--atol", "inf"], "tolerances must be non-negative finite"),
+        (["compare", "a.py", "--timeout", "inf"], "timeout must be a finite number"),
+        (["compare", "a.py", "--timeout", "nan"], "timeout must be a finite number"),
+        (["compare", "a.py", "--timeout", "0"], "at least 0.1, got 0.0"),
+        (["compare", "a.py", "--timeout", "-5"], "at least 0.1, got -5.0"),
+        (["compare", "a.py", "--timeout", "1e-9"], "at least 0.1, got 1e-09"),
+        (["compare", "bad.py"], "`bad.py` line 2: SyntaxError: '(' was never closed"),
+        (["compare", "nul.py"], "`nul.py`: SyntaxError: source code string cannot contain null"),
     ],
 )
 def test_cli_bad_input_exits_2(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a.py").write_text("import torch\n")
+    (tmp_path / "bad.py").write_text("import torch\nx = (1,\n")
+    (tmp_path / "nul.py").write_bytes(b"x = 1\0\n")
     (tmp_path / "README.md").write_text("not python\n")
     assert main(argv) == 2
     err = capsys.readouterr().err

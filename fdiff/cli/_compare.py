@@ -1,14 +1,20 @@
 """``fdiff compare``: run a torch-style script under real PyTorch and under fdiff.torch.
 
-Bad input (a missing file, not ``.py``, an unknown example id, no real PyTorch) raises an
+Bad input (a missing file, not ``.py``, a script with a ``SyntaxError``, an unknown example id,
+a tolerance or timeout that is not a finite positive number, no real PyTorch) raises an
 :class:`~fdiff.errors.InputError` with a one-line message; ``fdiff`` prints it and exits with
-status 2. Otherwise the exit status is 0 when the engines agree and 1 when they differ.
+status 2. Otherwise the exit status is 0 when the engines agree, 1 when they differ and 3 when a
+run failed (timed out, killed by a signal, ended without a result, or never started).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
+import threading
+from collections.abc import Iterator
 
 from fdiff.cli._usage import UsageError
 from fdiff.compare import (
@@ -48,24 +54,59 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_ATOL,
         help=f"absolute tolerance (default {DEFAULT_ATOL:g})",
     )
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per engine")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="seconds each engine's run may take, its engine's import not counted "
+        "(default 300; the engines run at the same time)",
+    )
+    parser.add_argument(
+        "--no-x64",
+        dest="x64",
+        action="store_false",
+        help="run fdiff.torch without JAX's 64-bit mode (on by default, so float64 and "
+        "int64 work as in torch)",
+    )
     parser.add_argument("--json", action="store_true", help="print the JSON report instead")
 
 
+@contextlib.contextmanager
+def _terminations_exit() -> Iterator[None]:
+    """``SIGTERM`` and ``SIGHUP`` raise ``SystemExit(128 + signal)`` inside the block.
+
+    The engines run in sessions of their own, so a signal to ``fdiff`` does not reach them:
+    exiting through Python lets the comparison kill their process groups on the way out.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers can only be set from the main thread
+        return
+
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {s: signal.signal(s, leave) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Compare, print the report (text or JSON); 0 when the engines agree, 1 otherwise.
+    """Compare, print the report (text or JSON); 0 agree, 1 differ, 3 a run failed.
 
     Raises:
         InputError: for any bad input, with a one-line message.
     """
     if (args.script is None) == (args.example is None):
         raise UsageError("give either a script to compare or --example ID, not both or neither")
-    if not args.timeout > 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
-    if args.example is not None:
-        report = compare_example(args.example, args.tol, args.atol, args.timeout)
-    else:
-        report = compare_script(args.script, args.tol, args.atol, args.timeout)
+    with _terminations_exit():
+        if args.example is not None:
+            report = compare_example(args.example, args.tol, args.atol, args.timeout, args.x64)
+        else:
+            report = compare_script(args.script, args.tol, args.atol, args.timeout, args.x64)
     if args.json:
         print(json.dumps(report_json(report), indent=2))
     else:

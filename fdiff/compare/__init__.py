@@ -1,24 +1,41 @@
 """Run one torch-style script under real PyTorch and under ``fdiff.torch``, and compare.
 
-Each engine runs the script in its own subprocess (``python -m fdiff.compare._runner``), which
-records what the script printed, every global tensor that requires grad (module parameters
-included) with its ``.grad``, and the error it raised, if any. :func:`compare_script` lines up
-the two transcripts, compares the tensors within ``rtol``/``atol`` and applies the
-:data:`RULES` that explain known semantic differences. The engines *agree* when neither raised
-(or both raised the same exception type at the same line), every transcript line matches
-(numbers within tolerance, object addresses such as ``0x7f3a...`` ignored) and every tensor
-matches.
+Each engine runs the script in its own subprocess (``python -m fdiff.compare._runner``), both
+at once, each in its own process group and its own empty temporary working directory (the
+script's folder is on ``sys.path``; see :mod:`fdiff.compare._engines` for why), with a timeout
+that starts once the engine is imported and kills the whole process group. The runner records
+every global tensor that requires grad (module parameters included) with its ``.grad``, and the
+error the script raised, if any; what the script printed is captured as it is written, so it
+survives a crash or a kill. The ``fdiff.torch`` run has JAX's 64-bit mode on unless
+``x64=False`` (``--no-x64``). :func:`compare_script` lines up the two transcripts, compares the
+tensors within ``rtol``/``atol`` and applies the :data:`RULES` that explain known semantic
+differences.
+
+The verdict, also the exit status of ``fdiff compare``: *run failed* (3) when either run timed
+out, was killed by a signal, ended without a result (``os._exit``, a crash in native code) or
+could not start: there is nothing to compare, and the failure, the signal and the script's line
+are named; else *agree* (0) when neither raised (or both raised the same exception type at the
+same line of the script), every transcript line matches (numbers within tolerance, object
+addresses such as ``0x7f3a...`` ignored) and every tensor matches; else *differ* (1). A script
+that does not compile is an :class:`~fdiff.errors.InputError` (``fdiff`` exits 2).
 
 JSON report (``fdiff compare --json``, :func:`report_json`), one object:
 
 - ``script`` (str): the compared file (for ``--example``, the example id is in ``example``);
 - ``example`` (str or null): the catalog id given with ``--example``;
-- ``agree`` (bool), ``exit_code`` (int): 0 when the engines agree, 1 otherwise;
+- ``agree`` (bool), ``exit_code`` (int): 0 when the engines agree, 1 when they differ, 3 when
+  a run failed (``agree`` is then false);
 - ``rtol``, ``atol`` (float): the tolerances used;
-- ``engines`` (object): for ``"torch"`` and ``"fdiff.torch"``, an object with ``stdout`` (str)
-  and ``error`` (null or an object with ``type`` (str), ``message`` (str), ``line`` (int or
-  null: the script's line), ``source`` (str: that line's text) and ``missing`` (str or null:
-  the function ``fdiff.torch`` lacks, such as ``"Tensor.cumsum"``));
+- ``engines`` (object): for ``"torch"`` and ``"fdiff.torch"``, an object with ``stdout`` and
+  ``stderr`` (str: what the script printed, also before a failure; beyond 8 MiB its head and
+  tail, with a line saying how many bytes were left out), ``error`` (null or an object with
+  ``type`` (str), ``message`` (str), ``line`` (int or null: the script's line), ``source``
+  (str: that line's text) and ``missing`` (str or null: the function ``fdiff.torch`` lacks,
+  such as ``"Tensor.cumsum"``)), ``outcome`` (str: ``"ok"``, ``"error"`` (the script raised),
+  or a failed run's ``"timeout"``, ``"signal"``, ``"no result"`` or ``"failed to start"``),
+  ``failure`` (null, or one line saying why the run failed), ``signal`` (null or the killing
+  signal's name, ``"SIGSEGV"``), ``returncode`` (null or the runner's exit status) and
+  ``failure_line`` (null, or the script's line a timed-out or crashed run was at);
 - ``transcript`` (list): one object per aligned line, ``status`` (str: ``"same"``, ``"close"``
   (numbers within tolerance), ``"differ"``, ``"torch only"`` or ``"fdiff only"``), ``torch``
   and ``fdiff`` (str or null);
@@ -40,11 +57,12 @@ JSON report (``fdiff compare --json``, :func:`report_json`), one object:
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 import tempfile
 from pathlib import Path
 
-from fdiff.compare._engines import run_engines
+from fdiff.compare._engines import OUTCOMES, run_engines
 from fdiff.compare._report import (
     Report,
     TensorComparison,
@@ -61,6 +79,8 @@ from fdiff.errors import InputError
 __all__ = [
     "DEFAULT_ATOL",
     "DEFAULT_RTOL",
+    "MIN_TIMEOUT",
+    "OUTCOMES",
     "RULES",
     "SCRIPT_ENGINES",
     "Report",
@@ -80,13 +100,42 @@ __all__ = [
 ]
 
 
-def _check_script(path: Path) -> None:
+MIN_TIMEOUT = 0.1
+"""The shortest ``timeout`` accepted, in seconds: below it a run's end could not be told from
+its deadline."""
+
+
+def _check_arguments(rtol: float, atol: float, timeout: float) -> None:
+    if not all(math.isfinite(t) and t >= 0 for t in (rtol, atol)):
+        raise InputError(
+            f"tolerances must be non-negative finite numbers, got rtol={rtol}, atol={atol}"
+        )
+    if not (math.isfinite(timeout) and timeout >= MIN_TIMEOUT):
+        raise InputError(
+            f"the timeout must be a finite number of seconds, at least {MIN_TIMEOUT:g}, "
+            f"got {timeout}"
+        )
+
+
+def _read_script(path: Path) -> str:
+    """The script's source, decoded as Python does (a coding cookie is honoured); a script
+    that does not compile is the caller's mistake, an :class:`InputError`."""
     if path.suffix != ".py":
         raise InputError(f"`{path}` is not a Python script: give a file ending in .py")
     if not path.is_file():
         raise InputError(f"`{path}` does not exist")
+    try:
+        data = path.read_bytes()
+        compile(data, str(path), "exec", dont_inherit=True)  # compiled only, never run here
+        source = importlib.util.decode_source(data)
+    except OSError as error:
+        raise InputError(f"cannot read `{path}`: {error.strerror or error}") from None
+    except SyntaxError as error:
+        where = f" line {error.lineno}" if error.lineno else ""
+        raise InputError(f"`{path}`{where}: {type(error).__name__}: {error.msg}") from None
     if importlib.util.find_spec("torch") is None:
         raise InputError("real PyTorch is not installed: pip install 'fdiff[torch]'")
+    return source
 
 
 def compare_script(
@@ -94,29 +143,32 @@ def compare_script(
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
     timeout: float = 300.0,
+    x64: bool = True,
 ) -> Report:
     """Run ``script`` under real PyTorch and under ``fdiff.torch`` and compare the two runs.
 
     Args:
         script: a ``.py`` file of torch-style code.
         rtol, atol: tolerances for tensors and printed numbers (``|f - t| <= atol + rtol*|t|``).
-        timeout: seconds each engine may run.
+        timeout: seconds each engine's run of the script may take (its engine's import not
+            counted); the engines run at the same time.
+        x64: JAX's 64-bit mode in the ``fdiff.torch`` run, so float64 and int64 work as in torch.
 
     Returns:
-        The :class:`Report`, explanations included.
+        The :class:`Report`, explanations included; ``report.exit_code`` is 3 when a run failed.
 
     Raises:
-        InputError: the file is missing or not ``.py``, a tolerance is negative, or real
-            PyTorch is not installed.
+        InputError: the file is missing, not ``.py`` or does not compile, a tolerance is
+            negative or not finite, the timeout is not finite or under :data:`MIN_TIMEOUT`, or
+            real PyTorch is not installed.
     """
-    if not (rtol >= 0 and atol >= 0):
-        raise InputError(f"tolerances must be non-negative numbers, got rtol={rtol}, atol={atol}")
+    _check_arguments(rtol, atol, timeout)
     path = Path(script)
-    _check_script(path)
-    records = run_engines(path, timeout)
+    source = _read_script(path)
+    records = run_engines(path, timeout, x64)
     report = Report(
         script=str(path),
-        source=path.read_text(encoding="utf-8"),
+        source=source,
         records=records,
         transcript=align_transcripts(
             records["torch"]["stdout"], records["fdiff.torch"]["stdout"], rtol, atol
@@ -152,13 +204,17 @@ def example_script(example_id: str) -> str:
 
 
 def compare_example(
-    example_id: str, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, timeout: float = 300.0
+    example_id: str,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    timeout: float = 300.0,
+    x64: bool = True,
 ) -> Report:
     """:func:`compare_script` on an example's torch-style source (see :func:`example_script`)."""
     source = example_script(example_id)
     with tempfile.TemporaryDirectory(prefix="fdiff-example-") as folder:
         path = Path(folder) / f"example_{re.sub(r'[^0-9A-Za-z]+', '_', example_id)}.py"
         path.write_text(source, encoding="utf-8")
-        report = compare_script(path, rtol, atol, timeout)
+        report = compare_script(path, rtol, atol, timeout, x64)
     report.script, report.example = f"<example {example_id}>", example_id
     return report

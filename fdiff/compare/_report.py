@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import Any
 
 from fdiff.compare._runner import SCRIPT_ENGINES
@@ -59,13 +60,25 @@ class Report:
     def error(self, engine: str) -> dict[str, Any] | None:
         return self.records[engine]["error"]
 
+    def outcome(self, engine: str) -> str:
+        """How the engine's run ended: ``"ok"``, ``"error"`` or a failed run's outcome."""
+        record = self.records[engine]
+        return record.get("outcome") or ("error" if record["error"] else "ok")
+
+    @property
+    def failed_runs(self) -> list[str]:
+        """The engines whose run failed (timed out, killed, ended without a result, never
+        started): there is nothing to compare, so the report has no verdict, exit code 3."""
+        return [engine for engine in SCRIPT_ENGINES if self.records[engine].get("failure")]
+
     @property
     def errors_agree(self) -> bool:
-        """Neither engine raised, or both raised the same exception type at the same line."""
+        """Neither engine raised, or both raised the same exception type at the same line of
+        the script (an error at no line of the script never agrees)."""
         torch_error, fdiff_error = self.error("torch"), self.error("fdiff.torch")
         if torch_error is None or fdiff_error is None:
             return torch_error is fdiff_error
-        return (torch_error["type"], torch_error["line"]) == (
+        return torch_error["line"] is not None and (torch_error["type"], torch_error["line"]) == (
             fdiff_error["type"],
             fdiff_error["line"],
         )
@@ -73,16 +86,25 @@ class Report:
     @property
     def agree(self) -> bool:
         return (
-            self.errors_agree
+            not self.failed_runs
+            and self.errors_agree
             and all(row.status in ("same", "close") for row in self.transcript)
             and all(t.ok for t in self.tensors)
         )
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.agree else 1
+        """0 agree, 1 differ, 3 a run failed."""
+        return 3 if self.failed_runs else 0 if self.agree else 1
 
 
+_STDERR_LINES = 8
+_STDERR_WIDTH = 120
+"""The last lines of a failed run's stderr the text report shows, and their width."""
+_RUNNER_FRAME = re.compile(r'File "(<string>|.*fdiff/compare/_runner\.py)", line')
+"""A stack frame of the runner itself, not of the script: left out of a failed run's stderr."""
+_RUN_FIELDS = ("failure", "signal", "returncode", "failure_line")
+"""How each engine's run ended, in the JSON report (see :mod:`fdiff.compare._engines`)."""
 _MARKS = {"same": "=", "close": "~", "differ": "|", "torch only": "<", "fdiff only": ">"}
 
 
@@ -99,6 +121,34 @@ def _shape(comparison: TensorComparison) -> str:
 
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.1e}"
+
+
+def _failure_lines(report: Report) -> list[str]:
+    """Each failed run: why, where the script was, and the last lines of its stderr."""
+    lines = ["", "runs that failed:"]
+    for engine in report.failed_runs:
+        record = report.records[engine]
+        line = record.get("failure_line")
+        where = ""
+        if line and line <= len(report.source.splitlines()):
+            where = f" at line {line}: {report.source.splitlines()[line - 1].strip()}"
+        lines.append(f"  {engine + ':':13s}{record['failure']}{where}")
+        stderr = [
+            text
+            for text in record.get("stderr", "").splitlines()
+            if text.strip() and not _RUNNER_FRAME.search(text)
+        ]
+        lines += [f"      stderr | {text[:_STDERR_WIDTH]}" for text in stderr[-_STDERR_LINES:]]
+    return lines
+
+
+def _verdict(report: Report) -> str:
+    if report.failed_runs:
+        failed = " and ".join(f"{e} ({report.outcome(e)})" for e in report.failed_runs)
+        return f"RUN FAILED: no verdict on {report.script}: {failed} did not finish"
+    if report.agree:
+        return f"agree: torch and fdiff.torch agree on {report.script}"
+    return f"DIFFER: torch and fdiff.torch differ on {report.script}"
 
 
 def format_report(report: Report) -> str:
@@ -141,12 +191,9 @@ def format_report(report: Report) -> str:
     if report.explanations:
         lines += ["", "explanations:"]
         lines += [f"  [{name}] {message}" for name, message in report.explanations]
-    verdict = "agree" if report.agree else "DIFFER"
-    lines += [
-        "",
-        f"{verdict}: torch and fdiff.torch {'agree' if report.agree else 'differ'}"
-        f" on {report.script}",
-    ]
+    if report.failed_runs:
+        lines += _failure_lines(report)
+    lines += ["", _verdict(report)]
     return "\n".join(lines) + "\n"
 
 
@@ -164,7 +211,13 @@ def report_json(report: Report) -> dict[str, Any]:
         "rtol": report.rtol,
         "atol": report.atol,
         "engines": {
-            engine: {"stdout": report.records[engine]["stdout"], "error": report.error(engine)}
+            engine: {
+                "stdout": report.records[engine]["stdout"],
+                "stderr": report.records[engine].get("stderr", ""),
+                "error": report.error(engine),
+                "outcome": report.outcome(engine),
+                **{field: report.records[engine].get(field) for field in _RUN_FIELDS},
+            }
             for engine in SCRIPT_ENGINES
         },
         "transcript": [dataclasses.asdict(row) for row in report.transcript],

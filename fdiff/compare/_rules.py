@@ -44,7 +44,7 @@ def _float64_without_x64(report: Report) -> str | None:
         where = f" (line {line})" if line else ""
         return (
             f"the script asks for float64{where}, which needs JAX's 64-bit mode: fdiff.torch "
-            "refuses rather than downcast; run with JAX_ENABLE_X64=1 to compare in float64"
+            "refuses rather than downcast; compare without --no-x64 to run in float64"
         )
     if any(dtype == "torch.float64" for _, dtype in dtypes):
         names = ", ".join(f"`{n}`" for n, dtype in dtypes if dtype == "torch.float64")

@@ -1,11 +1,14 @@
 """The subprocess side of ``fdiff compare``: run one script under one engine, record the result.
 
-``python -m fdiff.compare._runner --engine torch|fdiff.torch --out RECORD.json SCRIPT.py``
-executes ``SCRIPT.py`` as ``__main__`` (with ``fdiff.torch`` installed as ``torch`` for the
-``fdiff.torch`` engine) and writes one JSON record to ``RECORD.json``:
+``main(["--engine", "torch" or "fdiff.torch", "--out", RECORD.json, "--status-fd", FD,
+"--timeout", SECONDS, SCRIPT.py])``, in a ``python -u`` child (:mod:`fdiff.compare._engines`),
+imports the engine (real ``torch``, or ``fdiff.torch`` installed as ``torch``), writes
+``started`` to file descriptor ``FD`` (from then on the script's timeout runs), executes
+``SCRIPT.py`` as ``__main__``, waits for its non-daemon threads, writes one JSON record to
+``RECORD.json``, then ``finished`` to ``FD`` (the interpreter's exit, seconds for torch on a
+loaded machine, is not the script's time):
 
 - ``engine``: the engine's name;
-- ``stdout``: what the script printed (also when it raised);
 - ``tensors``: ``{name: {"shape": [int], "dtype": str, "values": [float]}}`` for every global
   tensor that requires grad, every parameter of a global ``nn.Module`` (``model.weight``) and the
   ``.grad`` of each (``x.grad``), values flattened in C order; a tensor whose values cannot be
@@ -16,19 +19,27 @@ executes ``SCRIPT.py`` as ``__main__`` (with ``fdiff.torch`` installed as ``torc
   line's text and ``missing`` torch's name of what ``fdiff.torch`` lacks (``"Tensor.cumsum"``,
   ``"torch.fft"``) when that is why the script failed, else ``null`` (see :func:`missing_name`).
 
-The record is the only output: the runner exits 0 whenever it could write it.
+What the script prints goes to the runner's own stdout and stderr, unredirected and (with
+``-u``) unbuffered, so ``sys.stdout.buffer`` and output from native code work and every line
+printed before a crash or a kill reaches the parent (:mod:`fdiff.compare._engines`), which
+captures both streams. ``faulthandler`` writes the Python stack to stderr on a fatal signal and
+when the timeout passes, so the parent can name the script's line. The record is written once
+the script's code and threads have finished; the runner exits 0 whenever it could write it.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import faulthandler
 import importlib
 import io
 import json
 import math
+import os
 import re
 import sys
+import threading
 import traceback
 import warnings
 from pathlib import Path
@@ -205,34 +216,50 @@ def error_record(error: BaseException, script: Path, engine: str) -> dict[str, A
     }
 
 
-def run_script(script: Path, engine: str) -> dict[str, Any]:
-    """Execute ``script`` under ``engine`` and return its record (see the module docstring)."""
-    script = script.resolve()
-    namespace: dict[str, Any] = {"__name__": "__main__", "__file__": str(script)}
-    stdout = io.StringIO()
-    error = None
-    context: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+def _engine_context(engine: str) -> contextlib.AbstractContextManager[Any]:
+    """Import the engine (so its import time is not the script's) and install it as ``torch``."""
     if engine == "fdiff.torch":
         from fdiff.crosscheck import torch_modules
 
-        context = torch_modules(importlib.import_module("fdiff.torch"))
+        return torch_modules(importlib.import_module("fdiff.torch"))
+    importlib.import_module("torch")
+    return contextlib.nullcontext()
+
+
+def run_script(script: Path, engine: str) -> dict[str, Any]:
+    """Execute ``script`` under ``engine`` and return its record (see the module docstring).
+
+    The engine must be installed already (:func:`_engine_context`); the script prints to the
+    process's own stdout.
+    """
+    script = script.resolve()
+    namespace: dict[str, Any] = {"__name__": "__main__", "__file__": str(script)}
+    error = None
     sys.argv = [str(script)]
     sys.path.insert(0, str(script.parent))
-    with context, contextlib.redirect_stdout(stdout):
-        try:
-            code = compile(script.read_text(encoding="utf-8"), str(script), "exec")
-            exec(code, namespace)  # the user's own script, run as `python SCRIPT` would
-        except BaseException as caught:  # every failure is reported, not raised
-            if isinstance(caught, KeyboardInterrupt):
-                raise
-            if not (isinstance(caught, SystemExit) and caught.code in (0, None)):
-                error = error_record(caught, script, engine)
-    return {
-        "engine": engine,
-        "stdout": stdout.getvalue(),
-        "tensors": collect_tensors(namespace),
-        "error": error,
-    }
+    try:  # compiled from bytes, so a coding cookie (`# -*- coding: latin-1 -*-`) is honoured
+        code = compile(script.read_bytes(), str(script), "exec", dont_inherit=True)
+        exec(code, namespace)  # the user's own script, run as `python SCRIPT` would
+    except BaseException as caught:  # every failure is reported, not raised
+        if not (isinstance(caught, SystemExit) and caught.code in (0, None)):
+            error = error_record(caught, script, engine)
+    finally:
+        with contextlib.suppress(Exception):  # a closed or replaced stream is the script's
+            sys.stdout.flush()
+    _wait_for_threads()
+    return {"engine": engine, "tensors": collect_tensors(namespace), "error": error}
+
+
+def _wait_for_threads() -> None:
+    """Let the script's non-daemon threads end, as the interpreter does before it exits.
+
+    ``threading._shutdown`` is that step of the interpreter's exit (it stops idle executors,
+    then joins every non-daemon thread); run here, a thread that never ends is still within
+    the script's timeout, and the tensors are read once the threads are done.
+    """
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None:  # else the interpreter's own exit waits for them
+        shutdown()
 
 
 def _finite_or_text(record: dict[str, Any]) -> dict[str, Any]:
@@ -244,13 +271,31 @@ def _finite_or_text(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fdiff.compare._runner")
+    """The child's entry point; by hand, ``python -m fdiff.compare._runner --engine torch
+    --out record.json script.py`` runs one engine with the script printing to the terminal
+    (``--status-fd`` and ``--timeout`` are what :mod:`fdiff.compare._engines` adds)."""
+    parser = argparse.ArgumentParser(prog="fdiff.compare._runner")
     parser.add_argument("--engine", choices=SCRIPT_ENGINES, required=True)
     parser.add_argument("--out", required=True, help="where to write the JSON record")
+    parser.add_argument("--status-fd", type=int, help="`started`, then `finished`, written here")
+    parser.add_argument("--timeout", type=float, help="dump the stack after this many seconds")
     parser.add_argument("script")
     args = parser.parse_args(argv)
-    record = _finite_or_text(run_script(Path(args.script), args.engine))
-    Path(args.out).write_text(json.dumps(record), encoding="utf-8")
+    faulthandler.enable(all_threads=True)
+    status: contextlib.AbstractContextManager[Any] = contextlib.nullcontext(io.StringIO())
+    if args.status_fd is not None:
+        os.set_inheritable(args.status_fd, False)  # processes the script starts do not hold it
+        status = os.fdopen(args.status_fd, "w")
+    with _engine_context(args.engine), status as report:
+        if args.timeout is not None:
+            with contextlib.suppress(OverflowError):  # a timeout past faulthandler's range
+                faulthandler.dump_traceback_later(args.timeout)  # before the parent's clock
+        report.write("started\n")
+        report.flush()
+        record = run_script(Path(args.script), args.engine)
+        faulthandler.cancel_dump_traceback_later()
+        Path(args.out).write_text(json.dumps(_finite_or_text(record)), encoding="utf-8")
+        report.write("finished\n")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Fails under fdiff.torch only: float64 needs JAX's x64 mode, which is off."""
+"""float64: agrees with JAX's x64 mode (compare's default); without it fdiff.torch refuses."""
 
 import torch
 
