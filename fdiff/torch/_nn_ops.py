@@ -64,5 +64,8 @@ def binary_cross_entropy_with_logits(x, y, *, reduction="mean"):
 
 @op("NllLossBackward0")
 def nll_loss(log_probs, target, *, reduction="mean"):
+    """Classes along axis 1, or along axis 0 of a 1-D input (one sample: a 0-d loss)."""
+    if log_probs.ndim == 1:
+        return _reduce(-log_probs[target], reduction)
     picked = -jnp.take_along_axis(log_probs, target[:, None], axis=1)[:, 0]
     return _reduce(picked, reduction)

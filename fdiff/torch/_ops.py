@@ -73,6 +73,12 @@ def pow_scalar(a, exponent):
     return kinks.pow_scalar(a, exponent)
 
 
+@op("PowBackward0")
+def pow_zero(a):
+    """``a ** 0``: ones (also at 0, inf and nan), with torch's gradient, a zero constant."""
+    return jnp.ones_like(a)
+
+
 @op("PowBackward1", promotes=OPERANDS)
 def pow_tensor(a, exponent):
     return kinks.pow_tensor(a, exponent)

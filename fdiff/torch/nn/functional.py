@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from fdiff.torch import _dtypes
 from fdiff.torch import _nn_ops as nn_ops
 from fdiff.torch import _ops as ops
 from fdiff.torch._dispatch import apply
@@ -112,6 +113,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 @_functional
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``."""
+    _dtypes.check_matmul_dtypes("linear", input, weight, bias)
     return apply(nn_ops.linear, input, weight, bias)
 
 
@@ -169,8 +171,6 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
             "expected scalar type Long but found Float: fdiff.torch's cross_entropy and "
             "nll_loss take integer class indices"
         )
-    if input.dim() == 1:
-        return nll_loss(input.unsqueeze(0), target.reshape(1), reduction)
     return apply(nn_ops.nll_loss, input, target, reduction=_check_reduction(reduction))
 
 
