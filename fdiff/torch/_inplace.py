@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _caches, _dtypes, _indexing
+from fdiff.torch import _caches, _dtypes, _indexing, _math
 from fdiff.torch import _ops as ops
 from fdiff.torch import _shape_ops as shape_ops
 from fdiff.torch._dispatch import apply
@@ -127,7 +127,7 @@ def clamp_(self: Any, min: Any = None, max: Any = None) -> Any:
     result = _dtypes.promotion([self._storage[0], *bounds])
     if result is not None and result != own:
         _check_castable(result, own, _dtypes.C_TYPE_NAMES)
-    return assign(self, apply(ops.clamp, self, low=min, high=max))
+    return assign(self, _math.clamp(self, min, max))
 
 
 def setitem(self: Any, key: Any, value: Any) -> None:

@@ -157,8 +157,11 @@ DEGREES_OF_FREEDOM = (
 
 def _spread(spec: OpSpec):
     def function(
-        input: Tensor, dim: Any = None, *, correction: int = 1, keepdim: bool = False
+        input: Tensor, dim: Any = None, *, correction: int | None = 1, keepdim: bool = False
     ) -> Tensor:
+        if isinstance(dim, builtins.bool):  # torch.std(x, False): the `unbiased` overload
+            dim, correction = None, builtins.int(dim)
+        correction = 1 if correction is None else correction
         dims = None if dim is None else reduced_dims(input, dim)
         axes = dims if isinstance(dims, tuple) else (dims,)
         reduced = input.shape if dims is None else [input.shape[d] for d in axes]
@@ -190,6 +193,8 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 
 @torch_function
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
+    if isinstance(p, str) and p != "fro" or p in (0, -math.inf):
+        raise UnsupportedError(f"torch.norm(p={p!r})")
     order = 2.0 if p in ("fro", None) else builtins.float(p)
     return apply(ops.norm, input, p=order, dim=reduced_dims(input, dim), keepdim=keepdim)
 
@@ -294,6 +299,8 @@ def minimum(input: Tensor, other: Tensor) -> Tensor:
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        raise UnsupportedError("torch.clamp(min=Tensor, max=Tensor)")
     promoted = _dtypes.promotion([input._storage[0], *(b for b in (min, max) if b is not None)])
     if promoted is not None and promoted != input._storage[0].dtype:  # clamp(ints, 0.5): floats
         input = apply(ops.to_dtype, input, dtype=promoted)

@@ -177,5 +177,7 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 @_functional
 def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """``nll_loss(log_softmax(input, 1), target)`` for integer class targets."""
+    if target.dtype.is_floating_point:  # torch takes class probabilities there
+        raise UnsupportedError("torch.nn.functional.cross_entropy(target=<class probabilities>)")
     dim = 0 if input.dim() == 1 else 1
     return nll_loss(log_softmax(input, dim), target, reduction)
