@@ -193,7 +193,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 
 @torch_function
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
-    if isinstance(p, str) and p != "fro" or p in (0, -math.inf):
+    if (isinstance(p, str) and p != "fro") or p in (0, -math.inf):
         raise UnsupportedError(f"torch.norm(p={p!r})")
     order = 2.0 if p in ("fro", None) else builtins.float(p)
     return apply(ops.norm, input, p=order, dim=reduced_dims(input, dim), keepdim=keepdim)
