@@ -259,3 +259,49 @@ def test_nll_loss_of_one_sample_is_0_d(real_torch, reduction):
         return losses, x.grad
 
     assert_same(*run_both(real_torch, program))
+
+
+# --- found by the OpInfo sweep (tests/test_torch_opinfo.py) ------------------------------------
+
+OPINFO_FINDINGS = {
+    "max of a 0-d tensor along dim 0": lambda t: t.max(t.tensor(3.0), 0),
+    "argmin of a 0-d tensor along dim -1 with keepdim": lambda t: t.argmin(t.tensor(3.0), -1, True),
+    "amax of a 0-d tensor along dim 0": lambda t: t.amax(t.tensor(3.0), 0),
+    "std's unbiased overload": lambda t: t.std(t.tensor([1.0, 2.0, 4.0]), False),
+    "var with correction=None": lambda t: t.var(t.tensor([1.0, 2.0, 4.0]), correction=None),
+    "squeeze of several dims": lambda t: t.ones(2, 1, 1).squeeze((1, 2)).shape,
+    "transpose of a 0-d tensor": lambda t: t.tensor(2.0).transpose(0, -1),
+    "squeeze of a 0-d tensor": lambda t: t.tensor(2.0).squeeze(0),
+}
+
+
+@pytest.mark.parametrize("program", OPINFO_FINDINGS.values(), ids=OPINFO_FINDINGS)
+def test_what_the_opinfo_sweep_found_matches_torch(real_torch, program):
+    assert_same(*run_both(real_torch, program))
+
+
+def test_the_grad_fn_of_a_squeeze_of_several_dims(real_torch):
+    def program(torch):
+        x = torch.ones(2, 1, 1, requires_grad=True) * 2
+        return x.squeeze((1, 2)).grad_fn.name()
+
+    assert_same(*run_both(real_torch, program))
+
+
+REFUSED = {
+    "torch.norm(p=0)": lambda t: t.norm(t.ones(2), p=0),
+    "torch.norm(p=-inf)": lambda t: t.norm(t.ones(2), p=float("-inf")),
+    "torch.norm(p='nuc')": lambda t: t.norm(t.ones(2, 2), p="nuc"),
+    "torch.clamp(min=Tensor, max=Tensor)": lambda t: t.clamp(t.ones(2), t.zeros(2), t.ones(2)),
+    "torch.nn.functional.cross_entropy(target=<class probabilities>)": lambda t: (
+        t.nn.functional.cross_entropy(t.ones(2, 3), t.ones(2, 3) / 3)
+    ),
+}
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_what_fdiff_torch_lacks_is_refused_by_name(name):
+    """torch computes these; fdiff.torch once raised a bare error or computed another norm."""
+    with pytest.raises(fdiff.torch.UnsupportedError) as info:
+        REFUSED[name](fdiff.torch)
+    assert info.value.op == name
