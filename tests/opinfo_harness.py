@@ -434,7 +434,10 @@ def coverage_table(outcomes: list[Outcome], seconds: float) -> str:
     for outcome in outcomes:
         by_op.setdefault(outcome.op, Counter())[outcome.kind] += 1
         if outcome.kind != "passed":
-            notes.setdefault(outcome.op, set()).add(outcome.detail.split(":")[0][:60])
+            stage = (
+                outcome.detail if outcome.kind == "unsupported" else outcome.detail.split(":")[0]
+            )
+            notes.setdefault(outcome.op, set()).add(stage[:60])
     totals = Counter(outcome.kind for outcome in outcomes)
     lines = [
         f"{len(by_op)} OpInfo entries, {len(outcomes)} float32 samples: "
