@@ -36,9 +36,11 @@ JSON report (``fdiff compare --json``, :func:`report_json`), one object:
   ``failure`` (null, or one line saying why the run failed), ``signal`` (null or the killing
   signal's name, ``"SIGSEGV"``), ``returncode`` (null or the runner's exit status) and
   ``failure_line`` (null, or the script's line a timed-out or crashed run was at);
-- ``transcript`` (list): one object per aligned line, ``status`` (str: ``"same"``, ``"close"``
-  (numbers within tolerance), ``"differ"``, ``"torch only"`` or ``"fdiff only"``), ``torch``
-  and ``fdiff`` (str or null);
+- ``transcript`` (list): one object per aligned block (a printed line, or a tensor or array
+  printed over several lines, its lines joined by ``"\\n"``; see
+  :mod:`fdiff.compare._transcript`), ``status`` (str: ``"same"``, ``"close"`` (the same text
+  around numbers within tolerance, padding and printed rounding allowed for), ``"differ"``,
+  ``"torch only"`` or ``"fdiff only"``), ``torch`` and ``fdiff`` (str or null);
 - ``tensors`` (list): one object per tensor name, ``name`` (str), ``shape_torch`` and
   ``shape_fdiff`` (list of int, or null where that engine has no such tensor),
   ``max_abs_err`` and ``max_rel_err`` (float, or null where not comparable or not finite),

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 from typing import Any
@@ -23,7 +24,8 @@ __all__ = ["Report", "TensorComparison", "TranscriptRow", "format_report", "repo
 
 @dataclasses.dataclass(frozen=True)
 class TranscriptRow:
-    """One aligned pair of printed lines (``None`` where one engine printed nothing)."""
+    """One aligned pair of printed blocks (``None`` where one engine printed nothing): a line,
+    or a value printed over several lines, its lines joined by ``"\\n"``."""
 
     status: str
     torch: str | None
@@ -108,6 +110,11 @@ _RUN_FIELDS = ("failure", "signal", "returncode", "failure_line")
 _MARKS = {"same": "=", "close": "~", "differ": "|", "torch only": "<", "fdiff only": ">"}
 
 
+def _printed(report: Report, side: str) -> list[str]:
+    """Every line one side printed, a multi-line block's lines one by one."""
+    return [line for row in report.transcript for line in (getattr(row, side) or "").split("\n")]
+
+
 def _error_line(error: dict[str, Any]) -> str:
     where = f" at line {error['line']}" if error["line"] else ""
     return f"{error['type']}{where}: {error['message']}".splitlines()[0]
@@ -154,12 +161,13 @@ def _verdict(report: Report) -> str:
 def format_report(report: Report) -> str:
     """The human-readable report: transcripts side by side, errors, tensor table, verdict."""
     lines = [f"fdiff compare {report.script}  (rtol {report.rtol:g}, atol {report.atol:g})", ""]
-    width = min(60, max([len("torch"), *(len(r.torch or "") for r in report.transcript)]))
+    width = min(60, max([len("torch"), *map(len, _printed(report, "torch"))]))
     lines.append(f"  {'torch':{width}s}   fdiff.torch")
     for row in report.transcript:
-        lines.append(
-            f"  {row.torch or '':{width}s} {_MARKS[row.status]} {row.fdiff or ''}".rstrip()
+        pairs = itertools.zip_longest(
+            (row.torch or "").split("\n"), (row.fdiff or "").split("\n"), fillvalue=""
         )
+        lines += [f"  {t:{width}s} {_MARKS[row.status]} {f}".rstrip() for t, f in pairs]
     if not report.transcript:
         lines.append("  (neither engine printed anything)")
     errors = [(e, report.error(e)) for e in SCRIPT_ENGINES if report.error(e)]

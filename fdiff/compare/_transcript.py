@@ -1,4 +1,19 @@
-"""Lining up what the two engines printed, line by line, numbers compared within tolerance.
+"""Lining up what the two engines printed, block by block, numbers compared within tolerance.
+
+A transcript is cut into *blocks*: one printed line, or a bracketed value printed over several
+lines (a tensor or an array: a line that leaves a bracket open continues on the following
+lines that start with a space or are empty). Two blocks are compared after normalising what
+torch's and NumPy's printing adds around numbers: object addresses (``0x7f3a...``), runs of
+white space, and white space next to a bracket or a comma (``tensor([ 1.0000, -0.5000])``
+pads for the sign). So a tensor whose numbers print at another width, or wrap at another
+element, is still one block with the same text around its numbers. Each printed number is
+taken as the interval its printed digits round (``0.1235`` is ``0.1235 ± 0.00005``; an
+integer, or NumPy's ``1.``, as exact), and two numbers are close when those intervals come
+within ``atol + rtol * |torch's|`` of each other.
+
+Alignment (:mod:`fdiff.compare._align`) first matches blocks by their normalised text, then
+aligns the gaps between those matches by the text around the numbers, so a block whose
+numbers differ still lines up with its counterpart; what neither matches is paired by position.
 
 >>> [row.status for row in align_transcripts("loss 0.30000001\\n", "loss 0.3\\nextra\\n")]
 ['close', 'fdiff only']
@@ -6,65 +21,153 @@
 
 from __future__ import annotations
 
-import difflib
 import itertools
+import math
 import re
+from collections.abc import Iterator
 
-import numpy as np
-
+from fdiff.compare._align import StepBudget, align
 from fdiff.compare._report import TranscriptRow
 from fdiff.compare._tensors import DEFAULT_ATOL, DEFAULT_RTOL
 
-__all__ = ["align_transcripts", "line_status"]
+__all__ = ["align_transcripts", "line_status", "transcript_blocks"]
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?\b(?:nan|inf)\b")
+_PADDED = re.compile(r"\s*([\[\](){},])\s*")
+_SPACES = re.compile(r"\s+")
 
 
-def _numbers(line: str) -> tuple[str, list[float]]:
-    return _NUMBER.sub("#", line), [float(n) for n in _NUMBER.findall(line)]
+def _depth_change(line: str) -> int:
+    return sum(map(line.count, "([{")) - sum(map(line.count, ")]}"))
+
+
+def transcript_blocks(text: str) -> list[str]:
+    """``text``'s lines, a bracketed value printed over several lines joined into one block.
+
+    >>> transcript_blocks("a\\ntensor([[1., 2.],\\n        [3., 4.]])\\nb\\n")
+    ['a', 'tensor([[1., 2.],\\n        [3., 4.]])', 'b']
+    """
+    blocks: list[str] = []
+    depth = 0
+    for line in text.splitlines():
+        if depth > 0 and (not line or line[0].isspace()):
+            blocks[-1] += "\n" + line
+            depth = max(0, depth + _depth_change(line))
+        else:
+            blocks.append(line)
+            depth = max(0, _depth_change(line))
+    return blocks
+
+
+def _normalised(block: str) -> str:
+    """The block's text with addresses and the padding around numbers normalised."""
+    return _SPACES.sub(" ", _PADDED.sub(r"\1", _ADDRESS.sub("0x…", block))).strip()
+
+
+def _rounding(number: str) -> float:
+    """Half a unit of the last printed digit: ``"0.1235"`` -> ``5e-05``; ``0`` for an integer
+    or NumPy's ``"1."``, printed exactly."""
+    mantissa, _, exponent = number.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    if not decimals or mantissa.lstrip("+-") in ("nan", "inf"):
+        return 0.0
+    return 0.5 * 10.0 ** (int(exponent or 0) - decimals)
+
+
+def _number_close(torch_number: str, fdiff_number: str, rtol: float, atol: float) -> bool:
+    want, got = float(torch_number), float(fdiff_number)
+    if want == got or (math.isnan(want) and math.isnan(got)):
+        return True
+    slack = _rounding(torch_number) + _rounding(fdiff_number)
+    return abs(got - want) <= atol + rtol * abs(want) + slack  # False for a nan or an inf
 
 
 def line_status(torch_line: str, fdiff_line: str, rtol: float, atol: float) -> str:
-    """``"same"``, ``"close"`` (same text but numbers within tolerance) or ``"differ"``.
+    """``"same"``, ``"close"`` (the same text around numbers within tolerance) or ``"differ"``.
+
+    Addresses and padding are normalised first, and a printed number stands for the interval
+    its digits round (see the module docstring).
 
     >>> line_status("tensor([1.0000])", "tensor([1.0000])", 1e-5, 1e-6)
     'same'
     >>> line_status("loss 0.30000001", "loss 0.3", 1e-5, 1e-6)
     'close'
-    >>> line_status("loss 0.3", "loss 0.4", 1e-5, 1e-6)
+    >>> line_status("tensor([ 1.0000e+00, -3.5763e-07])", "tensor([1.0000e+00, 5.9605e-08])",
+    ...             1e-5, 1e-6)
+    'close'
+    >>> line_status("tensor(0.3000)", "tensor(0.3002)", 1e-5, 1e-6)
     'differ'
+    >>> line_status("loss 0.3", "loss 0.4", 1e-5, 1e-6)  # 0.34999 and 0.35001 print so
+    'close'
     """
-    if torch_line == fdiff_line:
+    if _ADDRESS.sub("0x…", torch_line) == _ADDRESS.sub("0x…", fdiff_line):
         return "same"
-    (torch_text, torch_numbers), (fdiff_text, fdiff_numbers) = (
-        _numbers(torch_line),
-        _numbers(fdiff_line),
-    )
-    if torch_text != fdiff_text or len(torch_numbers) != len(fdiff_numbers):
+    torch_text, fdiff_text = _normalised(torch_line), _normalised(fdiff_line)
+    torch_numbers, fdiff_numbers = _NUMBER.findall(torch_text), _NUMBER.findall(fdiff_text)
+    if (
+        _NUMBER.sub("#", torch_text) != _NUMBER.sub("#", fdiff_text)
+        or len(torch_numbers) != len(fdiff_numbers)
+        or not all(
+            _number_close(t, f, rtol, atol)
+            for t, f in zip(torch_numbers, fdiff_numbers, strict=True)
+        )
+    ):
         return "differ"
-    close = np.allclose(fdiff_numbers, torch_numbers, rtol=rtol, atol=atol, equal_nan=True)
-    return "close" if close else "differ"
+    return "close"
+
+
+def _keys(blocks: list[str], cache: dict[str, tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """Each block's normalised text, and that text with its numbers replaced by ``#``."""
+    for block in blocks:
+        if block not in cache:
+            text = _normalised(block)
+            cache[block] = (text, _NUMBER.sub("#", text))
+    return [cache[b][0] for b in blocks], [cache[b][1] for b in blocks]
+
+
+def _matched_pairs(left: list[str], right: list[str]) -> Iterator[tuple[int, int]]:
+    """Pairs of blocks to show side by side: by normalised text (common ends and unique
+    blocks), then, in each gap, by the text around the numbers; a final ``(len, len)``."""
+    cache: dict[str, tuple[str, str]] = {}
+    (left_text, left_shape), (right_text, right_shape) = _keys(left, cache), _keys(right, cache)
+    budget = StepBudget.for_sizes(len(left), len(right))
+    anchors = [*align(left_text, right_text, budget, search=False), (len(left), len(right))]
+    i = j = 0
+    for anchor_i, anchor_j in anchors:
+        inner = align(left_shape[i:anchor_i], right_shape[j:anchor_j], budget)
+        yield from ((i + a, j + b) for a, b in inner)
+        yield anchor_i, anchor_j
+        i, j = anchor_i + 1, anchor_j + 1
 
 
 def align_transcripts(
     torch_out: str, fdiff_out: str, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL
 ) -> list[TranscriptRow]:
-    """Line up two transcripts (object addresses normalised) into :class:`TranscriptRow` s.
+    """Line up two transcripts into :class:`TranscriptRow` s, one per block (a block printed
+    over several lines keeps its line breaks), in near-linear time.
 
     >>> [row.status for row in align_transcripts("a\\nb at 0x7f01\\nc\\n", "a\\nb at 0x55aa\\n")]
     ['same', 'same', 'torch only']
     """
-    left = [_ADDRESS.sub("0x…", line) for line in torch_out.splitlines()]
-    right = [_ADDRESS.sub("0x…", line) for line in fdiff_out.splitlines()]
+    left, right = transcript_blocks(torch_out), transcript_blocks(fdiff_out)
     rows: list[TranscriptRow] = []
-    matcher = difflib.SequenceMatcher(None, left, right, autojunk=False)
-    for _, i1, i2, j1, j2 in matcher.get_opcodes():
-        for a, b in itertools.zip_longest(left[i1:i2], right[j1:j2]):
+    i = j = 0
+    for next_i, next_j in _matched_pairs(left, right):
+        for a, b in itertools.zip_longest(left[i:next_i], right[j:next_j]):
             if a is None:
                 rows.append(TranscriptRow("fdiff only", None, b))
             elif b is None:
                 rows.append(TranscriptRow("torch only", a, None))
             else:
                 rows.append(TranscriptRow(line_status(a, b, rtol, atol), a, b))
+        if next_i < len(left):
+            rows.append(
+                TranscriptRow(
+                    line_status(left[next_i], right[next_j], rtol, atol),
+                    left[next_i],
+                    right[next_j],
+                )
+            )
+        i, j = next_i + 1, next_j + 1
     return rows
