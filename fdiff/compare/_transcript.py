@@ -145,12 +145,13 @@ def align_transcripts(
     torch_out: str, fdiff_out: str, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL
 ) -> list[TranscriptRow]:
     """Line up two transcripts into :class:`TranscriptRow` s, one per block (a block printed
-    over several lines keeps its line breaks), in near-linear time.
+    over several lines keeps its line breaks; object addresses shown as ``0x…``), in
+    near-linear time.
 
     >>> [row.status for row in align_transcripts("a\\nb at 0x7f01\\nc\\n", "a\\nb at 0x55aa\\n")]
     ['same', 'same', 'torch only']
     """
-    left, right = transcript_blocks(torch_out), transcript_blocks(fdiff_out)
+    left, right = (transcript_blocks(_ADDRESS.sub("0x…", out)) for out in (torch_out, fdiff_out))
     rows: list[TranscriptRow] = []
     i = j = 0
     for next_i, next_j in _matched_pairs(left, right):
