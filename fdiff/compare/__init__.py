@@ -46,7 +46,12 @@ JSON report (``fdiff compare --json``, :func:`report_json`), one object:
   ``max_abs_err`` and ``max_rel_err`` (float, or null where not comparable or not finite),
   ``ok`` (bool), ``note`` (str, empty when ok: ``"values differ"``, ``"shapes differ"``, a dtype
   difference, ``"missing under ENGINE"`` or ``"could not read under ENGINE: why"``);
-- ``explanations`` (list): one object per rule that applies, ``rule`` (str), ``message`` (str).
+- ``explanations`` (list): one object per rule that applies, ``rule`` (str), ``message`` (str);
+- ``unsupported`` (list): one object per name the script uses that torch has and
+  ``fdiff.torch`` lacks, all of them (a static scan of the script, then the run; see
+  :mod:`fdiff.compare._scan`), ``name`` (str: ``"torch.special.zeta"``, ``"Tensor.cumsum"``,
+  ``"torch.sum(keepdims=...)"``) and ``line`` (int or null: its first line in the script);
+- ``x64`` (bool): whether the ``fdiff.torch`` run had JAX's 64-bit mode on.
 
 >>> compared = compare_tensors(
 ...     {"x": {"shape": [2], "dtype": "torch.float32", "values": [1.0, 2.0]}},
@@ -180,6 +185,7 @@ def compare_script(
         ),
         rtol=rtol,
         atol=atol,
+        x64=x64,
     )
     report.explanations = explain(report)
     return report

@@ -58,6 +58,8 @@ class Report:
     atol: float
     example: str | None = None
     explanations: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    x64: bool = True
+    """Whether the ``fdiff.torch`` run had JAX's 64-bit mode on."""
 
     def error(self, engine: str) -> dict[str, Any] | None:
         return self.records[engine]["error"]
@@ -80,10 +82,30 @@ class Report:
         torch_error, fdiff_error = self.error("torch"), self.error("fdiff.torch")
         if torch_error is None or fdiff_error is None:
             return torch_error is fdiff_error
-        return torch_error["line"] is not None and (torch_error["type"], torch_error["line"]) == (
-            fdiff_error["type"],
-            fdiff_error["line"],
+        if torch_error["line"] is None or torch_error["line"] != fdiff_error["line"]:
+            return False
+        return torch_error["type"] == fdiff_error["type"] or _same_missing_attribute(
+            torch_error, fdiff_error
         )
+
+    @property
+    def unsupported(self) -> list[tuple[str, int | None]]:
+        """``(name, line)`` for every name the script uses that torch has and fdiff.torch
+        lacks, in the order of their lines: the static scan's (:mod:`fdiff.compare._scan`),
+        and what the ``fdiff.torch`` run stopped on (a keyword, ``"torch.sum(keepdims=...)"``,
+        or indexing, ``"torch.nn.Sequential.__getitem__"``) unless torch failed alike."""
+        in_torch = self.records["torch"].get("names", {}).get("found", {})
+        scanned = self.records["fdiff.torch"].get("names", {"lines": {}, "found": {}})
+        found = {
+            name: scanned["lines"][name]
+            for name, present in scanned["found"].items()
+            if not present and in_torch.get(name)
+        }
+        error = self.error("fdiff.torch")
+        missing = (error or {}).get("missing")
+        if missing and in_torch.get(missing) is not False and not self.errors_agree:
+            found.setdefault(missing, error["line"])
+        return sorted(found.items(), key=lambda item: (item[1] or 0, item[0]))
 
     @property
     def agree(self) -> bool:
@@ -98,6 +120,19 @@ class Report:
     def exit_code(self) -> int:
         """0 agree, 1 differ, 3 a run failed."""
         return 3 if self.failed_runs else 0 if self.agree else 1
+
+
+def _same_missing_attribute(torch_error: dict[str, Any], fdiff_error: dict[str, Any]) -> bool:
+    """torch's ``AttributeError`` for a name fdiff.torch reports as unsupported: a name torch
+    lacks too (the script's typo, ``net.fc2``), which both engines raise alike."""
+    attribute = re.search(r"has no attribute '(\w+)'", torch_error["message"])
+    missing = fdiff_error.get("missing") or ""
+    return (
+        torch_error["type"] == "AttributeError"
+        and fdiff_error["type"] in ("AttributeError", "UnsupportedAttributeError")
+        and attribute is not None
+        and missing.rpartition(".")[2] == attribute[1]
+    )
 
 
 _STDERR_LINES = 8
@@ -175,11 +210,12 @@ def format_report(report: Report) -> str:
         lines += ["", "errors:"]
         for engine, error in errors:
             lines.append(f"  {engine + ':':13s}{_error_line(error)}")
-            if error["missing"]:
-                lines.append(
-                    f"  fdiff.torch does not support `{error['missing']}` "
-                    f"(line {error['line']}: {error['source']})"
-                )
+    if report.unsupported:
+        source = report.source.splitlines()
+        lines.append("")
+        for name, line in report.unsupported:
+            where = f" (line {line}: {source[line - 1].strip()})" if line else ""
+            lines.append(f"  unsupported by fdiff.torch: {name}{where}")
     if report.tensors:
         name_width = max(6, *(len(t.name) for t in report.tensors))
         shape_width = max(5, *(len(_shape(t)) for t in report.tensors))
@@ -242,4 +278,6 @@ def report_json(report: Report) -> dict[str, Any]:
             for t in report.tensors
         ],
         "explanations": [{"rule": name, "message": text} for name, text in report.explanations],
+        "unsupported": [{"name": name, "line": line} for name, line in report.unsupported],
+        "x64": report.x64,
     }
