@@ -30,7 +30,7 @@ from fdiff.compare._align import StepBudget, align
 from fdiff.compare._report import TranscriptRow
 from fdiff.compare._tensors import DEFAULT_ATOL, DEFAULT_RTOL
 
-__all__ = ["align_transcripts", "line_status", "transcript_blocks"]
+__all__ = ["align_transcripts", "line_status", "printed_number_pairs", "transcript_blocks"]
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?\b(?:nan|inf)\b")
@@ -83,6 +83,19 @@ def _number_close(torch_number: str, fdiff_number: str, rtol: float, atol: float
     return abs(got - want) <= atol + rtol * abs(want) + slack  # False for a nan or an inf
 
 
+def printed_number_pairs(torch_line: str, fdiff_line: str) -> list[tuple[str, str]] | None:
+    """The numbers of two lines, pair by pair, when the text around them is the same (padding
+    normalised); ``None`` when it is not.
+
+    >>> printed_number_pairs("tensor([10000000000])", "tensor([1410065408])")
+    [('10000000000', '1410065408')]
+    """
+    torch_text, fdiff_text = _normalised(torch_line), _normalised(fdiff_line)
+    if _NUMBER.sub("#", torch_text) != _NUMBER.sub("#", fdiff_text):
+        return None
+    return list(zip(_NUMBER.findall(torch_text), _NUMBER.findall(fdiff_text), strict=True))
+
+
 def line_status(torch_line: str, fdiff_line: str, rtol: float, atol: float) -> str:
     """``"same"``, ``"close"`` (the same text around numbers within tolerance) or ``"differ"``.
 
@@ -103,18 +116,9 @@ def line_status(torch_line: str, fdiff_line: str, rtol: float, atol: float) -> s
     """
     if _ADDRESS.sub("0x…", torch_line) == _ADDRESS.sub("0x…", fdiff_line):
         return "same"
-    torch_text, fdiff_text = _normalised(torch_line), _normalised(fdiff_line)
-    torch_numbers, fdiff_numbers = _NUMBER.findall(torch_text), _NUMBER.findall(fdiff_text)
-    if (
-        _NUMBER.sub("#", torch_text) != _NUMBER.sub("#", fdiff_text)
-        or len(torch_numbers) != len(fdiff_numbers)
-        or not all(
-            _number_close(t, f, rtol, atol)
-            for t, f in zip(torch_numbers, fdiff_numbers, strict=True)
-        )
-    ):
-        return "differ"
-    return "close"
+    pairs = printed_number_pairs(torch_line, fdiff_line)
+    close = pairs is not None and all(_number_close(t, f, rtol, atol) for t, f in pairs)
+    return "close" if close else "differ"
 
 
 def _keys(blocks: list[str], cache: dict[str, tuple[str, str]]) -> tuple[list[str], list[str]]:
