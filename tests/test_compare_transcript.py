@@ -63,6 +63,10 @@ def test_an_exhausted_budget_leaves_the_gap_unmatched_and_stops_working():
     budget = StepBudget(5_000)
     assert align(a, b, budget) == []
     assert budget.spent <= budget.limit + 2_100  # one Myers round past the limit, at most
+    search = StepBudget(10**9, search_limit=5_000)  # the search has a limit of its own
+    assert align(a, b, search) == []
+    assert search.searched <= search.search_limit + 2_100
+    assert search.spent == search.searched + 2_001  # and a linear pass: 1 + 2,000 lines
 
 
 @pytest.mark.parametrize(

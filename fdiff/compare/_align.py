@@ -11,7 +11,8 @@ both ``i`` and ``j``. It works on gaps, starting with the whole of both sequence
    as the :class:`StepBudget` lasts; a gap left when it runs out stays unmatched (the caller
    pairs its lines by position).
 
-Every comparison, count and Myers step is charged to the budget, so the work is bounded by
+Every comparison, count and Myers step is charged to the budget (ten steps per line, and at
+most a million of them in Myers' search by default), so the work is bounded by
 ``StepBudget.limit`` plus a linear pass, whatever the input; within the budget the result is
 an optimal alignment wherever Myers ran and patience's (usually what a reader expects) where
 unique lines anchor it.
@@ -37,24 +38,33 @@ Pair = tuple[int, int]
 
 @dataclasses.dataclass
 class StepBudget:
-    """How many elementary steps an alignment may take; ``spent`` counts them.
+    """How many elementary steps an alignment may take, ``limit``, of which at most
+    ``search_limit`` in Myers' search; ``spent`` and ``searched`` count them.
 
-    >>> StepBudget.for_sizes(10, 20).limit
-    1000300
+    >>> StepBudget.for_sizes(10, 20)
+    StepBudget(limit=1000300, search_limit=1000000, spent=0, searched=0)
     """
 
     limit: int
+    search_limit: int = 1_000_000
     spent: int = 0
+    searched: int = 0
 
     @classmethod
-    def for_sizes(cls, n: int, m: int) -> StepBudget:
-        """The default: a million steps (a second or two) plus ten per line."""
-        return cls(1_000_000 + 10 * (n + m))
+    def for_sizes(cls, n: int, m: int, search_limit: int = 1_000_000) -> StepBudget:
+        """The default: ten steps per line, plus ``search_limit`` steps of search (a million
+        take a second or two)."""
+        return cls(search_limit + 10 * (n + m), search_limit)
 
     def spend(self, steps: int) -> bool:
         """Charge ``steps``; ``True`` while the budget is not exhausted."""
         self.spent += steps
         return self.spent <= self.limit
+
+    def search(self, steps: int) -> bool:
+        """Charge ``steps`` of Myers' search; ``True`` while neither limit is reached."""
+        self.searched += steps
+        return self.spend(steps) and self.searched <= self.search_limit
 
 
 def _longest_increasing(pairs: list[Pair]) -> list[Pair]:
@@ -112,11 +122,11 @@ def _myers(a: Sequence[Hashable], b: Sequence[Hashable], budget: StepBudget) -> 
             furthest[k] = x
             if x >= n and y >= m:
                 trace.append(furthest)
-                budget.spend(steps)
+                budget.search(steps)
                 return _myers_pairs(trace, n, m)
         trace.append(furthest)
         previous = furthest
-        if not budget.spend(steps):
+        if not budget.search(steps):
             return None
     raise AssertionError("unreachable: d = n + m always reaches the end")
 

@@ -13,7 +13,8 @@ within ``atol + rtol * |torch's|`` of each other.
 
 Alignment (:mod:`fdiff.compare._align`) first matches blocks by their normalised text, then
 aligns the gaps between those matches by the text around the numbers, so a block whose
-numbers differ still lines up with its counterpart; what neither matches is paired by position.
+numbers differ still lines up with its counterpart; what neither matches is paired by
+position. Each pass has its own :class:`~fdiff.compare._align.StepBudget`.
 
 >>> [row.status for row in align_transcripts("loss 0.30000001\\n", "loss 0.3\\nextra\\n")]
 ['close', 'fdiff only']
@@ -130,13 +131,18 @@ def _keys(blocks: list[str], cache: dict[str, tuple[str, str]]) -> tuple[list[st
     return [cache[b][0] for b in blocks], [cache[b][1] for b in blocks]
 
 
+SEARCH_STEPS = 500_000
+"""Myers' search steps for each of the two passes (about a second each)."""
+
+
 def _matched_pairs(left: list[str], right: list[str]) -> Iterator[tuple[int, int]]:
-    """Pairs of blocks to show side by side: by normalised text (common ends and unique
-    blocks), then, in each gap, by the text around the numbers; a final ``(len, len)``."""
+    """Pairs of blocks to show side by side: by normalised text, then, in each gap, by the
+    text around the numbers; a final ``(len, len)``."""
     cache: dict[str, tuple[str, str]] = {}
     (left_text, left_shape), (right_text, right_shape) = _keys(left, cache), _keys(right, cache)
-    budget = StepBudget.for_sizes(len(left), len(right))
-    anchors = [*align(left_text, right_text, budget, search=False), (len(left), len(right))]
+    budget = StepBudget.for_sizes(len(left), len(right), SEARCH_STEPS)
+    anchors = [*align(left_text, right_text, budget), (len(left), len(right))]
+    budget = StepBudget.for_sizes(len(left), len(right), SEARCH_STEPS)
     i = j = 0
     for anchor_i, anchor_j in anchors:
         inner = align(left_shape[i:anchor_i], right_shape[j:anchor_j], budget)
