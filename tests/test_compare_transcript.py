@@ -161,6 +161,18 @@ def test_blocks_join_continuation_lines_only_inside_open_brackets():
     ]
 
 
+def test_a_changed_line_in_a_repeating_transcript_does_not_shift_the_pairing():
+    # no line is unique, and by the text around the numbers every `epoch #` line is equal to
+    # every other: only the exact pass keeps each line with its counterpart
+    torch_lines = [f"epoch {i % 7}" for i in range(7000)]
+    fdiff_lines = ["diverged" if i % 1000 == 0 else line for i, line in enumerate(torch_lines)]
+    rows = align_transcripts("\n".join(torch_lines), "\n".join(fdiff_lines), RTOL, ATOL)
+    assert [(row.torch, row.fdiff) for row in rows] == list(
+        zip(torch_lines, fdiff_lines, strict=True)
+    )
+    assert [row.status for row in rows].count("differ") == 7
+
+
 def test_lines_that_differ_only_in_numbers_still_line_up():
     torch_out = "start\nstep 1 loss 0.5\nstep 2 loss 0.25\nend\n"
     fdiff_out = "start\nstep 1 loss 0.9\nstep 2 loss 0.25000001\nend\n"
