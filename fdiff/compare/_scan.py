@@ -29,6 +29,7 @@ import importlib
 import importlib.util
 import json
 import sys
+import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -190,5 +191,7 @@ def write_names(record: Path, script: Path, root: ModuleType) -> None:
         names = scan_source(importlib.util.decode_source(script.read_bytes()))
     except (OSError, SyntaxError, ValueError):
         return
-    found = {"lines": names.candidates(), "found": resolve(names, root)}
+    with warnings.catch_warnings():  # a deprecated name warns on look-up: not the script's
+        warnings.simplefilter("ignore")
+        found = {"lines": names.candidates(), "found": resolve(names, root)}
     names_path(record).write_text(json.dumps(found), encoding="utf-8")
