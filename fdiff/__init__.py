@@ -25,7 +25,7 @@ import importlib
 from typing import Any
 
 _SOURCES = {
-    "fdiff.errors": ("InputError",),
+    "fdiff.errors": ("InputError", "OutputError"),
     "fdiff.fields": (
         "DescentPath",
         "Expression",
@@ -55,6 +55,7 @@ __all__ = [
     "ExpressionError",
     "GradientField",
     "InputError",
+    "OutputError",
     "accumulate",
     "backward",
     "descent_path",
