@@ -70,19 +70,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     Bad input and unwritable output end with one line and status 2; Ctrl-C, a closed or a full
     stdout as :mod:`fdiff.cli._exit` says (130, 141, 2).
     """
-    argv = sys.argv[1:] if argv is None else list(argv)
-    with Interrupts() as interrupts, checked_stdout():
+    program, argv = argv is None, sys.argv[1:] if argv is None else list(argv)
+    with Interrupts(program) as interrupts, checked_stdout():
         try:
-            args = build_parser(_chosen_command(argv)).parse_args(argv)
-            interrupts.running()
-            status = args.handler(args)
+            status = _run(argv, interrupts)
             sys.stdout.flush()  # here, where a closed or full stdout can still be reported
         except (InputError, OutputError) as error:
             message = error.args[0] if error.args else str(error)
             print(f"fdiff: error: {message}", file=sys.stderr)
             status = 2
         except BaseException as error:
-            if isinstance(error, SystemExit) and not interrupts.seen:
-                raise  # --help, --version
             return ending_status(error, interrupts)
         return interrupted() if interrupts.seen else status
+
+
+def _run(argv: list[str], interrupts: Interrupts) -> int:
+    """Parse ``argv`` and run its command; its exit status (0 after ``--help``, ``--version``)."""
+    try:
+        args = build_parser(_chosen_command(argv)).parse_args(argv)
+    except SystemExit as done:  # argparse printed the help or the version
+        return 0 if done.code is None else int(done.code)
+    interrupts.running()
+    return args.handler(args)

@@ -46,15 +46,21 @@ _INTERRUPTED_LINE = "fdiff: interrupted"
 class Interrupts:
     """Ctrl-C handling for one run of the command (a context manager; main thread only).
 
+    Args:
+        program: the command is the whole program (the console script, ``python -m fdiff``):
+            after the block, while the interpreter exits (JAX's exit hooks), Ctrl-C still ends
+            with the line and 130; otherwise the previous handler is put back.
+
     >>> with Interrupts() as interrupts:
     ...     interrupts.running()
     >>> interrupts.seen
     False
     """
 
-    def __init__(self) -> None:
+    def __init__(self, program: bool = False) -> None:
         self.seen = False
         self._loading = True
+        self._program = program
         self._previous: object = None
 
     def __enter__(self) -> Interrupts:
@@ -64,7 +70,7 @@ class Interrupts:
 
     def __exit__(self, *exc_info: object) -> None:
         if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+            signal.signal(signal.SIGINT, _end_now if self._program else self._previous)
 
     def running(self) -> None:
         """The command's modules are loaded: from now on Ctrl-C raises ``KeyboardInterrupt``."""
@@ -75,9 +81,14 @@ class Interrupts:
             return  # a cleanup is under way: let it finish
         self.seen = True
         if self._loading:
-            os.write(sys.stderr.fileno(), f"{_INTERRUPTED_LINE}\n".encode())
-            os._exit(INTERRUPTED)
+            _end_now(signum, frame)
         raise KeyboardInterrupt
+
+
+def _end_now(signum: int, frame: FrameType | None) -> None:
+    """Print the line and end the process at once (nothing to clean up)."""
+    os.write(sys.stderr.fileno(), f"{_INTERRUPTED_LINE}\n".encode())
+    os._exit(INTERRUPTED)
 
 
 class StdoutError(OSError):
