@@ -24,6 +24,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+__version__ = "0.1.0"
+"""The package's version (pyproject.toml reads it from here; ``fdiff --version`` prints it)."""
+
 _SOURCES = {
     "fdiff.errors": ("InputError", "OutputError"),
     "fdiff.fields": (

@@ -21,6 +21,7 @@ import importlib
 import sys
 from collections.abc import Collection, Sequence
 
+from fdiff import __version__
 from fdiff.cli._exit import Interrupts, checked_stdout, ending_status, interrupted
 from fdiff.cli._usage import Parser, UsageError
 from fdiff.errors import InputError, OutputError
@@ -48,6 +49,7 @@ def build_parser(commands: Collection[str] | None = None) -> Parser:
     'fdiff.cli._list'
     """
     parser = Parser(prog="fdiff", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"fdiff {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name, (module_name, summary) in COMMANDS.items():
         subparser = subparsers.add_parser(name, help=summary, description=summary)
