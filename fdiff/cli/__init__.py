@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     program, argv = argv is None, sys.argv[1:] if argv is None else list(argv)
     with Interrupts(program) as interrupts, checked_stdout():
         try:
-            status = _run(argv, interrupts)
+            status = _parse_and_run(argv, interrupts)
             sys.stdout.flush()  # here, where a closed or full stdout can still be reported
         except (InputError, OutputError) as error:
             message = error.args[0] if error.args else str(error)
@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return interrupted() if interrupts.seen else status
 
 
-def _run(argv: list[str], interrupts: Interrupts) -> int:
+def _parse_and_run(argv: list[str], interrupts: Interrupts) -> int:
     """Parse ``argv`` and run its command; its exit status (0 after ``--help``, ``--version``)."""
     try:
         args = build_parser(_chosen_command(argv)).parse_args(argv)
