@@ -341,7 +341,7 @@ def _axis(limits: tuple[float, float], n: int, name: str) -> np.ndarray:
             f"`{name}` ({low:g}, {high:g}) is outside float32's range (±{largest:.3g})"
         )
     axis = np.linspace(low, high, int(n), dtype=np.float32)
-    if not np.all(np.diff(axis) > 0):
+    if not np.all(np.diff(axis) >= np.finfo(np.float32).smallest_normal):
         raise InputError(
             f"`{name}` ({low:.9g}, {high:.9g}) is too narrow for {n} distinct float32 grid "
             f"points (float32 has about 7 significant digits); widen it"
