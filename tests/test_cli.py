@@ -13,7 +13,7 @@ import pytest
 
 import fdiff
 from fdiff.cli import main
-from fdiff.cli._exit import BROKEN_PIPE, INTERRUPTED
+from fdiff.cli._exit import BROKEN_PIPE, INTERRUPTED, Interrupts, ending_status
 from fdiff.examples import CATALOG
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,6 +165,15 @@ def test_ctrl_c_while_the_command_loads_is_one_line_and_130():
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
     assert (process.returncode, stderr) == (INTERRUPTED, "fdiff: interrupted\n")
+
+
+def test_an_interrupt_that_a_library_turned_into_another_error_still_ends_with_130(capsys):
+    interrupts = Interrupts()
+    with pytest.raises(ImportError):
+        ending_status(ImportError("initialization failed"), interrupts)  # no Ctrl-C: a bug
+    interrupts.seen = True  # pybind11 reports a KeyboardInterrupt in a module's init this way
+    assert ending_status(ImportError("initialization failed"), interrupts) == INTERRUPTED
+    assert capsys.readouterr().err == "fdiff: interrupted\n"
 
 
 _SPAWN_AND_WAIT = """
