@@ -167,6 +167,19 @@ def test_ctrl_c_while_the_command_loads_is_one_line_and_130():
     assert (process.returncode, stderr) == (INTERRUPTED, "fdiff: interrupted\n")
 
 
+def test_ctrl_c_while_loading_in_process_returns_130_instead_of_ending_python(monkeypatch, capsys):
+    import fdiff.cli
+
+    def interrupted_import(name):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of a module's import
+        raise AssertionError("the interrupt did not stop the import")
+
+    monkeypatch.setattr(fdiff.cli.importlib, "import_module", interrupted_import)
+    assert main(["list"]) == INTERRUPTED
+    assert capsys.readouterr().err == "fdiff: interrupted\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
 def test_an_interrupt_that_a_library_turned_into_another_error_still_ends_with_130(capsys):
     interrupts = Interrupts()
     with pytest.raises(ImportError):

@@ -2,11 +2,12 @@
 
 - **Ctrl-C** (``SIGINT``) at any moment prints one line, ``fdiff: interrupted``, and ends with
   status 130 (128 + ``SIGINT``, the shell's convention), never a traceback. While the command's
-  modules load (JAX, matplotlib: nothing to clean up yet) it ends at once; once the command runs,
-  it raises ``KeyboardInterrupt`` so that ``finally`` blocks clean up (a half-written output
-  file is removed, ``fdiff compare`` kills its engines' process groups); further Ctrl-Cs are
-  ignored while that cleanup runs. An interrupt that a library turned into another exception,
-  or swallowed, still ends with 130.
+  modules load (JAX, matplotlib: nothing to clean up yet) the program ends at once (``main``
+  called from Python returns 130 instead); once the command runs, Ctrl-C raises
+  ``KeyboardInterrupt`` so that ``finally`` blocks clean up (a half-written output file is
+  removed, ``fdiff compare`` kills its engines' process groups); further Ctrl-Cs are ignored
+  while that cleanup runs. An interrupt that a library turned into another exception (a native
+  module's import reports it as an ``ImportError``), or swallowed, still ends with 130.
 - **A closed stdout** (``fdiff list | head -0``) ends quietly with status 141 (128 + ``SIGPIPE``,
   what a program killed by the broken pipe reports; distinct from every verdict of
   ``fdiff compare``).
@@ -80,7 +81,7 @@ class Interrupts:
         if self.seen:
             return  # a cleanup is under way: let it finish
         self.seen = True
-        if self._loading:
+        if self._loading and self._program:
             _end_now(signum, frame)
         raise KeyboardInterrupt
 
