@@ -15,9 +15,13 @@ The verdict, also the exit status of ``fdiff compare``: *run failed* (3) when ei
 out, was killed by a signal, ended without a result (``os._exit``, a crash in native code) or
 could not start: there is nothing to compare, and the failure, the signal and the script's line
 are named; else *agree* (0) when neither raised (or both raised the same exception type at the
-same line of the script), every transcript line matches (numbers within tolerance, object
-addresses such as ``0x7f3a...`` ignored) and every tensor matches; else *differ* (1). A script
-that does not compile is an :class:`~fdiff.errors.InputError` (``fdiff`` exits 2).
+same line of the script, fdiff.torch's unsupported-attribute error for a name torch lacks too
+counting as torch's ``AttributeError``), every transcript block matches (numbers within
+tolerance, padding and object addresses such as ``0x7f3a...`` ignored) and every tensor
+matches; else *differ* (1). A script that does not compile is an
+:class:`~fdiff.errors.InputError` (``fdiff`` exits 2). Every name the script uses that torch
+has and fdiff.torch lacks is listed (:attr:`Report.unsupported`), found by a static scan
+(:mod:`fdiff.compare._scan`) and the run.
 
 JSON report (``fdiff compare --json``, :func:`report_json`), one object:
 
