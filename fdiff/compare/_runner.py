@@ -2,7 +2,8 @@
 
 ``main(["--engine", "torch" or "fdiff.torch", "--out", RECORD.json, "--status-fd", FD,
 "--timeout", SECONDS, SCRIPT.py])``, in a ``python -u`` child (:mod:`fdiff.compare._engines`),
-imports the engine (real ``torch``, or ``fdiff.torch`` installed as ``torch``), writes
+imports the engine (real ``torch``, or ``fdiff.torch`` installed as ``torch``), writes which
+torch names of the script exist in it (:func:`fdiff.compare._scan.write_names`), writes
 ``started`` to file descriptor ``FD`` (from then on the script's timeout runs), executes
 ``SCRIPT.py`` as ``__main__``, waits for its non-daemon threads, writes one JSON record to
 ``RECORD.json``, then ``finished`` to ``FD`` (the interpreter's exit, seconds for torch on a
@@ -340,10 +341,10 @@ def main(argv: list[str] | None = None) -> int:
         os.set_inheritable(args.status_fd, False)  # processes the script starts do not hold it
         status = os.fdopen(args.status_fd, "w")
     with _engine_context(args.engine), status as report:
+        write_names(Path(args.out), Path(args.script), sys.modules["torch"])  # not timed
         if args.timeout is not None:
             with contextlib.suppress(OverflowError):  # a timeout past faulthandler's range
                 faulthandler.dump_traceback_later(args.timeout)  # before the parent's clock
-        write_names(Path(args.out), Path(args.script), sys.modules["torch"])
         report.write("started\n")
         report.flush()
         record = run_script(Path(args.script), args.engine)
