@@ -59,14 +59,25 @@ def test_align_matches_equal_items_in_order_and_no_more_than_a_longest_subsequen
 
 
 def test_an_exhausted_budget_leaves_the_gap_unmatched_and_stops_working():
-    a, b = ["x", "y"] * 500, ["z", "w"] * 500  # no common line: Myers would take 10^6 steps
+    # no unique line, and an edit distance of 2,000: Myers would take about 2 * 10^6 steps
+    a, b = ["x"] * 1000 + ["y"] * 1000, ["y"] * 1000 + ["x"] * 1000
     budget = StepBudget(5_000)
     assert align(a, b, budget) == []
     assert budget.spent <= budget.limit + 2_100  # one Myers round past the limit, at most
     search = StepBudget(10**9, search_limit=5_000)  # the search has a limit of its own
     assert align(a, b, search) == []
     assert search.searched <= search.search_limit + 2_100
-    assert search.spent == search.searched + 2_001  # and a linear pass: 1 + 2,000 lines
+    assert search.spent == search.searched + 4_001  # and a linear pass: 1 + 4,000 lines
+    assert len(align(a, b, StepBudget(10**9, search_limit=10**9))) == 1000  # with enough
+
+
+def test_lines_the_other_side_lacks_are_left_out_of_the_search():
+    # 1,000 lines only torch printed, then the same 2 lines: no unique line, but the search
+    # sees only the lines both printed, so it costs a few steps, not 10^6
+    a, b = ["only torch"] * 1000 + ["x", "y"], ["y", "x"] * 3
+    budget = StepBudget.for_sizes(len(a), len(b))
+    assert align(a, b, budget) == [(1000, 1), (1001, 2)]  # x and y, in order: the longest
+    assert budget.searched < 100
 
 
 @pytest.mark.parametrize(

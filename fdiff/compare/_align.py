@@ -7,8 +7,9 @@ both ``i`` and ``j``. It works on gaps, starting with the whole of both sequence
 2. *patience*: the lines that occur exactly once in the gap on both sides are matched along
    their longest increasing run (``O(k log k)``), and each gap between two such anchors is
    aligned the same way;
-3. a gap with no such line is aligned by Myers' ``O((N + M) D)`` shortest edit script, as long
-   as the :class:`StepBudget` lasts; a gap left when it runs out stays unmatched (the caller
+3. a gap with no such line is aligned by Myers' ``O((N + M) D)`` shortest edit script on the
+   lines the other side has too (the others can only be edits), as long as the
+   :class:`StepBudget` lasts; a gap left when it runs out stays unmatched (the caller
    pairs its lines by position).
 
 Every comparison, count and Myers step is charged to the budget (ten steps per line, and at
@@ -87,9 +88,10 @@ def _longest_increasing(pairs: list[Pair]) -> list[Pair]:
     return run[::-1]
 
 
-def _unique_anchors(
+def _anchors(
     a: Sequence[Hashable], b: Sequence[Hashable], gap: tuple[int, int, int, int]
-) -> list[Pair]:
+) -> tuple[list[Pair], set[Hashable]]:
+    """The gap's patience anchors, and the items its two sides share at all."""
     a0, a1, b0, b1 = gap
     count_a, count_b = Counter(a[a0:a1]), Counter(b[b0:b1])
     where_b = {b[j]: j for j in range(b0, b1) if count_b[b[j]] == 1}
@@ -98,7 +100,23 @@ def _unique_anchors(
         for i in range(a0, a1)
         if count_a[a[i]] == 1 and a[i] in where_b  # unique on both sides
     ]
-    return _longest_increasing(pairs)
+    return _longest_increasing(pairs), count_a.keys() & count_b.keys()
+
+
+def _search(
+    a: Sequence[Hashable],
+    b: Sequence[Hashable],
+    gap: tuple[int, int, int, int],
+    shared: set[Hashable],
+    budget: StepBudget,
+) -> list[Pair]:
+    """Myers on the gap's items that the other side has too (an item it lacks can only be
+    an edit: leaving it out shrinks both the input and the edit distance), mapped back."""
+    a0, a1, b0, b1 = gap
+    left = [i for i in range(a0, a1) if a[i] in shared]
+    right = [j for j in range(b0, b1) if b[j] in shared]
+    found = _myers([a[i] for i in left], [b[j] for j in right], budget)
+    return [(left[i], right[j]) for i, j in found or ()]
 
 
 def _myers(a: Sequence[Hashable], b: Sequence[Hashable], budget: StepBudget) -> list[Pair] | None:
@@ -188,13 +206,12 @@ def align(
             continue  # the counting below is what was charged; out of budget, leave the gap
         if a0 == a1 or b0 == b1:
             continue
-        anchors = _unique_anchors(a, b, (a0, a1, b0, b1))
+        anchors, shared = _anchors(a, b, (a0, a1, b0, b1))
         if anchors:
             pairs += anchors
             corners = [(a0 - 1, b0 - 1), *anchors, (a1, b1)]
             gaps += [(i + 1, k, j + 1, ll) for (i, j), (k, ll) in itertools.pairwise(corners)]
-        elif search:
-            found = _myers(a[a0:a1], b[b0:b1], budget)
-            pairs += [(a0 + i, b0 + j) for i, j in found or ()]
+        elif search and shared:
+            pairs += _search(a, b, (a0, a1, b0, b1), shared, budget)
     pairs.sort()
     return pairs

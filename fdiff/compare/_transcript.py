@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from fdiff.compare._align import StepBudget, align
 from fdiff.compare._report import TranscriptRow
@@ -35,12 +35,12 @@ __all__ = ["align_transcripts", "line_status", "printed_number_pairs", "transcri
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?\b(?:nan|inf)\b")
-_PADDED = re.compile(r"\s*([\[\](){},])\s*")
-_SPACES = re.compile(r"\s+")
+_PADDED = re.compile(r"\s+(?=[\[\](){},])|(?<=[\[\](){},])\s+")
 
 
 def _depth_change(line: str) -> int:
-    return sum(map(line.count, "([{")) - sum(map(line.count, ")]}"))
+    opened = line.count("(") + line.count("[") + line.count("{")
+    return opened - line.count(")") - line.count("]") - line.count("}") if opened else 0
 
 
 def transcript_blocks(text: str) -> list[str]:
@@ -63,7 +63,8 @@ def transcript_blocks(text: str) -> list[str]:
 
 def _normalised(block: str) -> str:
     """The block's text with addresses and the padding around numbers normalised."""
-    return _SPACES.sub(" ", _PADDED.sub(r"\1", _ADDRESS.sub("0x…", block))).strip()
+    text = _ADDRESS.sub("0x…", block) if "0x" in block else block
+    return " ".join(_PADDED.sub("", text).split())
 
 
 def _rounding(number: str) -> float:
@@ -115,20 +116,25 @@ def line_status(torch_line: str, fdiff_line: str, rtol: float, atol: float) -> s
     >>> line_status("loss 0.3", "loss 0.4", 1e-5, 1e-6)  # 0.34999 and 0.35001 print so
     'close'
     """
-    if _ADDRESS.sub("0x…", torch_line) == _ADDRESS.sub("0x…", fdiff_line):
+    if torch_line == fdiff_line or _ADDRESS.sub("0x…", torch_line) == _ADDRESS.sub(
+        "0x…", fdiff_line
+    ):
         return "same"
     pairs = printed_number_pairs(torch_line, fdiff_line)
     close = pairs is not None and all(_number_close(t, f, rtol, atol) for t, f in pairs)
     return "close" if close else "differ"
 
 
-def _keys(blocks: list[str], cache: dict[str, tuple[str, str]]) -> tuple[list[str], list[str]]:
-    """Each block's normalised text, and that text with its numbers replaced by ``#``."""
-    for block in blocks:
-        if block not in cache:
-            text = _normalised(block)
-            cache[block] = (text, _NUMBER.sub("#", text))
-    return [cache[b][0] for b in blocks], [cache[b][1] for b in blocks]
+def _keys(texts: list[str], cache: dict[str, str], key: Callable[[str], str]) -> list[str]:
+    """``key`` of each text, computed once per distinct text."""
+    for text in texts:
+        if text not in cache:
+            cache[text] = key(text)
+    return [cache[t] for t in texts]
+
+
+def _shape(text: str) -> str:
+    return _NUMBER.sub("#", text)
 
 
 SEARCH_STEPS = 500_000
@@ -138,15 +144,21 @@ SEARCH_STEPS = 500_000
 def _matched_pairs(left: list[str], right: list[str]) -> Iterator[tuple[int, int]]:
     """Pairs of blocks to show side by side: by normalised text, then, in each gap, by the
     text around the numbers; a final ``(len, len)``."""
-    cache: dict[str, tuple[str, str]] = {}
-    (left_text, left_shape), (right_text, right_shape) = _keys(left, cache), _keys(right, cache)
+    texts: dict[str, str] = {}
+    left_text, right_text = _keys(left, texts, _normalised), _keys(right, texts, _normalised)
+    shapes: dict[str, str] = {}  # computed for the gaps only
     budget = StepBudget.for_sizes(len(left), len(right), SEARCH_STEPS)
     anchors = [*align(left_text, right_text, budget), (len(left), len(right))]
     budget = StepBudget.for_sizes(len(left), len(right), SEARCH_STEPS)
     i = j = 0
     for anchor_i, anchor_j in anchors:
-        inner = align(left_shape[i:anchor_i], right_shape[j:anchor_j], budget)
-        yield from ((i + a, j + b) for a, b in inner)
+        if i < anchor_i and j < anchor_j:  # a gap with blocks on both sides
+            inner = align(
+                _keys(left_text[i:anchor_i], shapes, _shape),
+                _keys(right_text[j:anchor_j], shapes, _shape),
+                budget,
+            )
+            yield from ((i + a, j + b) for a, b in inner)
         yield anchor_i, anchor_j
         i, j = anchor_i + 1, anchor_j + 1
 
@@ -165,7 +177,8 @@ def align_transcripts(
     rows: list[TranscriptRow] = []
     i = j = 0
     for next_i, next_j in _matched_pairs(left, right):
-        for a, b in itertools.zip_longest(left[i:next_i], right[j:next_j]):
+        unmatched = (left[i:next_i], right[j:next_j]) if next_i > i or next_j > j else ()
+        for a, b in itertools.zip_longest(*unmatched):
             if a is None:
                 rows.append(TranscriptRow("fdiff only", None, b))
             elif b is None:
