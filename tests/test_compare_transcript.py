@@ -58,6 +58,25 @@ def test_align_matches_equal_items_in_order_and_no_more_than_a_longest_subsequen
     assert len(pairs) <= lcs_length(a, b)
 
 
+printed_lines = st.lists(
+    st.sampled_from(["loss 0.5", "loss 0.50000001", "loss 0.7", "a", "b", "tensor([1.,", " 2.])"]),
+    max_size=30,
+)
+
+
+@given(printed_lines, printed_lines)
+def test_every_printed_block_is_shown_once_in_its_order(torch_lines, fdiff_lines):
+    torch_out, fdiff_out = "\n".join(torch_lines), "\n".join(fdiff_lines)
+    rows = align_transcripts(torch_out, fdiff_out, RTOL, ATOL)
+    assert [r.torch for r in rows if r.torch is not None] == transcript_blocks(torch_out)
+    assert [r.fdiff for r in rows if r.fdiff is not None] == transcript_blocks(fdiff_out)
+    for row in rows:
+        both = row.torch is not None and row.fdiff is not None
+        assert (row.status in ("same", "close", "differ")) == both
+        if both:
+            assert row.status == line_status(row.torch, row.fdiff, RTOL, ATOL)
+
+
 def test_an_exhausted_budget_leaves_the_gap_unmatched_and_stops_working():
     # no unique line, and an edit distance of 2,000: Myers would take about 2 * 10^6 steps
     a, b = ["x"] * 1000 + ["y"] * 1000, ["y"] * 1000 + ["x"] * 1000
