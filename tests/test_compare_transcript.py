@@ -189,6 +189,11 @@ def test_blocks_join_continuation_lines_only_inside_open_brackets():
         "tensor([[1., 2.],\n\n        [3., 4.]])",
         "  indented",
     ]
+    # a continuation that only closes brackets ends the block
+    assert transcript_blocks("tensor([1.,\n        2.])\n  indented\n") == [
+        "tensor([1.,\n        2.])",
+        "  indented",
+    ]
 
 
 def test_a_changed_line_in_a_repeating_transcript_does_not_shift_the_pairing():

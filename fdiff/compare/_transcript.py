@@ -40,7 +40,7 @@ _PADDED = re.compile(r"\s+(?=[\[\](){},])|(?<=[\[\](){},])\s+")
 
 def _depth_change(line: str) -> int:
     opened = line.count("(") + line.count("[") + line.count("{")
-    return opened - line.count(")") - line.count("]") - line.count("}") if opened else 0
+    return opened - line.count(")") - line.count("]") - line.count("}")
 
 
 def transcript_blocks(text: str) -> list[str]:
