@@ -78,16 +78,16 @@ def test_every_printed_block_is_shown_once_in_its_order(torch_lines, fdiff_lines
 
 
 def test_an_exhausted_budget_leaves_the_gap_unmatched_and_stops_working():
-    # no unique line, and an edit distance of 2,000: Myers would take about 2 * 10^6 steps
-    a, b = ["x"] * 1000 + ["y"] * 1000, ["y"] * 1000 + ["x"] * 1000
+    # no unique line, and an edit distance of 600: Myers takes about 2 * 10^5 steps
+    a, b = ["x"] * 300 + ["y"] * 300, ["y"] * 300 + ["x"] * 300
     budget = StepBudget(5_000)
     assert align(a, b, budget) == []
     assert budget.spent <= budget.limit + 2_100  # one Myers round past the limit, at most
     search = StepBudget(10**9, search_limit=5_000)  # the search has a limit of its own
     assert align(a, b, search) == []
     assert search.searched <= search.search_limit + 2_100
-    assert search.spent == search.searched + 4_001  # and a linear pass: 1 + 4,000 lines
-    assert len(align(a, b, StepBudget(10**9, search_limit=10**9))) == 1000  # with enough
+    assert search.spent == search.searched + 1_201  # and a linear pass: 1 + 1,200 lines
+    assert len(align(a, b, StepBudget(10**9, search_limit=10**9))) == 300  # with enough
 
 
 def test_lines_the_other_side_lacks_are_left_out_of_the_search():
