@@ -80,7 +80,9 @@ def write_table() -> None:
         f"fdiff.torch implements, up to {FULL_SWEEP_SAMPLES} float32 samples each: forward\n"
         "values, gradients and second derivatives compared with real torch (see\n"
         "tests/opinfo_harness.py for the tolerances). *Unsupported*: fdiff.torch raised\n"
-        "`UnsupportedError` (or needs x64 for float64); the notes name what it lacks.\n\n"
+        "`UnsupportedError` (or needs x64 for float64); the notes name what it lacks. A sample\n"
+        "with a known deviation (listed below) agreed in every stage before that one; the\n"
+        "stages are forward, gradient, then second derivative.\n\n"
         + harness.coverage_table(outcomes, seconds)
         + "\n## Known deviations\n\n"
         + known
