@@ -304,8 +304,11 @@ def check_sample(opinfo: Any, index: int, sample: Any, second_order: bool) -> Ou
     try:
         args = to_fdiff([sample.input, *sample.args], torch)
         kwargs = to_fdiff(sample.kwargs, torch)
-    except (Unconvertible, TypeError) as error:  # TypeError: float64 without x64
+    except Unconvertible as error:
         return Outcome(key, index, "unsupported", f"argument: {error}")
+    except TypeError as error:  # a float64 argument without x64
+        kind = "unsupported" if "jax_enable_x64" in str(error) else "deviation"
+        return Outcome(key, index, kind, f"argument: {error}")
     try:
         actual = function(*args, **kwargs)
     except fdiff.torch.UnsupportedError as error:
