@@ -1,4 +1,5 @@
-"""``torch.autograd`` on JAX: ``grad``, ``backward`` and the legacy ``Variable``.
+"""``torch.autograd`` on JAX: ``grad``, ``backward``, ``Function``, ``functional``, ``graph``,
+``gradcheck`` and the legacy ``Variable``.
 
 >>> import fdiff.torch as torch
 >>> from fdiff.torch.autograd import Variable
@@ -12,8 +13,9 @@ from __future__ import annotations
 from fdiff.torch._autograd import backward, grad
 from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
+from fdiff.torch.autograd.function import Function, FunctionCtx, once_differentiable
 
-__all__ = ["Variable", "backward", "grad"]
+__all__ = ["Function", "FunctionCtx", "Variable", "backward", "grad", "once_differentiable"]
 __getattr__ = missing_names(
     __name__, "torch.autograd", ("forward_ad", "functional", "graph", "profiler")
 )
