@@ -13,12 +13,21 @@ from __future__ import annotations
 from fdiff.torch._autograd import backward, grad
 from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
+from fdiff.torch.autograd import function as function
+from fdiff.torch.autograd import functional as functional
 from fdiff.torch.autograd.function import Function, FunctionCtx, once_differentiable
 
-__all__ = ["Function", "FunctionCtx", "Variable", "backward", "grad", "once_differentiable"]
-__getattr__ = missing_names(
-    __name__, "torch.autograd", ("forward_ad", "functional", "graph", "profiler")
-)
+__all__ = [
+    "Function",
+    "FunctionCtx",
+    "Variable",
+    "backward",
+    "function",
+    "functional",
+    "grad",
+    "once_differentiable",
+]
+__getattr__ = missing_names(__name__, "torch.autograd", ("forward_ad", "graph", "profiler"))
 
 
 def Variable(data: Tensor, requires_grad: bool = False) -> Tensor:
