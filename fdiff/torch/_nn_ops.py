@@ -66,3 +66,9 @@ def binary_cross_entropy_with_logits(x, y, *, reduction="mean"):
 def nll_loss(log_probs, target, *, reduction="mean"):
     picked = -jnp.take_along_axis(log_probs, target[:, None], axis=1)[:, 0]
     return _reduce(picked, reduction)
+
+
+@op("BackwardHookFunctionBackward", saves=False)
+def backward_hook_function(x):
+    """The identity a module's tensors pass through when it has full backward hooks."""
+    return x
