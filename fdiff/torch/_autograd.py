@@ -87,7 +87,11 @@ def _gradients(
                 "Tensor.register_hook (a hooked backward with create_graph=True)"
             )
         return _recorded_gradients(plan, cotangents)
-    compiled = _graph.compiled_gradients(plan.key, _hooks.hook_point if hooks else None)
+    compiled = (
+        _graph.compiled_gradients(plan.key, _hooks.hook_point)
+        if hooks
+        else _graph.compiled_gradients(plan.key)
+    )
     roots, values = _hooks.run_hooked(
         hooks,
         compiled,
