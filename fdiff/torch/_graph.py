@@ -39,6 +39,13 @@ class AccumulateGrad:
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"  # what torch's AccumulateGrad.name() returns
 
+    @property
+    def variable(self) -> Any:
+        """The leaf tensor this edge accumulates into (torch's ``AccumulateGrad.variable``)."""
+        return self.tensor
+
+    next_functions: tuple = ()  # a leaf's node has no inputs
+
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"
 

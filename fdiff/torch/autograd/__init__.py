@@ -1,5 +1,5 @@
 """``torch.autograd`` on JAX: ``grad``, ``backward``, ``Function``, ``functional``, ``graph``,
-``gradcheck`` and the legacy ``Variable``.
+``gradcheck``/``gradgradcheck`` and the legacy ``Variable``.
 
 >>> import fdiff.torch as torch
 >>> from fdiff.torch.autograd import Variable
@@ -15,7 +15,9 @@ from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
 from fdiff.torch.autograd import function as function
 from fdiff.torch.autograd import functional as functional
+from fdiff.torch.autograd import graph as graph
 from fdiff.torch.autograd.function import Function, FunctionCtx, once_differentiable
+from fdiff.torch.autograd.gradcheck import gradcheck, gradgradcheck
 
 __all__ = [
     "Function",
@@ -25,9 +27,12 @@ __all__ = [
     "function",
     "functional",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "graph",
     "once_differentiable",
 ]
-__getattr__ = missing_names(__name__, "torch.autograd", ("forward_ad", "graph", "profiler"))
+__getattr__ = missing_names(__name__, "torch.autograd", ("forward_ad", "profiler"))
 
 
 def Variable(data: Tensor, requires_grad: bool = False) -> Tensor:
