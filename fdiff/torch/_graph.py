@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from fdiff.torch import _caches, _hook_tables
-from fdiff.torch._errors import GRAPH_FREED
+from fdiff.torch._errors import GRAPH_FREED, UnsupportedError
 from fdiff.torch._opspec import OpSpec
 
 # --- nodes ------------------------------------------------------------------------------------
@@ -120,6 +120,10 @@ class Node:
     def register_prehook(self, hook: Callable[[tuple], Any]) -> Any:
         """torch's ``grad_fn.register_prehook``: ``hook(grad_outputs)`` may return new ones."""
         return _hook_tables.register(_hook_tables.pre_hooks, self, hook)
+
+    def register_hook(self, hook: Callable[[tuple, tuple], Any]) -> Any:
+        """torch's ``grad_fn.register_hook``: not built (it would need the node's own VJP)."""
+        raise UnsupportedError("Node.register_hook")
 
     def _class_name(self) -> str:
         """The node's torch class name, as reprs print it (``name()`` without a namespace)."""
