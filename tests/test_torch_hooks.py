@@ -166,3 +166,22 @@ def test_full_backward_hook_without_input_grads_warns_as_torch(real_torch):
         return seen, [str(w.message) for w in caught], layer.weight.grad
 
     assert_same(*run_both(real_torch, program))
+
+
+def test_grad_fn_hooks_see_and_replace_input_gradients(real_torch):
+    """``grad_fn.register_hook``: ``(grad_inputs, grad_outputs)``, one grad_input per
+    ``next_functions`` entry (``None`` for a constant), and replaced grad_inputs flow on."""
+
+    def program(torch):
+        seen = []
+        x = torch.tensor([1.0, 2.0], requires_grad=True)
+        w = torch.tensor([0.5, -1.0], requires_grad=True)
+        y = x * 2
+        y.grad_fn.register_hook(lambda gi, go: seen.append((gi, go)))
+        z = (x * w).exp()
+        product = z.grad_fn.next_functions[0][0]
+        product.register_hook(lambda gi, go: (gi[0] * 3, gi[1] + 1))
+        (y.sum() + z.sum()).backward()
+        return seen, x.grad, w.grad
+
+    assert_same(*run_both(real_torch, program))

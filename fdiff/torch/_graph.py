@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from fdiff.torch import _caches, _hook_tables
-from fdiff.torch._errors import GRAPH_FREED, UnsupportedError
+from fdiff.torch._errors import GRAPH_FREED
 from fdiff.torch._opspec import OpSpec
 
 # --- nodes ------------------------------------------------------------------------------------
@@ -122,8 +122,9 @@ class Node:
         return _hook_tables.register(_hook_tables.pre_hooks, self, hook)
 
     def register_hook(self, hook: Callable[[tuple, tuple], Any]) -> Any:
-        """torch's ``grad_fn.register_hook``: not built (it would need the node's own VJP)."""
-        raise UnsupportedError("Node.register_hook")
+        """torch's ``grad_fn.register_hook``: ``hook(grad_inputs, grad_outputs)`` may return
+        new ``grad_inputs`` (one per ``next_functions`` entry)."""
+        return _hook_tables.register(_hook_tables.post_hooks, self, hook)
 
     def _class_name(self) -> str:
         """The node's torch class name, as reprs print it (``name()`` without a namespace)."""
@@ -164,6 +165,7 @@ REF_REBASED = 4  # a Rebased edge: the index is (node index, constant index)
 HOOK_PRE = 0
 HOOK_TENSOR = 1
 HOOK_LEAF = 2
+HOOK_NODE = 3  # around a node's op: its grad_fn hooks see the gradients of its inputs
 
 
 class GraphKey(NamedTuple):
@@ -305,7 +307,8 @@ def replay(
     """Evaluate the graph ``key`` describes on these values; returns the root values.
 
     ``hook(slot, value)``, given, marks the values of ``key.hooked`` (an identity whose
-    derivative runs backward hooks)."""
+    derivative runs backward hooks); ``hook(slot, op, *args)`` runs a ``HOOK_NODE`` node's op
+    (its derivative runs the node's hooks)."""
     hooked = {(place, i): slot for slot, (place, i) in enumerate(key.hooked)} if hook else {}
     values: list[jax.Array] = []
     sources = (values, leaves, consts, scalars)  # indexed by REF_NODE ... REF_SCALAR
@@ -314,7 +317,11 @@ def replay(
             _rebased(values[i[0]], consts[i[1]]) if kind == REF_REBASED else sources[kind][i]
             for kind, i in refs
         ]
-        value = spec.impl(*args, **dict(static))
+        if (HOOK_NODE, len(values)) in hooked:  # the op, its VJP watched by grad_fn hooks
+            op = functools.partial(spec.impl, **dict(static))
+            value = hook(hooked[HOOK_NODE, len(values)], op, *args)
+        else:
+            value = spec.impl(*args, **dict(static))
         if (HOOK_PRE, len(values)) in hooked:
             value = hook(hooked[HOOK_PRE, len(values)], value)
         if slot is not None and perturbations is not None:

@@ -44,6 +44,7 @@ class HookTable:
 leaf_hooks = HookTable()
 node_hooks = HookTable()
 pre_hooks = HookTable()
+post_hooks = HookTable()  # a node's hooks (grad_fn.register_hook)
 post_accumulate_hooks = HookTable()
 _ids = itertools.count()
 

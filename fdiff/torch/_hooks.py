@@ -1,5 +1,5 @@
-"""Backward hooks: ``Tensor.register_hook``, ``grad_fn.register_prehook`` and
-``Tensor.register_post_accumulate_grad_hook``, run inside the one compiled backward.
+"""Backward hooks: ``Tensor.register_hook``, ``grad_fn.register_prehook``/``register_hook``
+and ``Tensor.register_post_accumulate_grad_hook``, run inside the one compiled backward.
 
 A hooked gradient is marked in the replayed graph (``GraphKey.hooked``) by an identity whose
 derivative is a ``jax.experimental.io_callback``: when the compiled VJP reaches it, the callback
@@ -9,7 +9,9 @@ graph structure: the slots are positions, and the hooks of the current backward 
 run time (:data:`_active`). Hooks on one tensor run in registration order, a tensor's hooks
 before its ``retain_grad`` capture and before its ``grad_fn``'s pre-hooks, as torch runs them;
 hooks on tensors in independent branches run in the order XLA schedules them. A hook that raises
-stops the backward with its exception. ``create_graph=True`` with hooks raises
+stops the backward with its exception. A ``grad_fn`` hook wraps its node's op in a custom VJP
+that hands the op's input gradients to the hooks (a ``None`` it returns is a zero gradient, where
+torch leaves the input without one). ``create_graph=True`` with hooks raises
 :class:`~fdiff.torch.UnsupportedError` (a callback has no derivative).
 
 >>> import fdiff.torch as torch
@@ -32,12 +34,22 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import io_callback
 
-from fdiff.torch._graph import HOOK_LEAF, HOOK_PRE, HOOK_TENSOR, Plan
+from fdiff.torch._graph import (
+    HOOK_LEAF,
+    HOOK_NODE,
+    HOOK_PRE,
+    HOOK_TENSOR,
+    AccumulateGrad,
+    Node,
+    Plan,
+    Rebased,
+)
 from fdiff.torch._hook_tables import (
     RemovableHandle,
     leaf_hooks,
     node_hooks,
     post_accumulate_hooks,
+    post_hooks,
     pre_hooks,
     register,
 )
@@ -78,13 +90,16 @@ def run_post_accumulate_hooks(tensors: list[TensorBase]) -> None:
 
 
 class _Slot:
-    """The hooks of one hook slot: a tensor's (``hook(grad)``) or a node's pre-hooks."""
+    """The hooks of one hook slot: a tensor's (``hook(grad)``), a node's pre-hooks
+    (``hook(grad_outputs)``) or a node's hooks (``hook(grad_inputs, grad_outputs)``, with which
+    of its inputs have a gradient)."""
 
-    __slots__ = ("hooks", "pre")
+    __slots__ = ("differentiable", "hooks", "kind")
 
-    def __init__(self, hooks: list[Callable], pre: bool) -> None:
+    def __init__(self, hooks: list[Callable], kind: str, differentiable: tuple = ()) -> None:
         self.hooks = hooks
-        self.pre = pre
+        self.kind = kind
+        self.differentiable = differentiable
 
 
 _active: list[_Slot] = []  # the slots of the backward now running
@@ -95,17 +110,21 @@ def hooked_plan(plan: Plan) -> tuple[Plan, list[_Slot]]:
     """``plan`` with its hooked gradients marked in the key, and their hooks by slot."""
     places, slots = [], []
     for i, node in enumerate(plan.nodes):
+        if post_hooks.get(node):
+            places.append((HOOK_NODE, i))
+            edges = tuple(isinstance(e, Node | AccumulateGrad | Rebased) for e in node.inputs)
+            slots.append(_Slot(list(post_hooks.get(node).values()), "node", edges))
         if pre_hooks.get(node):
             places.append((HOOK_PRE, i))
-            slots.append(_Slot(list(pre_hooks.get(node).values()), pre=True))
+            slots.append(_Slot(list(pre_hooks.get(node).values()), "pre"))
         if node_hooks.get(node):
             places.append((HOOK_TENSOR, i))
-            slots.append(_Slot(list(node_hooks.get(node).values()), pre=False))
+            slots.append(_Slot(list(node_hooks.get(node).values()), "tensor"))
     for i in plan.key.wanted_leaves:
         hooks = leaf_hooks.get(plan.leaves[i].tensor)
         if hooks:
             places.append((HOOK_LEAF, i))
-            slots.append(_Slot(list(hooks.values()), pre=False))
+            slots.append(_Slot(list(hooks.values()), "tensor"))
     if not places:
         return plan, []
     return plan._replace(key=plan.key._replace(hooked=tuple(places))), slots
@@ -135,10 +154,11 @@ def _call_hooks(slot: int, gradient: np.ndarray) -> np.ndarray:
         hooked = _active[slot]
         grad = new_tensor(jnp.asarray(gradient))
         for hook in hooked.hooks:
-            result = hook((grad,) if hooked.pre else grad)
+            pre = hooked.kind == "pre"
+            result = hook((grad,) if pre else grad)
             if result is None:
                 continue
-            new = result[0] if hooked.pre else result
+            new = result[0] if pre else result
             if tuple(new.shape) != tuple(grad.shape):
                 raise RuntimeError(
                     f"hook '{getattr(hook, '__name__', hook)}' has changed the size of value"
@@ -150,19 +170,87 @@ def _call_hooks(slot: int, gradient: np.ndarray) -> np.ndarray:
         return gradient
 
 
+def hook_point(slot: int, value: Any, *args: Any) -> jax.Array:
+    """``value``, whose derivative calls the hooks of ``slot`` on its gradient; or, given an op
+    and its arguments, the op's result, whose derivative calls the node hooks of ``slot`` with
+    the gradients of the arguments."""
+    if args:
+        return _node_point(slot, value, args)
+    return _gradient_point(slot, value)
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def hook_point(slot: int, value: jax.Array) -> jax.Array:
-    """The identity; its derivative calls the hooks of ``slot`` on the gradient."""
+def _gradient_point(slot: int, value: jax.Array) -> jax.Array:
     return value
 
 
-def _hook_point_fwd(slot, value):
+def _gradient_point_fwd(slot, value):
     return value, None
 
 
-def _hook_point_bwd(slot, _, gradient):
+def _gradient_point_bwd(slot, _, gradient):
     shape = jax.ShapeDtypeStruct(gradient.shape, gradient.dtype)
     return (io_callback(functools.partial(_call_hooks, slot), shape, gradient),)
 
 
-hook_point.defvjp(_hook_point_fwd, _hook_point_bwd)
+_gradient_point.defvjp(_gradient_point_fwd, _gradient_point_bwd)
+
+
+def _node_point(slot: int, op: Callable[..., jax.Array], args: tuple) -> jax.Array:
+    """``op(*args)`` with a derivative rule: the op's VJP, then the node hooks of ``slot``.
+    Arrays are the rule's arguments; Python scalars stay as they are."""
+    positions = [i for i, a in enumerate(args) if isinstance(a, jax.Array)]
+
+    def run(*arrays):
+        full = list(args)
+        for i, a in zip(positions, arrays, strict=True):
+            full[i] = a
+        return op(*full)
+
+    watched = jax.custom_vjp(run)
+
+    def forward(*arrays):
+        return run(*arrays), arrays
+
+    def backward(arrays, gradient):
+        grads = list(jax.vjp(run, *arrays)[1](gradient))
+        floats = [k for k, a in enumerate(arrays) if jnp.issubdtype(a.dtype, jnp.inexact)]
+        shapes = tuple(jax.ShapeDtypeStruct(grads[k].shape, grads[k].dtype) for k in floats)
+        where = tuple(positions[k] for k in floats)
+        call = functools.partial(_call_node_hooks, slot, where, len(args))
+        hooked = io_callback(call, shapes, [grads[k] for k in floats], gradient)
+        for k, new in zip(floats, hooked, strict=True):
+            grads[k] = new
+        return tuple(grads)
+
+    watched.defvjp(forward, backward)
+    return watched(*(args[i] for i in positions))
+
+
+def _call_node_hooks(slot: int, where: tuple, count: int, grads: list, gradient: np.ndarray):
+    """The node hooks of ``slot`` on ``(grad_inputs, grad_outputs)``; the new grad_inputs."""
+    if _raised:
+        return tuple(grads)
+    try:
+        hooked = _active[slot]
+        inputs: list[Any] = [None] * count
+        for i, g in zip(where, grads, strict=True):
+            if hooked.differentiable[i]:
+                inputs[i] = new_tensor(jnp.asarray(g))
+        outputs = (new_tensor(jnp.asarray(gradient)),)
+        for hook in hooked.hooks:
+            result = hook(tuple(inputs), outputs)
+            if result is not None:
+                if len(result) != count:
+                    raise RuntimeError(
+                        f"hook '{getattr(hook, '__name__', hook)}' has returned an incorrect "
+                        f"number of values (got {len(result)}, but expected {count})"
+                    )
+                inputs = list(result)
+        return tuple(
+            np.zeros_like(g) if inputs[i] is None else np.asarray(inputs[i]._value, g.dtype)
+            for i, g in zip(where, grads, strict=True)
+        )
+    except BaseException as error:  # handed to run_hooked
+        _raised.append(error)
+        return tuple(grads)
