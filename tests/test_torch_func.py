@@ -56,6 +56,17 @@ def test_vjp_and_jvp_with_and_without_aux(real_torch):
     assert_same(*run_both(real_torch, program))
 
 
+def test_jacrev_and_hessian_in_brief(real_torch):
+    """The default run's share of the two tests below (which run in the slow profile)."""
+
+    def program(torch):
+        x, y = _inputs(torch)
+        return torch.func.jacrev(torch.sin)(x), torch.func.hessian(_f(torch))(x, y)
+
+    assert_same(*run_both(real_torch, program))
+
+
+@pytest.mark.slow
 def test_jacrev_jacfwd_hessian(real_torch):
     def program(torch):
         x, y = _inputs(torch)
@@ -143,6 +154,7 @@ def test_autograd_functional_jacobian_structures(real_torch):
     assert_same(*run_both(real_torch, program))
 
 
+@pytest.mark.slow
 def test_autograd_functional_hessian_vjp_jvp_hvp_vhp(real_torch):
     def program(torch):
         x, y = _inputs(torch)

@@ -117,6 +117,7 @@ print(json.dumps([checks(fdiff.torch), checks(torch)]))
 """
 
 
+@pytest.mark.slow
 def test_gradcheck_and_gradgradcheck_agree_with_torch(real_torch):
     """float64 needs JAX's x64 mode, so the checks run in a process of their own."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
