@@ -228,3 +228,39 @@ def test_no_grad_inputs_return_forward_output_unrecorded(real_torch):
         return y, y.grad_fn is None, z.requires_grad
 
     assert_same(*run_both(real_torch, program))
+
+
+def _thresholded(torch):
+    """A backward that reads a tensor value in Python: JAX cannot trace it."""
+
+    class Thresholded(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            scale = 2.0 if float(x.max()) > 1.0 else 1.0
+            return scale * 2 * x * grad
+
+    return Thresholded
+
+
+def test_a_backward_reading_python_values_runs_on_the_host(real_torch):
+    def program(torch):
+        x = torch.tensor([0.5, 1.5], requires_grad=True)
+        y = _thresholded(torch).apply(x)
+        (y * 3).sum().backward()
+        return y, x.grad
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_host_functions_are_first_order_only():
+    torch = fdiff.torch
+    x = torch.tensor([0.5, 1.5], requires_grad=True)
+    (g,) = torch.autograd.grad(_thresholded(torch).apply(x).sum(), x, create_graph=True)
+    with pytest.raises(torch.UnsupportedError, match="double backward"):
+        g.sum().backward()

@@ -97,6 +97,10 @@ class FunctionCtx:
     def set_materialize_grads(self, value: bool) -> None:
         self.materialize_grads = value
 
+    def save_for_forward(self, *tensors: TensorBase | None) -> None:
+        """For forward-mode AD (``jvp``), which fdiff.torch's Functions do not have."""
+        raise UnsupportedError("FunctionCtx.save_for_forward")
+
 
 class _Opaque:
     """A Python value carried through ``jax.custom_vjp`` residuals as static data, and a
@@ -318,16 +322,16 @@ def _host_program(call: _Call) -> Callable[..., tuple]:
 
     @jax.custom_vjp
     def program(*arrays):
-        return jax.pure_callback(host_forward, shapes, *arrays)
+        return _host_call(host_forward, shapes, *arrays)
 
     def forward_rule(*arrays):
-        return program(*arrays), arrays
+        return _host_call(host_forward, shapes, *arrays), arrays
 
     def backward_rule(arrays, cotangents):
         inexact = [a for a in arrays if jnp.issubdtype(a.dtype, jnp.inexact)]
-        grads = iter(jax.pure_callback(host_backward, tuple(inexact), arrays, cotangents))
+        grads = iter(_host_call(host_backward, tuple(inexact), arrays, cotangents))
         return tuple(
-            _underivable(_host_error, next(grads))
+            next(grads)
             if jnp.issubdtype(a.dtype, jnp.inexact)
             else np.zeros(a.shape, jax.dtypes.float0)
             for a in arrays
@@ -335,6 +339,24 @@ def _host_program(call: _Call) -> Callable[..., tuple]:
 
     program.defvjp(forward_rule, backward_rule)
     return program
+
+
+def _host_call(callback: Callable[..., Any], shapes: Any, *args: Any) -> Any:
+    """``jax.pure_callback(callback, shapes, *args)`` inside a ``jax.custom_vjp`` whose
+    derivative raises UnsupportedError: JAX never tries to differentiate the callback."""
+
+    @jax.custom_vjp
+    def call(*args):
+        return jax.pure_callback(callback, shapes, *args)
+
+    def forward_rule(*args):
+        return jax.pure_callback(callback, shapes, *args), None
+
+    def backward_rule(_, gradients):
+        raise _host_error()
+
+    call.defvjp(forward_rule, backward_rule)
+    return call(*args)
 
 
 def _zero_cotangent(x: jax.Array) -> Any:
@@ -407,6 +429,10 @@ class Function:
         )
 
     vjp = backward
+
+    @staticmethod
+    def jvp(ctx: Any, *grad_inputs: Any) -> Any:
+        raise UnsupportedError("torch.autograd.Function.jvp (forward-mode AD)")
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:

@@ -1,7 +1,8 @@
 """``torch.autograd.graph``: ``Node``, the type of every ``grad_fn`` and ``AccumulateGrad``.
 
 ``isinstance(t.grad_fn, torch.autograd.graph.Node)`` holds as in torch, and a node offers
-torch's ``name()``, ``next_functions``, ``register_prehook`` (and ``AccumulateGrad.variable``).
+torch's ``name()``, ``next_functions``, ``register_hook``, ``register_prehook`` (and
+``AccumulateGrad.variable``).
 ``saved_tensors_hooks`` raises :class:`~fdiff.torch.UnsupportedError`: fdiff.torch saves no
 tensors one op at a time (backward replays the recorded program), so there is nothing to pack.
 
