@@ -197,3 +197,39 @@ def test_forward_mode_jacobian_needs_vectorize_as_in_torch(real_torch):
 def test_what_is_not_built_raises_unsupported(call):
     with pytest.raises(fdiff.torch.UnsupportedError):
         call(fdiff.torch)
+
+
+def test_transforms_use_a_custom_functions_backward(real_torch):
+    """A straight-through estimator: torch.func.grad takes the custom backward, not the
+    derivative of the forward (zero almost everywhere)."""
+
+    def program(torch):
+        class RoundStraightThrough(torch.autograd.Function):
+            @staticmethod
+            def forward(x):
+                return x.round()
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                pass
+
+            @staticmethod
+            def backward(ctx, grad):
+                return grad * 2
+
+        x = torch.tensor([0.3, 1.7, -2.2])
+        f = lambda v: (RoundStraightThrough.apply(v) * v).sum()  # noqa: E731
+        return torch.func.grad(f)(x), torch.func.jacrev(RoundStraightThrough.apply)(x)
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_transforms_refuse_functions_without_setup_context(real_torch):
+    def program(torch):
+        class Old(torch.autograd.Function):
+            forward = staticmethod(lambda ctx, x: x * 2)
+            backward = staticmethod(lambda ctx, g: g * 2)
+
+        torch.func.grad(lambda v: Old.apply(v).sum())(torch.ones(2))
+
+    assert_same_error(real_torch, program)

@@ -15,7 +15,10 @@ them (side effects such as ``print`` repeat once per compilation), a tensor a ``
 from outside its arguments is a constant of the compiled program, and with
 ``ctx.set_materialize_grads(False)`` an unused output's gradient arrives as zeros, not ``None``
 (JAX materializes every cotangent). A ``forward`` or ``backward`` that needs Python values of
-tensors (``.item()``, ``if x.sum() > 0``) cannot be traced: see :func:`callback_backward`.
+tensors (``.item()``, ``if x.sum() > 0``) cannot be traced: it runs on the host (see
+:func:`_host_program`), first order only. Inside a ``torch.func`` transform, ``apply`` is the
+custom_vjp function itself (torch's functorch rule: only ``setup_context``-style Functions;
+``vmap`` works without a ``vmap`` rule, where torch asks for ``generate_vmap_rule=True``).
 
 >>> import fdiff.torch as torch
 >>> class Cube(torch.autograd.Function):
@@ -58,6 +61,11 @@ __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
 ONCE_DIFFERENTIABLE_ERROR = (
     "trying to differentiate twice a function that was marked with @once_differentiable"
+)
+FUNCTORCH_ERROR = (
+    "In order to use an autograd.Function with functorch transforms (vmap, grad, jvp, jacrev, "
+    "...), it must override the setup_context staticmethod. For more details, please see "
+    "https://pytorch.org/docs/main/notes/extending.func.html"
 )
 _TENSOR = "<tensor>"  # marks a tensor argument in a call's template
 
@@ -441,6 +449,8 @@ class Function:
             raise UnsupportedError(f"{cls.__name__}.apply(**kwargs)")
         needs = tuple(isinstance(a, TensorBase) and a.requires_grad for a in args)
         tensors = tuple(a for a in args if isinstance(a, TensorBase))
+        if any(isinstance(t._storage[0], jax.core.Tracer) for t in tensors):
+            return _under_transform(cls, args, tensors)
         inputs = [t._value for t in tensors]  # before a mark_dirty forward changes them
         ctx = FunctionCtx(needs)
         output = _run_forward(cls, ctx, list(args))
@@ -467,6 +477,20 @@ class Function:
                 continue
             results.append(_recorded(call, tensors, inputs, out, ctx))
         return tuple(results) if isinstance(output, tuple) else results[0]
+
+
+def _under_transform(function: type, args: tuple, tensors: tuple) -> Any:
+    """``apply`` inside a JAX transform (``torch.func``): the custom_vjp program itself, so
+    ``grad``/``jacrev``/``vjp`` use the custom backward, as torch's functorch does."""
+    if not _overrides(function, "setup_context"):
+        raise RuntimeError(FUNCTORCH_ERROR)
+    call = _Call(function, tuple(_static(a) for a in args), (False,) * len(args), 0)
+    values = iter(_program(call)(*(t._value for t in tensors)))
+    output = _run_forward(function, FunctionCtx(call.needs_input_grad), list(args))
+    outputs = tuple(
+        new_tensor(next(values)) if isinstance(o, TensorBase) else o for o in _as_tuple(output)
+    )
+    return outputs if isinstance(output, tuple) else outputs[0]
 
 
 def _recorded(call: _Call, tensors: tuple, inputs: list, out: TensorBase, ctx: FunctionCtx) -> Any:
