@@ -233,3 +233,15 @@ def test_transforms_refuse_functions_without_setup_context(real_torch):
         torch.func.grad(lambda v: Old.apply(v).sum())(torch.ones(2))
 
     assert_same_error(real_torch, program)
+
+
+def test_a_transform_reading_parameters_that_require_grad_is_refused():
+    """torch would record through the transform to the closed-over parameters; fdiff.torch
+    refuses rather than return a gradient cut off from them, and accepts it under no_grad."""
+    torch = fdiff.torch
+    layer = torch.nn.Linear(2, 1)
+    loss = lambda x: layer(x).sum()  # noqa: E731
+    with pytest.raises(torch.UnsupportedError, match="require grad"):
+        torch.func.grad(loss)(torch.ones(2))
+    with torch.no_grad():
+        assert torch.func.grad(loss)(torch.ones(2)).tolist() == layer.weight[0].tolist()

@@ -7,9 +7,10 @@ torch's. ``functional_call`` runs a module with some parameters and buffers swap
 ``stack_module_state`` stacks the state of identical modules (for ``vmap`` over ensembles).
 
 Differences, each raising :class:`~fdiff.torch.UnsupportedError` rather than computing something
-else: a transform applied to tensors that require grad (torch records through it; here the
-transform is one opaque JAX computation), ``randomness="different"``, and random draws inside a
-transformed function are constants of the trace (they happen once, when JAX traces).
+else: a transform applied to tensors that require grad, or of a function that reads tensors
+requiring grad from outside its arguments (a model's parameters: torch records through the
+transform; here it is one JAX computation), and ``randomness="different"``. Random draws inside
+a transformed function are constants of the trace (they happen once, when JAX traces).
 
 >>> import fdiff.torch as torch
 >>> from fdiff.torch import func
@@ -29,7 +30,7 @@ from typing import Any
 import jax
 
 from fdiff.torch._errors import UnsupportedError
-from fdiff.torch._grad_mode import is_grad_enabled
+from fdiff.torch._grad_mode import is_grad_enabled, set_grad_enabled
 from fdiff.torch._shape import stack
 from fdiff.torch._tensor_base import TensorBase
 from fdiff.torch._traced import as_jax_function, to_arrays, to_tensors
@@ -57,13 +58,34 @@ def _check_inputs(name: str, args: Any) -> None:
         raise UnsupportedError(f"torch.func.{name} on tensors that require grad")
 
 
+def _closure_checked(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn``, run with grad mode on when the caller's is: a result that requires grad read a
+    tensor requiring grad from outside its arguments (a model's parameters), which torch
+    would differentiate through the transform; here that raises instead of dropping it."""
+    if not is_grad_enabled():
+        return fn
+
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        with set_grad_enabled(True):
+            result = fn(*args, **kwargs)
+        leaves = jax.tree_util.tree_leaves(result, is_leaf=lambda x: isinstance(x, TensorBase))
+        if any(isinstance(t, TensorBase) and t.requires_grad for t in leaves):
+            raise UnsupportedError(
+                f"torch.func.{name} of a function reading tensors that require grad (detach "
+                "them, pass them as arguments, or call it under torch.no_grad())"
+            )
+        return result
+
+    return checked
+
+
 def _transformed(name: str, fn: Callable[..., Any], transform: Callable[..., Any]) -> Callable:
     """``transform`` (a JAX transform of ``fn`` on arrays) as a function of tensors."""
 
     @functools.wraps(fn)
     def on_tensors(*args: Any, **kwargs: Any) -> Any:
         _check_inputs(name, (args, kwargs))
-        on_arrays = as_jax_function(fn)
+        on_arrays = as_jax_function(_closure_checked(name, fn))
         if kwargs:
             on_arrays = functools.partial(on_arrays, **to_arrays(kwargs))
         return to_tensors(transform(on_arrays)(*to_arrays(args)))
@@ -135,7 +157,8 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple
     (tensor([2.]),)
     """
     _check_inputs("vjp", primals)
-    result = jax.vjp(as_jax_function(func), *to_arrays(primals), has_aux=has_aux)
+    fn = as_jax_function(_closure_checked("vjp", func))
+    result = jax.vjp(fn, *to_arrays(primals), has_aux=has_aux)
     pullback = result[1]
 
     def vjp_fn(cotangents: Any) -> tuple:
@@ -163,7 +186,7 @@ def jvp(
     if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
         raise RuntimeError("jvp(f, primals, tangents): Expected primals to be a tuple.")
     _check_inputs("jvp", (primals, tangents))
-    fn = as_jax_function(func)
+    fn = as_jax_function(_closure_checked("jvp", func))
     if has_aux:
         output, tangent, aux = jax.jvp(fn, to_arrays(primals), to_arrays(tangents), has_aux=True)
         return to_tensors((output, tangent, aux))
