@@ -60,6 +60,12 @@ def _fill_every_cache():
     (torch.exp(w) + 1).tolist()  # a deferred value: one replay of the recorded forward
     (x * 2).tolist()  # no grad: the op's own jitted function
 
+    class Twice(torch.autograd.Function):
+        forward = staticmethod(lambda ctx, a: a * 2)
+        backward = staticmethod(lambda ctx, g: g * 2)
+
+    Twice.apply(w).sum().backward()  # a custom Function: its op, program and traceability
+
 
 def test_clear_caches_empties_every_registered_cache():
     _fill_every_cache()
@@ -72,6 +78,9 @@ def test_clear_caches_empties_every_registered_cache():
         "fdiff.torch._graph.compiled_gradients",
         "fdiff.torch._graph.compiled_replay",
         "fdiff.torch._inplace._zeros",
+        "fdiff.torch.autograd.function._program",
+        "fdiff.torch.autograd.function._spec",
+        "fdiff.torch.autograd.function._traceable",
         "fdiff.torch.optim._hyperparameters",
         "fdiff.torch.optim._sgd_update",
     }

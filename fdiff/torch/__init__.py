@@ -25,6 +25,7 @@ fdiff.torch._errors.UnsupportedAttributeError: fdiff.torch does not support `Ten
 """
 
 from fdiff.torch import autograd as autograd
+from fdiff.torch import func as func
 from fdiff.torch import nn as nn
 from fdiff.torch import optim as optim
 from fdiff.torch._autograd import functionalize as functionalize
@@ -59,7 +60,7 @@ __getattr__ = missing_names(
     __name__,
     "torch",
     (
-        "amp", "backends", "cuda", "distributed", "distributions", "fft", "func", "hub", "jit",
+        "amp", "backends", "cuda", "distributed", "distributions", "fft", "hub", "jit",
         "linalg", "masked", "mps", "onnx", "profiler", "random", "sparse", "special", "testing",
         "utils",
     ),
@@ -92,6 +93,7 @@ __all__ = [
     "float",
     "float32",
     "float64",
+    "func",
     "functionalize",
     "int",
     "int32",

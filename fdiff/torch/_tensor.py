@@ -19,7 +19,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _autograd, _creation, _dtypes, _indexing, _inplace, _math, _shape
+from fdiff.torch import _autograd, _creation, _dtypes, _hooks, _indexing, _inplace, _math, _shape
 from fdiff.torch import _ops as ops
 from fdiff.torch import _shape_ops as shape_ops
 from fdiff.torch._args import binary_operator
@@ -128,6 +128,9 @@ class Tensor(TensorBase, returned_by_ops=True):
         if self._node is not None:
             self._retains_grad = True
             self._node.retained = weakref.ref(self)
+
+    register_hook = _hooks.register_hook
+    register_post_accumulate_grad_hook = _hooks.register_post_accumulate_grad_hook
 
     def detach(self) -> Tensor:
         """A leaf sharing this tensor's storage, outside every graph (torch's ``detach``)."""

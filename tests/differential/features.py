@@ -203,6 +203,39 @@ v6 = (x0.long(), i1.max(), i1 == 0, x0.bool())
 weigh(v0, v2, v3, v5).backward()
 """
 
+_HOOKS = """
+v0 = x0 * x1
+v0.retain_grad()
+h0 = v0.register_hook(lambda g: g * 2)
+h1 = x0.register_hook(lambda g: g - 1)
+h2 = v0.grad_fn.register_prehook(lambda grads: (grads[0] + 1,))
+v1 = v0.exp()
+h3 = v1.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (grad_inputs[0] * 3,))
+torch.manual_seed(0)
+m0 = torch.nn.Linear(3, 2)
+h4 = m0.register_full_backward_hook(lambda m, grad_inputs, grad_outputs: (grad_inputs[0] / 2,))
+h5 = m0.register_forward_hook(lambda m, args, output: output * 2)
+v2 = m0(x0)
+weigh(v1, v2).backward()
+"""
+
+_CUSTOM_FUNCTION = """
+class Cube(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, k):
+        ctx.save_for_backward(a)
+        ctx.k = k
+        return a**3 * k
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return 3 * a**2 * grad * ctx.k, None
+v0 = Cube.apply(x0, 2.0)
+v1 = Cube.apply(x0 * x1, 0.5)
+v2 = torch.autograd.grad(weigh(v0), x0, create_graph=True)[0]
+weigh(v1, v2).backward()
+"""
+
 _ERRORS = {
     "in-place on a leaf that requires grad": "x0.add_(1)",
     "backward of a non-scalar": "v0 = x0 * 2\nv0.backward()",
@@ -238,6 +271,8 @@ FEATURES: dict[str, Program] = {
     "second backward without retain_graph": feature(_FREED, x0=A),
     "second backward through nodes that save nothing": feature(_NOTHING_SAVED, x0=A),
     "create_graph second derivative": feature(_CREATE_GRAPH, replayed=("v1",), x0=A, x1=B),
+    "tensor, grad_fn and module hooks": feature(_HOOKS, accumulation=3, x0=A, x1=B),
+    "custom autograd.Function": feature(_CUSTOM_FUNCTION, replayed=("v2",), x0=A, x1=B),
     "integer inputs": feature(_INTEGERS, x0=A, i1=_I, i2=np.array([1, 0, 1], np.int64)),
     **{name: feature(source, x0=A, i1=_I) for name, source in _ERRORS.items()},
 }

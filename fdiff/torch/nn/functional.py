@@ -111,7 +111,12 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 @_functional
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input @ weight.T + bias``."""
+    """``input @ weight.T + bias``; on a 2-D input recorded as torch records it (``addmm`` or
+    ``mm`` of ``weight.t()``), so ``grad_fn.next_functions`` walks torch's graph."""
+    if input.dim() == 2 and weight.dim() == 2:
+        if bias is None:
+            return apply(ops.matmul, input, weight.t())
+        return apply(nn_ops.addmm, bias, input, weight.t())
     return apply(nn_ops.linear, input, weight, bias)
 
 

@@ -16,6 +16,7 @@ from fdiff.torch import _random
 from fdiff.torch._errors import missing_attribute
 from fdiff.torch._tensor import Tensor
 from fdiff.torch._tensor_base import new_tensor
+from fdiff.torch.nn import _module_hooks
 from fdiff.torch.nn import functional as F
 from fdiff.torch.nn.parameter import Parameter
 
@@ -69,7 +70,12 @@ class Module:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        return _module_hooks.call(self, args, kwargs)
+
+    register_forward_pre_hook = _module_hooks.register_forward_pre_hook
+    register_forward_hook = _module_hooks.register_forward_hook
+    register_full_backward_pre_hook = _module_hooks.register_full_backward_pre_hook
+    register_full_backward_hook = _module_hooks.register_full_backward_hook
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, parameter)`` for every parameter, each listed once."""
