@@ -168,12 +168,39 @@ def refusing_unknown_keywords(function: F, name: str | None = None) -> F:
     ``torch.<function name>``."""
     params = inspect.signature(function).parameters.values()
     keywords = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    spellings = {alias: k for alias, k in NUMPY_SPELLINGS.items() if k in keywords}
+    sized = any(p.kind is p.VAR_POSITIONAL and p.name == "size" for p in params)
     name = name or f"torch.{function.__name__}"
 
     @functools.wraps(function)
     def checked(*args: Any, **kwargs: Any) -> Any:
         if kwargs and not keywords.issuperset(kwargs):
-            refuse_keywords(name, {k: v for k, v in kwargs.items() if k not in keywords})
+            args, kwargs = _respelled(function.__name__, args, kwargs, spellings, sized)
+            if not keywords.issuperset(kwargs):
+                refuse_keywords(name, {k: v for k, v in kwargs.items() if k not in keywords})
         return function(*args, **kwargs)
 
     return checked  # type: ignore[return-value]
+
+
+NUMPY_SPELLINGS = {"axis": "dim", "keepdims": "keepdim"}
+"""NumPy's names that torch's argument parser accepts for its own (``x.sum(axis=0)``)."""
+
+
+def _respelled(
+    function: str, args: tuple, kwargs: dict[str, Any], spellings: dict[str, str], sized: bool
+) -> tuple[tuple, dict[str, Any]]:
+    """``args`` and ``kwargs`` with torch's other spellings replaced by the function's own: the
+    NumPy names in ``spellings`` and, for a ``*size`` function (``torch.zeros(size=(2, 3))``),
+    ``size=`` as the positional sizes; a name given twice is torch's ``TypeError``."""
+    kwargs = dict(kwargs)
+    for alias, own in spellings.items():
+        if alias in kwargs:
+            if own in kwargs:
+                raise TypeError(f"{function}() got multiple values for argument '{own}'")
+            kwargs[own] = kwargs.pop(alias)
+    if sized and "size" in kwargs:
+        if args:
+            raise TypeError(f"{function}() got multiple values for argument 'size'")
+        args = (tuple(kwargs.pop("size")),)
+    return args, kwargs
