@@ -104,10 +104,13 @@ def test_missing_op_names_the_function_and_line(reports):
     assert report.error("torch") is None
     error = report.error("fdiff.torch")
     assert error["type"] == "UnsupportedAttributeError"
-    assert error["missing"] == "Tensor.cumsum"
-    assert error["line"] == 7 and error["source"] == "y = x.cumsum(0).sum()"
+    assert error["missing"] == "Tensor.logcumsumexp"
+    assert error["line"] == 7 and error["source"] == "y = x.logcumsumexp(0).sum()"
     text = format_report(report)
-    assert "fdiff.torch does not support `Tensor.cumsum` (line 7: y = x.cumsum(0).sum())" in text
+    assert (
+        "fdiff.torch does not support `Tensor.logcumsumexp` (line 7: y = x.logcumsumexp(0).sum())"
+        in text
+    )
     # what was printed before the failure is still compared
     assert report.transcript[0].status == "same" and report.transcript[0].torch == "before"
     assert report.transcript[1].status == "torch only"
@@ -223,7 +226,7 @@ def test_schema_is_documented_in_module_and_semantics_doc():
 def test_cli_json_and_exit_status(real_torch, capsys):
     assert main(["compare", str(DATA / "missing_op.py"), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["engines"]["fdiff.torch"]["error"]["missing"] == "Tensor.cumsum"
+    assert data["engines"]["fdiff.torch"]["error"]["missing"] == "Tensor.logcumsumexp"
     assert data["agree"] is False and data["script"] == str(DATA / "missing_op.py")
 
 

@@ -31,7 +31,7 @@ JSON report (``fdiff compare --json``, :func:`report_json`), one object:
   tail, with a line saying how many bytes were left out), ``error`` (null or an object with
   ``type`` (str), ``message`` (str), ``line`` (int or null: the script's line), ``source``
   (str: that line's text) and ``missing`` (str or null: the function ``fdiff.torch`` lacks,
-  such as ``"Tensor.cumsum"``)), ``outcome`` (str: ``"ok"``, ``"error"`` (the script raised),
+  such as ``"Tensor.logcumsumexp"``)), ``outcome`` (str: ``"ok"``, ``"error"`` (the script raised),
   or a failed run's ``"timeout"``, ``"signal"``, ``"no result"`` or ``"failed to start"``),
   ``failure`` (null, or one line saying why the run failed), ``signal`` (null or the killing
   signal's name, ``"SIGSEGV"``), ``returncode`` (null or the runner's exit status) and

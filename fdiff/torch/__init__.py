@@ -17,10 +17,10 @@ tensor([[4.5000, 4.5000],
 
 What torch has and fdiff.torch lacks raises :class:`UnsupportedError` naming it (``.op``):
 
->>> x.cumsum(0)
+>>> x.logcumsumexp(0)
 Traceback (most recent call last):
 ...
-fdiff.torch._errors.UnsupportedAttributeError: fdiff.torch does not support `Tensor.cumsum` \
+fdiff.torch._errors.UnsupportedAttributeError: fdiff.torch does not support `Tensor.logcumsumexp` \
 (yet); compute it with jax.numpy on `t.detach().numpy()`, or open an issue
 """
 

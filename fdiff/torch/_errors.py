@@ -27,7 +27,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class UnsupportedError(NotImplementedError):
     """torch has this op (function, method, attribute or keyword argument); fdiff.torch not.
 
-    ``op`` is torch's name of what is missing: ``"torch.special.zeta"``, ``"Tensor.cumsum"``,
+    ``op`` is torch's name of what is missing: ``"torch.special.zeta"``, ``"Tensor.logcumsumexp"``,
     ``"torch.sum(dtype=...)"``.
     """
 
@@ -55,8 +55,8 @@ def missing_attribute(owner: str, name: str, obj: object) -> AttributeError:
     """The error for ``obj.name`` not found: :class:`UnsupportedAttributeError` for a public
     name (torch's ``owner.name``), a plain ``AttributeError`` for a private or dunder one.
 
-    >>> missing_attribute("Tensor", "cumsum", None).op
-    'Tensor.cumsum'
+    >>> missing_attribute("Tensor", "logcumsumexp", None).op
+    'Tensor.logcumsumexp'
     >>> type(missing_attribute("Tensor", "__jax_array__", None)).__name__
     'AttributeError'
     """

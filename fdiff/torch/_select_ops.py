@@ -119,16 +119,16 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return apply(more_ops.index_select, input, index, dim=dim)
 
 
+_C_TYPE_NAMES = {"float32": "float", "float64": "double", "int64": "long", "int32": "int"}
+
+
 @torch_function
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     """``value`` where ``mask`` (a bool tensor) is True, else ``input``."""
     if mask.dtype.name != "bool":
+        kind = _C_TYPE_NAMES.get(mask.dtype.name, mask.dtype.name)
         raise RuntimeError(
-            f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}".replace(
-                "float32", "float"
-            )
-            .replace("float64", "double")
-            .replace("int64", "long")
+            f"masked_fill_ only supports boolean masks, but got mask with dtype {kind}"
         )
     if isinstance(value, Tensor):
         if value.dim() != 0:
