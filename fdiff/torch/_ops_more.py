@@ -184,5 +184,5 @@ def topk_values(a, *, k, dim, largest):
 @op("", saves=False, differentiable=False)
 def topk_indices(a, *, k, dim, largest):
     if a.ndim == 0:
-        return jnp.zeros((), jnp.int64)
+        return jnp.zeros((), int)
     return jax.lax.slice_in_dim(_stable_order(a, dim, largest), 0, k, axis=dim)

@@ -134,6 +134,9 @@ def _check_distribution(p: np.ndarray, samples: int, replacement: bool) -> None:
         raise RuntimeError(
             "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
         )
+    gumbel = not replacement or samples == 1
+    if gumbel and not (np.isfinite(p) & (p >= 0)).all():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     if (p < 0).any():
         raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
     if not np.isfinite(p).all():

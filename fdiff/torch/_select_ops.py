@@ -32,8 +32,8 @@ INSERTION_SORT_LIMIT = 16
 
 
 def _indices(index: Any, function: str) -> np.ndarray:
-    if not isinstance(index, Tensor) or index.dtype.name != "int64":
-        raise RuntimeError(f"{function}(): Expected dtype int64 for index")
+    if not isinstance(index, Tensor) or index.dtype.name not in ("int32", "int64"):
+        raise RuntimeError(f"{function}(): Expected dtype int32/int64 for index")
     return np.asarray(index._value)
 
 
