@@ -163,6 +163,23 @@ INDICES = {
 }
 
 
+SORT_ORDERS = {
+    "ties": [2.0, 1.0, 2.0, 0.0],
+    "NaN and signed zeros": [float("nan"), 1.0, float("nan"), -0.0, 0.0, -1.0, 1.0],
+    "16 elements with ties": [float(v) for v in RNG.integers(0, 3, 16)],
+}
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("case", SORT_ORDERS)
+def test_sort_order_is_torchs_where_torch_defines_it(real_torch, case, descending):
+    def program(torch):
+        data = torch.tensor(SORT_ORDERS[case])
+        return torch.sort(data, descending=descending), data.long().argsort(descending=True)
+
+    assert_same(*run_both(real_torch, program))
+
+
 @pytest.mark.parametrize("case", INDICES)
 def test_results_without_gradients_match_torch(real_torch, case):
     program = INDICES[case]
