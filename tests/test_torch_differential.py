@@ -44,6 +44,8 @@ SWEEP_SEED = int(os.environ.get("FDIFF_SWEEP_SEED", "0"))
 UNRECORDED = {
     "eq": " == ", "ne": " != ", "lt": " < ", "le": " <= ", "gt": " > ", "ge": " >= ",
     "argmax": "argmax(", "argmin": "argmin(",
+    "isclose": "isclose(", "all": ".all()", "any": "torch.any(",
+    "sort_indices": "sort(1).indices", "topk_indices": "topk(1).indices",
 }  # fmt: skip
 
 

@@ -79,6 +79,11 @@ DIFFERENTIABLE = {
     "scatter src": (lambda t, a, i, s: a.scatter(1, i, s), (A, SCATTER_INDEX, A[:, :2] * 3), None),
     "scatter value": (lambda t, a, i: t.scatter(a, 1, i, 7.0), (A, SCATTER_INDEX), None),
     "scatter_add": (lambda t, a, i, s: a.scatter_add(1, i, s), (A, INDEX, A[:, 1:3]), 3),
+    "scatter_add larger constant src": (
+        lambda t, a, i, s: a.scatter_add(1, i, s.detach()),
+        (A, INDEX, A * 3),
+        3,
+    ),
     "index_select": (lambda t, a, i: a.index_select(1, i), (A, np.array([3, 0, 3])), None),
     "masked_fill": (lambda t, a: a.masked_fill(a > 0, 0.5), (A,), None),
     "masked_fill tensor": (lambda t, a, v: t.masked_fill(a, a < 0, v), (A, np.float32(2.0)), None),
@@ -248,6 +253,9 @@ REFUSED = {
     "torch.cuda as the default": lambda t: t.set_default_device(t.device("cuda")),
     "torch.multinomial (gradient)": lambda t: t.multinomial(t.ones(2, requires_grad=True), 1),
     "torch.cumsum(dtype=...)": lambda t: t.ones(2).cumsum(0, dtype=t.float64),
+    "torch.scatter_add (a src larger than index, with autograd)": (
+        lambda t: t.zeros(3).scatter_add(0, t.tensor([1, 1]), t.ones(3, requires_grad=True))
+    ),
 }
 
 
@@ -299,3 +307,11 @@ def test_draws_are_torchs_bits(real_torch, case, seed):
     (ours, after), (theirs, expected_after) = run_both(real_torch, program)
     assert_same_random_draws(real_torch, ours, theirs, magnitude=50.0)
     np.testing.assert_array_equal(after, expected_after)
+
+
+def test_torch_cannot_differentiate_scatter_from_a_larger_src(real_torch):
+    """Why fdiff.torch refuses ``scatter``/``scatter_add`` from a larger src with autograd."""
+    src = real_torch.ones(3, requires_grad=True)
+    out = real_torch.zeros(3).scatter_add(0, real_torch.tensor([1, 2]), src)
+    with pytest.raises(RuntimeError, match="returned an invalid gradient"):
+        out.sum().backward()

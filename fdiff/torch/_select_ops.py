@@ -25,6 +25,7 @@ from fdiff.torch._args import checked_dim
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
+from fdiff.torch._grad_mode import is_grad_enabled
 from fdiff.torch._tensor_base import TensorBase as Tensor
 
 INSERTION_SORT_LIMIT = 16
@@ -65,8 +66,12 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return apply(more_ops.gather, input, index, dim=dim)
 
 
-def _scatter_source(input: Tensor, index: Tensor, src: Any, dim: int) -> None:
+def _scatter_source(input: Tensor, index: Tensor, src: Any, dim: int, function: str) -> None:
+    """torch's checks of ``src``; a ``src`` larger than ``index`` that requires grad is refused:
+    torch's backward then fails ("returned an invalid gradient"), fdiff.torch's would not."""
     if isinstance(src, Tensor):
+        if src.requires_grad and is_grad_enabled() and src.shape != index.shape:
+            raise UnsupportedError(f"torch.{function} (a src larger than index, with autograd)")
         if src.dtype != input.dtype:
             raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
         if any(n > m for n, m in zip(index.shape, src.shape, strict=True)):
@@ -90,7 +95,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any 
         raise UnsupportedError("torch.scatter (two writes to one position)")
     source = src if src is not None else value
     if isinstance(source, Tensor):
-        _scatter_source(input, index, source, dim)
+        _scatter_source(input, index, source, dim, "scatter")
         return apply(more_ops.scatter, input, index, source, dim=dim)
     return apply(more_ops.scatter_value, input, index, source, dim=dim)
 
@@ -100,7 +105,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats add up)."""
     dim = checked_dim(input, dim) % max(input.dim(), 1)
     _check_index(input, dim, index, "scatter")
-    _scatter_source(input, index, src, dim)
+    _scatter_source(input, index, src, dim, "scatter_add")
     return apply(more_ops.scatter_add, input, index, src, dim=dim)
 
 
