@@ -16,6 +16,7 @@ from __future__ import annotations
 import builtins
 import warnings
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -26,13 +27,15 @@ from fdiff.torch._errors import refusing_unknown_keywords
 from fdiff.torch._shape import to
 from fdiff.torch._tensor_base import TensorBase as Tensor
 
-TYPE_NAMES = {
-    _dtypes.float32: "torch.FloatTensor",
-    _dtypes.float64: "torch.DoubleTensor",
-    _dtypes.int64: "torch.LongTensor",
-    _dtypes.int32: "torch.IntTensor",
-    _dtypes.bool_: "torch.BoolTensor",
-}
+TYPE_NAMES = MappingProxyType(
+    {
+        _dtypes.float32: "torch.FloatTensor",
+        _dtypes.float64: "torch.DoubleTensor",
+        _dtypes.int64: "torch.LongTensor",
+        _dtypes.int32: "torch.IntTensor",
+        _dtypes.bool_: "torch.BoolTensor",
+    }
+)
 """The legacy tensor type of each dtype, as ``x.type()`` names it."""
 
 COPY_CONSTRUCT = (
@@ -155,7 +158,9 @@ def _legacy_constructor(dtype: _dtypes.dtype) -> Callable[..., Tensor]:
     return refusing_unknown_keywords(construct, f"torch.{name}")
 
 
-LEGACY_CONSTRUCTORS = {name: _legacy_constructor(dtype) for dtype, name in TYPE_NAMES.items()}
+LEGACY_CONSTRUCTORS = MappingProxyType(
+    {name: _legacy_constructor(dtype) for dtype, name in TYPE_NAMES.items()}
+)
 FloatTensor = LEGACY_CONSTRUCTORS["torch.FloatTensor"]
 DoubleTensor = LEGACY_CONSTRUCTORS["torch.DoubleTensor"]
 LongTensor = LEGACY_CONSTRUCTORS["torch.LongTensor"]

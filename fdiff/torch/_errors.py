@@ -16,7 +16,7 @@ import functools
 import inspect
 import numbers
 from collections.abc import Callable, Sequence
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -183,7 +183,7 @@ def refusing_unknown_keywords(function: F, name: str | None = None) -> F:
     return checked  # type: ignore[return-value]
 
 
-NUMPY_SPELLINGS = {"axis": "dim", "keepdims": "keepdim"}
+NUMPY_SPELLINGS = MappingProxyType({"axis": "dim", "keepdims": "keepdim"})
 """NumPy's names that torch's argument parser accepts for its own (``x.sum(axis=0)``)."""
 
 

@@ -13,6 +13,7 @@ tensor([1., 3., 6.])
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 from fdiff.torch import _dtypes, _inplace, _math, _select_ops
@@ -186,7 +187,7 @@ def in_place(function: Callable[..., Tensor], name: str) -> Callable[..., Tensor
     return method
 
 
-IN_PLACE = {
+IN_PLACE = MappingProxyType({
     f"{function.__name__}_": in_place(function, f"{function.__name__}_")
     for function in (
         _math.abs, _math.neg, _math.exp, _math.log, _math.sqrt, _math.sin, _math.cos, _math.tanh,
@@ -194,7 +195,7 @@ IN_PLACE = {
         _math.sign, _math.floor, _math.ceil, _math.round, _math.pow, log10, log2, cumsum, cumprod,
         tril, triu, _select_ops.masked_fill, _select_ops.scatter, _select_ops.scatter_add,
     )
-}  # fmt: skip
+})  # fmt: skip
 """``abs_``, ``exp_``, ``masked_fill_``...: the in-place methods, by name."""
 
 __all__ = [

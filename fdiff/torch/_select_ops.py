@@ -15,6 +15,7 @@ tensor([[2.],
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -124,7 +125,9 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return apply(more_ops.index_select, input, index, dim=dim)
 
 
-_C_TYPE_NAMES = {"float32": "float", "float64": "double", "int64": "long", "int32": "int"}
+_C_TYPE_NAMES = MappingProxyType(
+    {"float32": "float", "float64": "double", "int64": "long", "int32": "int"}
+)
 
 
 @torch_function
