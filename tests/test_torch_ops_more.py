@@ -157,6 +157,9 @@ INDICES = {
     "LongTensor sizes": lambda t, a: t.LongTensor(2, 3).shape,
     "zeros size=": lambda t, a: t.zeros(size=(2, 3)),
     "ones size=": lambda t, a: t.ones(size=[2]),
+    "rand size=": lambda t, a: (t.manual_seed(1), t.rand(size=(2,)))[1],
+    "cat axis": lambda t, a: t.cat([a, a], axis=1),
+    "default device": lambda t, a: (repr(t.get_default_device()), t.set_default_device("cpu")),
     "cpu": lambda t, a: a.cpu() is a,
     "to device": lambda t, a: a.to(t.device("cpu")) is a,
     "device repr": lambda t, a: (repr(a.device), str(t.device("cpu:0")), a.is_cuda),
@@ -315,3 +318,12 @@ def test_torch_cannot_differentiate_scatter_from_a_larger_src(real_torch):
     out = real_torch.zeros(3).scatter_add(0, real_torch.tensor([1, 2]), src)
     with pytest.raises(RuntimeError, match="returned an invalid gradient"):
         out.sum().backward()
+
+
+def test_numpy_spellings_only_where_torch_has_its_argument_parser(real_torch):
+    """``torch.norm`` is Python in torch: ``keepdims=`` is a TypeError there, never accepted."""
+    with pytest.raises(TypeError, match="keepdims"):
+        real_torch.ones(2).norm(dim=0, keepdims=True)
+    with pytest.raises(fdiff.torch.UnsupportedError) as caught:
+        fdiff.torch.ones(2).norm(dim=0, keepdims=True)
+    assert caught.value.op == "torch.norm(keepdims=...)"

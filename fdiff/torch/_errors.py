@@ -168,9 +168,10 @@ def refusing_unknown_keywords(function: F, name: str | None = None) -> F:
     ``torch.<function name>``."""
     params = inspect.signature(function).parameters.values()
     keywords = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    spellings = {alias: k for alias, k in NUMPY_SPELLINGS.items() if k in keywords}
-    sized = any(p.kind is p.VAR_POSITIONAL and p.name == "size" for p in params)
     name = name or f"torch.{function.__name__}"
+    python_level = name in PYTHON_LEVEL or name.startswith("torch.nn.")  # no parser: no aliases
+    spellings = {} if python_level else {a: k for a, k in NUMPY_SPELLINGS.items() if k in keywords}
+    sized = any(p.kind is p.VAR_POSITIONAL and p.name == "size" for p in params)
 
     @functools.wraps(function)
     def checked(*args: Any, **kwargs: Any) -> Any:
@@ -185,6 +186,9 @@ def refusing_unknown_keywords(function: F, name: str | None = None) -> F:
 
 NUMPY_SPELLINGS = MappingProxyType({"axis": "dim", "keepdims": "keepdim"})
 """NumPy's names that torch's argument parser accepts for its own (``x.sum(axis=0)``)."""
+
+PYTHON_LEVEL = frozenset({"torch.norm"})
+"""torch functions written in Python (as ``torch.nn.functional``'s are): no NumPy spellings."""
 
 
 def _respelled(
