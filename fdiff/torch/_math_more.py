@@ -92,6 +92,34 @@ def _einsum_labels(equation: str, count: int) -> tuple[list[str], str]:
     return terms, output
 
 
+def _check_einsum(terms: list[str], output: str, operands: tuple) -> None:
+    """torch's checks: subscripts per operand, sizes that broadcast, output labels seen."""
+    sizes: dict[str, int] = {}
+    for i, (term, operand) in enumerate(zip(terms, operands, strict=True)):
+        if "." not in term and len(term) != operand.dim():
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({len(term)}) does not match "
+                f"the number of dimensions ({operand.dim()}) for operand {i} and no ellipsis was "
+                "given"
+            )
+        if "." in term:
+            continue
+        for label, size in zip(term, operand.shape, strict=True):
+            seen = sizes.setdefault(label, size)
+            if size != seen and 1 not in (size, seen):
+                raise RuntimeError(
+                    f"einsum(): subscript {label} has size {size} for operand {i} which does not "
+                    f"broadcast with previously seen size {seen}"
+                )
+            sizes[label] = max(size, seen)
+    for label in output:
+        if label not in "".join(terms):
+            raise RuntimeError(
+                f"einsum(): output subscript {label} does not appear in the equation for any "
+                "input operand"
+            )
+
+
 @torch_function
 def einsum(equation: str, *operands: Any) -> Tensor:
     """``torch.einsum`` (operands as arguments or one list), one op for JAX to differentiate.
@@ -109,6 +137,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     if len(operands) == 1 and isinstance(operands[0], list | tuple):
         operands = tuple(operands[0])
     terms, output = _einsum_labels(equation, len(operands))
+    _check_einsum(terms, output, operands)
     summed = bool(set("".join(terms)) - set(output))
     if len(operands) == 1:
         spec = more_ops.einsum_sum if summed else more_ops.einsum_permute
