@@ -332,3 +332,18 @@ def test_numpy_spellings_only_where_torch_has_its_argument_parser(real_torch):
     with pytest.raises(fdiff.torch.UnsupportedError) as caught:
         fdiff.torch.ones(2).norm(dim=0, keepdims=True)
     assert caught.value.op == "torch.norm(keepdims=...)"
+
+
+FILLS = {"exponential_": lambda y: y.exponential_(), "bernoulli_": lambda y: y.bernoulli_(0.5)}
+
+
+@pytest.mark.parametrize("fill", FILLS)
+def test_an_in_place_draw_on_a_non_leaf_is_recorded_as_torch_records_it(real_torch, fill):
+    def program(torch):
+        torch.manual_seed(3)
+        x = torch.tensor(A, requires_grad=True)
+        y = FILLS[fill](x * 2)
+        (y * x).sum().backward()
+        return y, y.grad_fn.name(), x.grad
+
+    assert_same(*run_both(real_torch, program))

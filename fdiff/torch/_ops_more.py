@@ -75,6 +75,21 @@ einsum_mul = _einsum("einsum_mul", "MulBackward0")
 einsum_view = _einsum("einsum_view", "ViewBackward0")
 
 
+def _random_fill(name: str, grad_fn: str) -> OpSpec:
+    """An in-place random fill (``x.exponential_()``) recorded as torch records it: the drawn
+    ``values`` replace ``a``, whose gradient is then zero."""
+
+    def impl(a, values):
+        return values.astype(a.dtype)
+
+    impl.__name__ = impl.__qualname__ = name
+    return op(grad_fn, saves=False)(impl)
+
+
+exponential_fill = _random_fill("exponential_fill", "ExponentialBackward0")
+bernoulli_fill = _random_fill("bernoulli_fill", "BernoulliBackward2")
+
+
 # --- comparisons and truth tests: never recorded -----------------------------------------------
 
 

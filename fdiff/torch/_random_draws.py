@@ -21,6 +21,8 @@ Each follows PyTorch 2.13's CPU kernel on the words of :class:`~fdiff.torch._ran
 
 Results are leaves: a draw from a tensor that requires grad raises
 :class:`~fdiff.torch.UnsupportedError` (torch's zero or reparameterised gradients are not here).
+The in-place fills on a non-leaf are recorded as torch records them (``ExponentialBackward0``,
+``BernoulliBackward2``): the tensor's old value, and so its gradient, is gone.
 
 >>> import fdiff.torch as torch
 >>> _ = torch.manual_seed(0)
@@ -37,7 +39,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from fdiff.torch import _creation, _dtypes, _random
+from fdiff.torch import _ops_more as more_ops
 from fdiff.torch._args import check_device, shape_args
+from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
 from fdiff.torch._inplace import assign
@@ -106,7 +110,8 @@ def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
     """Fill in place with 0/1 draws of probability ``p`` (a number), as torch's ``bernoulli_``."""
     if isinstance(p, Tensor):
         raise UnsupportedError("Tensor.bernoulli_(p=Tensor)")
-    return assign(self, bernoulli(self.detach(), p, generator=generator))
+    draws = bernoulli(self.detach(), p, generator=generator)
+    return assign(self, apply(more_ops.bernoulli_fill, self, draws))
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
@@ -114,7 +119,7 @@ def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Any = None) -> 
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     draws = _exponential(_source(generator), self.numel(), lambd).reshape(self.shape)
-    return assign(self, new_tensor(_as_storage(draws, self)))
+    return assign(self, apply(more_ops.exponential_fill, self, _as_storage(draws, self)))
 
 
 def _exponential(source: _random.Generator, n: int, lambd: float = 1.0) -> np.ndarray:
