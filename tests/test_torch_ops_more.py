@@ -96,6 +96,9 @@ DIFFERENTIABLE = {
     "max dim": (lambda t, a: t.max(a, 1).values, (DISTINCT,), None),
     "min dim keepdims": (lambda t, a: a.min(dim=0, keepdims=True)[0], (DISTINCT,), None),
     "sum axis keepdims": (lambda t, a: a.sum(axis=1, keepdims=True), (A,), 4),
+    "sum dim=None keepdim": (lambda t, a: a.sum(dim=None, keepdim=True), (A,), 12),
+    "sum None": (lambda t, a: t.sum(a, None), (A,), 12),
+    "mean None keepdim": (lambda t, a: a.mean(None, True), (A,), 12),
     "var unbiased=False": (lambda t, a: a.var(1, unbiased=False), (A,), 16),
     "std unbiased positional": (lambda t, a: t.std(a, 0, False, True), (A,), 16),
     "var correction": (lambda t, a: a.var(correction=0), (A,), 30),
@@ -224,6 +227,8 @@ ERRORS = {
     "sqrt_ on a long tensor": lambda t: t.zeros(2, dtype=t.int64).sqrt_(),
     "exp_ on a leaf": lambda t: t.ones(2, requires_grad=True).exp_(),
     "sum keepdims without dim": lambda t: t.ones(2).sum(keepdims=True),
+    "max keepdim without dim": lambda t: t.ones(2).max(keepdim=True),
+    "logsumexp dim None": lambda t: t.ones(2).logsumexp(None),
     "zeros size twice": lambda t: t.zeros(2, size=(2,)),
     "var unbiased and correction": lambda t: t.ones(3).var(unbiased=False, correction=0),
     "device name": lambda t: t.device("gpu"),
@@ -239,6 +244,8 @@ ERRORS = {
 # torch's message for these lists its overloads: the first words are compared
 FRAGMENTS = {
     "sum keepdims without dim": "received an invalid combination of arguments",
+    "max keepdim without dim": "received an invalid combination of arguments",
+    "logsumexp dim None": "must be tuple of ints, not NoneType",
     "var unbiased and correction": "received an invalid combination of arguments",
     "device name": "device type at start of device string: gpu",
 }

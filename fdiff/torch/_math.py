@@ -105,22 +105,33 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
     return apply(ops.dot, input, tensor)
 
 
+class _Omitted:
+    """The default of an argument whose absence torch tells from ``None``: ``x.sum()`` is
+    ``SumBackward0``, ``x.sum(dim=None)`` ``SumBackward1`` (and takes ``keepdim``)."""
+
+    def __repr__(self) -> str:
+        return "None"
+
+
+OMITTED: Any = _Omitted()
+
+
 @torch_function
-def sum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    if dim is None:
+def sum(input: Tensor, dim: Any = OMITTED, keepdim: bool = False) -> Tensor:
+    if dim is OMITTED:
         _refuse_keepdim_without_dim("sum", keepdim)
         return apply(ops.sum_, input)
     return apply(ops.sum_dim, input, dim=reduced_dims(input, dim), keepdim=keepdim)
 
 
 @torch_function
-def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def mean(input: Tensor, dim: Any = OMITTED, keepdim: bool = False) -> Tensor:
     if not input.dtype.is_floating_point:
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input.dtype.name.capitalize()}"
         )
-    if dim is None:
+    if dim is OMITTED:
         _refuse_keepdim_without_dim("mean", keepdim)
         return apply(ops.mean, input)
     return apply(ops.mean_dim, input, dim=reduced_dims(input, dim), keepdim=keepdim)
@@ -191,6 +202,8 @@ std = _spread(ops.std)
 
 @torch_function
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        raise TypeError("logsumexp(): argument 'dim' must be tuple of ints, not NoneType")
     return apply(ops.logsumexp, input, dim=reduced_dims(input, dim), keepdim=keepdim)
 
 
@@ -252,6 +265,7 @@ def _extremum(spec: _Extremum):
         dim = None if dim is None else checked_dim(input, dim)
         _check_reducible(spec.name, input, dim)
         if dim is None:
+            _refuse_keepdim_without_dim(spec.name, keepdim)
             return apply(spec.of_all, input)
         values = apply(spec.along_dim, input, dim=dim, keepdim=keepdim)
         return spec.result(values, apply(spec.index, input, dim=dim, keepdim=keepdim))
