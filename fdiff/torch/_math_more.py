@@ -12,6 +12,7 @@ tensor([1., 3., 6.])
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
@@ -189,6 +190,57 @@ all = _truth_test(more_ops.all_)
 any = _truth_test(more_ops.any_)
 
 
+# --- bitwise and logical: masks ----------------------------------------------------------------
+
+
+def _integral(value: Any) -> bool:
+    if isinstance(value, Tensor):
+        return not value.dtype.is_floating_point
+    return isinstance(value, builtins.int)  # bool is an int
+
+
+@torch_function
+def bitwise_not(input: Tensor) -> Tensor:
+    """``~input`` for bool (logical not) and integer tensors."""
+    if input.dtype.is_floating_point:
+        raise TypeError(
+            "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
+        )
+    return apply(more_ops.bitwise_not, input)
+
+
+def _bitwise(spec):
+    def function(input: Tensor, other: Any) -> Tensor:
+        if not (_integral(input) and _integral(other)):
+            raise NotImplementedError(f"\"{spec.name}_cpu\" not implemented for 'Float'")
+        return apply(spec, input, other)
+
+    function.__name__ = function.__qualname__ = spec.name
+    function.__doc__ = f"``torch.{spec.name}`` of bool or integer tensors (``&``, ``|``, ``^``)."
+    return torch_function(function)
+
+
+bitwise_and = _bitwise(more_ops.bitwise_and)
+bitwise_or = _bitwise(more_ops.bitwise_or)
+bitwise_xor = _bitwise(more_ops.bitwise_xor)
+
+
+@torch_function
+def logical_not(input: Tensor) -> Tensor:
+    """``input == 0`` as a bool tensor."""
+    return apply(more_ops.logical_not, input)
+
+
+@torch_function
+def logical_and(input: Tensor, other: Tensor) -> Tensor:
+    return apply(more_ops.logical_and, input, other)
+
+
+@torch_function
+def logical_or(input: Tensor, other: Tensor) -> Tensor:
+    return apply(more_ops.logical_or, input, other)
+
+
 # --- in place: torch's `x.exp_()` on non-leaves -----------------------------------------------
 
 
@@ -231,6 +283,10 @@ __all__ = [
     "all",
     "allclose",
     "any",
+    "bitwise_and",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_xor",
     "cumprod",
     "cumsum",
     "einsum",
@@ -238,6 +294,9 @@ __all__ = [
     "isclose",
     "log2",
     "log10",
+    "logical_and",
+    "logical_not",
+    "logical_or",
     "outer",
     "tril",
     "triu",

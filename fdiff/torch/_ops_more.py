@@ -109,6 +109,41 @@ def any_(a, *, dim=None, keepdim=False):
     return jnp.any(a, axis=dim, keepdims=keepdim)
 
 
+@op("", saves=False, differentiable=False)
+def bitwise_not(a):
+    return jnp.invert(a)
+
+
+@op("", saves=False, differentiable=False, promotes=Promotion())
+def bitwise_and(a, b):
+    return jnp.bitwise_and(a, b)
+
+
+@op("", saves=False, differentiable=False, promotes=Promotion())
+def bitwise_or(a, b):
+    return jnp.bitwise_or(a, b)
+
+
+@op("", saves=False, differentiable=False, promotes=Promotion())
+def bitwise_xor(a, b):
+    return jnp.bitwise_xor(a, b)
+
+
+@op("", saves=False, differentiable=False)
+def logical_not(a):
+    return jnp.logical_not(a)
+
+
+@op("", saves=False, differentiable=False)
+def logical_and(a, b):
+    return jnp.logical_and(a, b)
+
+
+@op("", saves=False, differentiable=False)
+def logical_or(a, b):
+    return jnp.logical_or(a, b)
+
+
 # --- selection along a dim --------------------------------------------------------------------
 
 

@@ -436,6 +436,17 @@ class Tensor(TensorBase, returned_by_ops=True):
     int = _shape.to_int
     bool = _shape.to_bool
     # more ops (_math_more, _select_ops, _conversions, _random_draws)
+    __invert__ = math_more.bitwise_not
+    __and__ = __rand__ = binary_operator(math_more.bitwise_and)
+    __or__ = __ror__ = binary_operator(math_more.bitwise_or)
+    __xor__ = __rxor__ = binary_operator(math_more.bitwise_xor)
+    bitwise_not = math_more.bitwise_not
+    bitwise_and = math_more.bitwise_and
+    bitwise_or = math_more.bitwise_or
+    bitwise_xor = math_more.bitwise_xor
+    logical_not = math_more.logical_not
+    logical_and = math_more.logical_and
+    logical_or = math_more.logical_or
     all = math_more.all
     allclose = math_more.allclose
     any = math_more.any
