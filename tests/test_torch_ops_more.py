@@ -8,6 +8,8 @@ must be torch's bits for the same seed. Where torch's result depends on its kern
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from support import (
@@ -19,6 +21,7 @@ from support import (
 )
 
 import fdiff.torch
+from fdiff.compare import compare_script, format_report
 
 RNG = np.random.default_rng(20261203)
 A = RNG.standard_normal((3, 4)).astype(np.float32)
@@ -359,3 +362,10 @@ def test_an_in_place_draw_on_a_non_leaf_is_recorded_as_torch_records_it(real_tor
         return y, y.grad_fn.name(), x.grad
 
     assert_same(*run_both(real_torch, program))
+
+
+@pytest.mark.slow
+def test_fdiff_compare_agrees_on_a_script_of_these_ops(real_torch):
+    report = compare_script(Path(__file__).parent / "data" / "ops_more_script.py")
+    assert report.agree, format_report(report)
+    assert report.transcript and all(row.status == "same" for row in report.transcript)
