@@ -276,6 +276,9 @@ REFUSED = {
     "torch.cuda as the default": lambda t: t.set_default_device(t.device("cuda")),
     "torch.multinomial (gradient)": lambda t: t.multinomial(t.ones(2, requires_grad=True), 1),
     "torch.cumsum(dtype=...)": lambda t: t.ones(2).cumsum(0, dtype=t.float64),
+    "torch.randint(dtype=torch.float32) over more than 2**24 values": (
+        lambda t: t.randint_like(t.zeros(2), 2**24 + 1)
+    ),
     "torch.scatter_add (a src larger than index, with autograd)": (
         lambda t: t.zeros(3).scatter_add(0, t.tensor([1, 1]), t.ones(3, requires_grad=True))
     ),
@@ -312,6 +315,7 @@ DRAWS = {
     "normal tensor mean": lambda t: t.normal(t.arange(6.0).reshape(2, 3), 0.3),
     "randint_like": lambda t: t.randint_like(t.zeros(3, 4), 10),
     "randint_like low": lambda t: t.randint_like(t.zeros(5, dtype=t.int64), 3, 10),
+    "randint_like float 2**24": lambda t: t.randint_like(t.zeros(40), -(2**23), 2**23),
     "rand_like": lambda t: t.rand_like(t.zeros(2, 20)),
     "randn_like": lambda t: t.randn_like(t.zeros(3)),
 }

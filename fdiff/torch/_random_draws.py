@@ -228,8 +228,8 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype:
     check_device(device, "torch.randint_like")
     if high is None:
         low, high = 0, low
-    values = _random.default_generator.randint(low, high, tuple(input.shape))
-    return _creation.tensor(values, dtype or input.dtype, requires_grad=requires_grad)
+    values = _creation.randint(low, high, tuple(input.shape), dtype=dtype or input.dtype)
+    return values.requires_grad_(requires_grad) if requires_grad else values
 
 
 __all__ = ["bernoulli", "multinomial", "normal", "randint_like", "randperm"]
