@@ -169,7 +169,11 @@ INDICES = {
     "ones size=": lambda t, a: t.ones(size=[2]),
     "rand size=": lambda t, a: (t.manual_seed(1), t.rand(size=(2,)))[1],
     "cat axis": lambda t, a: t.cat([a, a], axis=1),
-    "default device": lambda t, a: (repr(t.get_default_device()), t.set_default_device("cpu")),
+    "default device": lambda t, a: (  # None ends torch's default-device mode again
+        t.set_default_device("cpu"),
+        repr(t.get_default_device()),
+        t.set_default_device(None),
+    ),
     "cpu": lambda t, a: a.cpu() is a,
     "to device": lambda t, a: a.to(t.device("cpu")) is a,
     "device repr": lambda t, a: (repr(a.device), str(t.device("cpu:0")), a.is_cuda),
