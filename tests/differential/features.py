@@ -107,6 +107,27 @@ v6 = F.binary_cross_entropy_with_logits(v0, c1.abs() / 2, reduction="none")
 weigh(v0, v1, v2, v3, v4, v5, v6).backward()
 """
 
+_SELECTION = """
+v0 = x0.cumsum(1) + torch.cumprod(x0, dim=0) + (x0.abs() + 1).log10() + torch.log2(x0.abs() + 1)
+v1 = x0.prod(1) + torch.outer(x1, x1).sum(0)[:2]
+v2 = x0.tril() + torch.triu(x0, 1)
+v3 = torch.einsum("ij,j->i", x0, x1) + torch.einsum("ij->i", x0) + torch.einsum("ij->ji", x0).sum(0)
+v4 = torch.einsum("ij,ij->ij", x0, x0)
+v5 = x0.gather(1, torch.tensor([[2, 0], [1, 1]])) + x0.index_select(1, torch.tensor([2, 0]))
+v6 = x0.scatter(1, torch.tensor([[2], [0]]), x0[:, :1] * 2)
+v7 = x0.scatter_add(1, torch.tensor([[0, 0], [2, 2]]), x0[:, 1:] * 3)
+v12 = x0.scatter(0, torch.tensor([[1, 0, 1]]), 5.0)
+v8 = x0.masked_fill(x0 > 0, 0.5) + torch.masked_fill(x0, x0 < 0, x1[0])
+v9 = x0.sort(dim=1, descending=True).values + x0.topk(2, dim=1).values.sum(1, keepdim=True)
+v10 = (x0.sort(1).indices, x0.topk(1).indices, torch.isclose(x0, x1), (x0 > 0).all())
+v11 = torch.any(x0 > 1, dim=1)
+v14 = (~(x0 > 0), (x0 > 0) & (x0 < 1), (x0 > 0) | (x0 < -1), (x0 > 0) ^ (x0 < 1))
+v15 = (torch.logical_not(x0), torch.logical_and(x0, x1), torch.logical_or(x0, x1))
+torch.manual_seed(0)
+v13 = (x0 * 1).exponential_() * x0 + (x0 * 1).bernoulli_(0.5) * x0
+weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v12, v13).backward()
+"""
+
 _IN_PLACE = """
 v0 = x0.clone()
 v0.mul_(2)
@@ -264,6 +285,7 @@ FEATURES: dict[str, Program] = {
     "views and indexing": feature(_SHAPES, accumulation=2, x0=A),
     "matrix products": feature(_MATMUL, accumulation=3, x0=A, x1=B),
     "nn layers and losses": feature(_NN, accumulation=8, x0=A, c1=T[:, :2], i2=_LABELS),
+    "scans, einsum, selection and sorting": feature(_SELECTION, accumulation=3, x0=A, x1=B),
     "in-place ops on clones": feature(_IN_PLACE, x0=A, x1=B),
     "detach and no_grad": feature(_DETACH_NO_GRAD, accumulation=6, x0=T),
     "retain_grad and retain_graph": feature(_RETAIN, x0=A, x1=B),
