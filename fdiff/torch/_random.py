@@ -344,6 +344,18 @@ class Generator:
         with np.errstate(over="ignore"):  # a huge std overflows to inf, silently as in torch
             return self._normal(math.prod(dims), dt, mean, std).reshape(dims)
 
+    def bernoulli_scalar(self, shape: int | Sequence[int], p: float) -> np.ndarray:
+        """Booleans, true with probability ``p``, like ``torch.empty(shape).bernoulli_(p)``
+        with a float ``p`` (the draws of dropout's mask): each element takes one 64-bit draw,
+        a float64 uniform ``u``, and is ``u < p``.
+
+        >>> Generator(0).bernoulli_scalar(6, 0.5)
+        array([False, False,  True, False, False, False])
+        """
+        dims = _shape(shape)
+        u = self._uniform01(math.prod(dims), np.dtype(np.float64))
+        return (u < p).reshape(dims)
+
     def _normal(self, n: int, dt: np.dtype, mean: float, std: float) -> np.ndarray:
         if n < 16:
             return _fma64(self._cached_box_muller(n), std, mean).astype(dt)

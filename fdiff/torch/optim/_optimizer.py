@@ -1,8 +1,8 @@
 """``torch.optim.Optimizer``: parameter groups, per-parameter state, ``state_dict``, and
-:func:`store`, the one place an optimizer writes a tensor's value.
+:func:`~fdiff.torch._store.store`, the one place a tensor's value is written.
 
 An optimizer's update runs outside the graph, one jitted pure function per parameter (or per
-group), and writes its results back with :func:`store`.
+group), and writes its results back with ``store``.
 
 >>> import fdiff.torch as torch
 >>> w = torch.tensor([1.0], requires_grad=True)
@@ -24,6 +24,7 @@ import numpy as np
 from fdiff.torch import _caches
 from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._grad_mode import enable_grad
+from fdiff.torch._store import store as store
 from fdiff.torch._tensor import Tensor
 from fdiff.torch._tensor_base import new_tensor
 
@@ -37,13 +38,6 @@ _IMPLEMENTATION_OPTIONS = MappingProxyType(
         "differentiable": (False,),
     }
 )
-
-
-def store(tensor: Tensor, value: jax.Array) -> None:
-    """Write ``value`` into ``tensor`` in place, outside the graph: every optimizer's parameter
-    and state update goes through here (the version-counter bump of an in-place write
-    belongs here too)."""
-    tensor._storage[0] = value
 
 
 def state_tensor(value: jax.Array) -> Tensor:
