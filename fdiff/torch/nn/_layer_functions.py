@@ -17,8 +17,8 @@ import numpy as np
 from fdiff.torch import _dtypes, _random
 from fdiff.torch import _layer_ops as layer_ops
 from fdiff.torch._dispatch import apply
-from fdiff.torch._layer_ops import batch_statistics
 from fdiff.torch._errors import UnsupportedError
+from fdiff.torch._layer_ops import batch_statistics
 from fdiff.torch._store import store
 from fdiff.torch._tensor import Tensor
 from fdiff.torch._tensor_base import new_tensor
@@ -191,13 +191,6 @@ def _pool_geometry(
     return kernel, stride, tuple(paddings), dil, tuple(out_size)
 
 
-def _batched(input: Tensor, pool: Any) -> Tensor:
-    """``pool`` on 4-D input; 3-D (unbatched) input gets a batch of one."""
-    if input.dim() == 3:
-        return pool(input.unsqueeze(0))[0]
-    return pool(input)
-
-
 @functional
 def max_pool2d(
     input: Tensor,
@@ -215,7 +208,7 @@ def max_pool2d(
         input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d"
     )
     static = {"kernel": kernel, "stride": stride, "padding": paddings, "dilation": dil}
-    return _batched(input, lambda x: apply(layer_ops.max_pool2d, x, **static, out_size=out_size))
+    return apply(layer_ops.max_pool2d, input, **static, out_size=out_size)
 
 
 @functional
@@ -240,7 +233,7 @@ def avg_pool2d(
         "count_include_pad": bool(count_include_pad),
         "divisor_override": divisor_override,
     }
-    return _batched(input, lambda x: apply(layer_ops.avg_pool2d, x, **static))
+    return apply(layer_ops.avg_pool2d, input, **static)
 
 
 @functional

@@ -119,7 +119,9 @@ def _check_targets(input: Tensor, target: Tensor, ignore_index: int) -> None:
 
 
 def _name(tensor: Tensor) -> str:
-    return str(tensor.dtype).removeprefix("torch.").capitalize()
+    """torch's scalar type name (``Float``, ``Double``, ``Half``)."""
+    names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}
+    return names[str(tensor.dtype).removeprefix("torch.")]
 
 
 @functional
