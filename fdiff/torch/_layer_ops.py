@@ -20,8 +20,9 @@ from fdiff.torch._opspec import op
 
 
 def _windows(x, kernel, stride, dilation, padding, out_size, fill):
-    """``x`` (N, C, H, W) or (C, H, W) padded with ``fill`` by ``padding`` ((top, bottom), (left, right)),
-    cut into windows: (N, C, out_h, out_w, kernel_h * kernel_w), N absent for 3-D input, in torch's scan order."""
+    """``x`` (N, C, H, W) or (C, H, W) padded with ``fill`` by ``padding`` ((top, bottom),
+    (left, right)), cut into windows: (N, C, out_h, out_w, kernel_h * kernel_w) (no N for
+    3-D input), in torch's scan order."""
     x = jnp.pad(x, ((0, 0),) * (x.ndim - 2) + padding, constant_values=fill)
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_size
     slices = [
