@@ -27,6 +27,7 @@ fdiff.torch._errors.UnsupportedAttributeError: fdiff.torch does not support `Ten
 from fdiff.torch import autograd as autograd
 from fdiff.torch import nn as nn
 from fdiff.torch import optim as optim
+from fdiff.torch import utils as utils
 from fdiff.torch._autograd import functionalize as functionalize
 from fdiff.torch._caches import clear_caches as clear_caches
 from fdiff.torch._creation import *  # noqa: F403 - the creation functions are public API
@@ -61,7 +62,6 @@ __getattr__ = missing_names(
     (
         "amp", "backends", "cuda", "distributed", "distributions", "fft", "func", "hub", "jit",
         "linalg", "masked", "mps", "onnx", "profiler", "random", "sparse", "special", "testing",
-        "utils",
     ),
 )  # fmt: skip
 
@@ -104,4 +104,5 @@ __all__ = [
     "numel",
     "optim",
     "set_grad_enabled",
+    "utils",
 ]
