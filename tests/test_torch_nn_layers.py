@@ -382,3 +382,25 @@ def test_init_functions_draw_torchs_numbers(real_torch, fill):
 
 def test_init_of_a_vector_raises_torchs_fan_error(real_torch):
     assert_same_error(real_torch, lambda torch: torch.nn.init.xavier_uniform_(torch.zeros(3)))
+
+
+def test_in_place_activations_and_dropout(real_torch):
+    def program(torch):
+        torch.manual_seed(4)
+        x = _data(torch, 3, 4)
+        hidden = x * 2
+        relu = torch.nn.ReLU(inplace=True)
+        same = relu(hidden) is hidden
+        leaky = torch.nn.functional.leaky_relu(x * 1, 0.1, inplace=True)
+        dropped = torch.nn.Dropout(0.5, inplace=True)(x * 3)
+        (hidden + leaky + dropped).sum().backward()
+        names = [t.grad_fn.name() for t in (hidden, leaky, dropped)]
+        return same, hidden, leaky, dropped, x.grad, names, repr(relu)
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_in_place_relu_of_a_leaf_that_requires_grad_raises(real_torch):
+    assert_same_error(
+        real_torch, lambda torch: torch.nn.functional.relu(torch.ones(2, requires_grad=True), True)
+    )

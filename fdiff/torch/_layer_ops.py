@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fdiff.torch import _torch_kinks as kinks
 from fdiff.torch._nn_ops import reduce_loss
 from fdiff.torch._opspec import op
 
@@ -116,6 +117,12 @@ def gelu(x, *, approximate):
         inner = np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)
         return 0.5 * x * (1 + jnp.tanh(inner))
     return 0.5 * x * (1 + jax.lax.erf(x * np.sqrt(0.5).astype(x.dtype)))
+
+
+@op("LeakyReluBackward1")
+def leaky_relu_in_place(x, *, negative_slope):
+    """``leaky_relu_``: torch names its in-place node apart (it saves the result)."""
+    return kinks.leaky_relu(x, negative_slope)
 
 
 @op("SiluBackward0")

@@ -16,9 +16,12 @@ import numpy as np
 
 from fdiff.torch import _dtypes, _random
 from fdiff.torch import _layer_ops as layer_ops
+from fdiff.torch import _ops as ops
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import UnsupportedError
+from fdiff.torch._inplace import assign
 from fdiff.torch._layer_ops import batch_statistics
+from fdiff.torch._math import relu as torch_relu
 from fdiff.torch._store import store
 from fdiff.torch._tensor import Tensor
 from fdiff.torch._tensor_base import new_tensor
@@ -31,16 +34,32 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     mask is ``bernoulli_(1 - p)`` drawn from torch's generator, so seeded runs match torch."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if inplace:
-        raise UnsupportedError("torch.nn.functional.dropout(inplace=True)")
     if not training or p == 0 or input.numel() == 0:
         return input
     storage = input.dtype.storage()
     if p == 1:
-        return input * new_tensor(jnp.zeros((), storage))
+        return in_place_or_not(input, input * new_tensor(jnp.zeros((), storage)), inplace)
     keep = _random.default_generator.bernoulli_scalar(tuple(input.shape), 1 - p)
     noise = keep.astype(storage) / storage.type(1 - p)  # torch: noise.div_(1 - p)
-    return input * new_tensor(jnp.asarray(noise))
+    return in_place_or_not(input, input * new_tensor(jnp.asarray(noise)), inplace)
+
+
+def in_place_or_not(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
+    """``result``, or with ``inplace`` ``input`` made to hold it (torch's ``relu_``, ...)."""
+    return assign(input, result) if inplace else result
+
+
+@functional
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(x, 0)``; ``inplace`` writes it into ``input`` (``relu_``)."""
+    return in_place_or_not(input, torch_relu(input), inplace)
+
+
+@functional
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` for ``x > 0``, else ``negative_slope * x`` (the slope is used at 0, as torch)."""
+    spec = layer_ops.leaky_relu_in_place if inplace else ops.leaky_relu
+    return in_place_or_not(input, apply(spec, input, negative_slope=negative_slope), inplace)
 
 
 @functional
@@ -247,6 +266,4 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 @functional
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """``x sigmoid(x)``."""
-    if inplace:
-        raise UnsupportedError("torch.nn.functional.silu(inplace=True)")
-    return apply(layer_ops.silu, input)
+    return in_place_or_not(input, apply(layer_ops.silu, input), inplace)

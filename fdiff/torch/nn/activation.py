@@ -11,23 +11,23 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 
-from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._tensor import Tensor
 from fdiff.torch.nn import functional as F
 from fdiff.torch.nn.modules import Module
 
 
 class _Elementwise(Module):
-    function: Callable[[Tensor], Tensor]  # set by each subclass, as a staticmethod
+    function: Callable[..., Tensor]  # set by each subclass, as a staticmethod
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
-        if inplace:
-            raise UnsupportedError(f"torch.nn.{type(self).__name__}(inplace=True)")
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return self.function(input)
+        return self.function(input, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class ReLU(_Elementwise):
@@ -54,10 +54,10 @@ class LeakyReLU(_Elementwise):
         self.negative_slope = negative_slope
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class GELU(Module):

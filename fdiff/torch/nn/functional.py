@@ -15,7 +15,7 @@ from typing import Any
 from fdiff.torch import _nn_ops as nn_ops
 from fdiff.torch import _ops as ops
 from fdiff.torch._dispatch import apply
-from fdiff.torch._math import log_softmax, relu, sigmoid, softmax, tanh
+from fdiff.torch._math import log_softmax, sigmoid, softmax, tanh
 from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
 from fdiff.torch.nn._arguments import functional, pair
@@ -26,8 +26,10 @@ from fdiff.torch.nn._layer_functions import (
     embedding,
     gelu,
     layer_norm,
+    leaky_relu,
     max_pool2d,
     one_hot,
+    relu,
     silu,
 )
 from fdiff.torch.nn._loss_functions import (
@@ -121,12 +123,6 @@ def conv2d(
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``."""
     return apply(ops.softplus, input, beta=beta, threshold=threshold)
-
-
-@functional
-def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """``x`` for ``x > 0``, else ``negative_slope * x`` (the slope is used at 0, as torch)."""
-    return apply(ops.leaky_relu, input, negative_slope=negative_slope)
 
 
 @functional
