@@ -71,7 +71,24 @@ def _state(optimizer):
     return {"state": state, "param_groups": saved["param_groups"]}
 
 
-@pytest.mark.parametrize(("name", "options"), OPTIONS.values(), ids=OPTIONS)
+def _sweep(cases: dict, default: tuple[str, ...]) -> list:
+    """``cases`` as pytest params, those not named in ``default`` in the slow profile."""
+    return [
+        pytest.param(*v, id=k, marks=() if k in default else pytest.mark.slow)
+        for k, v in cases.items()
+    ]
+
+
+DEFAULT_OPTIONS = (
+    "SGD maximize",
+    "Adam weight decay amsgrad",
+    "AdamW amsgrad",
+    "RMSprop centered momentum",
+    "Adagrad decay",
+)
+
+
+@pytest.mark.parametrize(("name", "options"), _sweep(OPTIONS, DEFAULT_OPTIONS))
 def test_training_steps_and_state_match_torch(real_torch, name, options):
     def program(torch):
         model = _model(torch)
@@ -82,7 +99,10 @@ def test_training_steps_and_state_match_torch(real_torch, name, options):
     assert_same(*run_both(real_torch, program))
 
 
-@pytest.mark.parametrize("name", ["Adam", "RMSprop", "Adagrad", "SGD"])
+@pytest.mark.parametrize(
+    "name",
+    ["Adam", "RMSprop", pytest.param("Adagrad", marks=pytest.mark.slow), "SGD"],
+)
 def test_load_state_dict_resumes_as_torch_does(real_torch, name):
     options = {"lr": 0.05, "momentum": 0.5} if name in ("SGD", "RMSprop") else {"lr": 0.05}
 
@@ -194,14 +214,14 @@ def test_scheduler_learning_rates_equal_torchs(real_torch, name, options):
         scheduler = getattr(torch.optim.lr_scheduler, name)(optimizer, **options)
         lrs = []
         for _ in range(12):
-            _train(torch, model, optimizer, steps=1)
+            optimizer.step()  # no gradients: only the schedule moves
             scheduler.step()
             lrs.append(scheduler.get_last_lr())
-        return lrs, [p.detach().clone() for p in model.parameters()], scheduler.last_epoch
+        lrs_in_groups = [group["lr"] for group in optimizer.param_groups]
+        return lrs, lrs_in_groups, scheduler.last_epoch
 
     actual, expected = run_both(real_torch, program)
-    assert actual[0] == expected[0]  # the same doubles, bit for bit
-    assert_same(actual[1:], expected[1:])
+    assert actual == expected  # the same doubles, bit for bit
 
 
 def test_cosine_annealing_reaches_eta_min_at_t_max():
