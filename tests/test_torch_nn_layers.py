@@ -406,3 +406,19 @@ def test_in_place_relu_of_a_leaf_that_requires_grad_raises(real_torch):
     assert_same_error(
         real_torch, lambda torch: torch.nn.functional.relu(torch.ones(2, requires_grad=True), True)
     )
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_bce_with_logits_weights(real_torch, reduction):
+    def program(torch):
+        x = _data(torch, 4, 3)
+        target = torch.tensor([[1.0, 0.0, 0.3]] * 4)
+        loss = torch.nn.BCEWithLogitsLoss(
+            weight=torch.tensor([1.0, 2.0, 0.5]),
+            pos_weight=torch.tensor([3.0, 0.5, 1.0]),
+            reduction=reduction,
+        )(x, target)
+        loss.sum().backward()
+        return loss, x.grad, loss.grad_fn.name()
+
+    assert_same(*run_both(real_torch, program))

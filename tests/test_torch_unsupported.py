@@ -37,10 +37,8 @@ CASES = {
             torch.tensor([0, 1]), torch.ones(2, 3), max_norm=1.0
         )
     ),
-    "torch.nn.functional.binary_cross_entropy_with_logits(pos_weight=...)": (
-        lambda torch: torch.nn.functional.binary_cross_entropy_with_logits(
-            torch.ones(2), torch.ones(2), pos_weight=torch.ones(2)
-        )
+    "torch.nn.functional.max_pool2d(return_indices=True)": (
+        lambda torch: torch.nn.functional.max_pool2d(torch.ones(1, 2, 2), 2, return_indices=True)
     ),
 }
 

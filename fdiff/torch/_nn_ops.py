@@ -55,11 +55,15 @@ def mse_loss(x, y, *, reduction="mean"):
 
 
 @op("BinaryCrossEntropyWithLogitsBackward0")
-def binary_cross_entropy_with_logits(x, y, *, reduction="mean"):
+def binary_cross_entropy_with_logits(x, y, weight=None, pos_weight=None, *, reduction="mean"):
     # softplus(x) = log(1 + exp(x)), computed stably; unlike max(x, 0) + log1p(exp(-|x|)) it has
     # no kinks, so the gradient at x = 0 is torch's sigmoid(0) - y.
     # torch accumulates the loss in place on a tensor made from the target: the target's dtype.
-    loss = jax.nn.softplus(x) - x * y
+    if pos_weight is None:
+        loss = jax.nn.softplus(x) - x * y
+    else:  # torch: (1 - y) x - log_sigmoid(x) ((pos_weight - 1) y + 1)
+        loss = (1 - y) * x + jax.nn.softplus(-x) * ((pos_weight - 1) * y + 1)
+    loss = loss if weight is None else loss * weight
     return reduce_loss(loss.astype(jnp.result_type(y)), reduction)
 
 

@@ -84,12 +84,8 @@ def binary_cross_entropy_with_logits(
     reduction: str = "mean",
     pos_weight: Tensor | None = None,
 ) -> Tensor:
-    """Sigmoid plus binary cross entropy in one numerically stable op (seed 003.1)."""
-    if weight is not None or pos_weight is not None:
-        keyword = "weight" if weight is not None else "pos_weight"
-        raise UnsupportedError(
-            f"torch.nn.functional.binary_cross_entropy_with_logits({keyword}=...)"
-        )
+    """Sigmoid plus binary cross entropy in one numerically stable op (seed 003.1); each
+    element's loss times ``weight``, its positive part times ``pos_weight`` (broadcast)."""
     if input.shape != target.shape:
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
@@ -98,6 +94,8 @@ def binary_cross_entropy_with_logits(
         nn_ops.binary_cross_entropy_with_logits,
         input,
         target,
+        weight,
+        pos_weight,
         reduction=check_reduction(reduction),
     )
 
