@@ -16,11 +16,11 @@ CASES = {
     "torch.special.zeta": lambda torch: torch.special.zeta(torch.ones(2) * 2, 1.0),
     "torch.linalg.norm": lambda torch: torch.linalg.norm(torch.ones(3)),
     "torch.fft.fft": lambda torch: torch.fft.fft(torch.ones(4)),
-    "torch.nn.functional.gelu": lambda torch: torch.nn.functional.gelu(torch.ones(2)),
+    "torch.nn.functional.mish": lambda torch: torch.nn.functional.mish(torch.ones(2)),
     "torch.nn.GRU": lambda torch: torch.nn.GRU(2, 3),
     "torch.nn.Module.half": lambda torch: torch.nn.Linear(2, 2).half(),
-    "torch.nn.init.zeros_": lambda torch: torch.nn.init.zeros_(torch.ones(2)),
-    "torch.optim.Adam": lambda torch: torch.optim.Adam([torch.ones(1, requires_grad=True)]),
+    "torch.nn.init.orthogonal_": lambda torch: torch.nn.init.orthogonal_(torch.ones(2, 2)),
+    "torch.optim.LBFGS": lambda torch: torch.optim.LBFGS([torch.ones(1, requires_grad=True)]),
     "torch.autograd.forward_ad.dual_level": lambda torch: torch.autograd.forward_ad.dual_level(),
     "Tensor.logcumsumexp": lambda torch: torch.ones(3).logcumsumexp(0),
     "Tensor.is_sparse": lambda torch: torch.ones(3).is_sparse,
@@ -30,15 +30,13 @@ CASES = {
     "torch.exp(out=...)": lambda torch: torch.exp(torch.ones(2), out=torch.zeros(2)),
     "torch.cumsum(dtype=...)": lambda torch: torch.ones(2, 3).cumsum(1, dtype=torch.float64),
     "Tensor.to(memory_format=...)": lambda torch: torch.ones(2).to(memory_format=None),
-    "torch.nn.functional.cross_entropy(label_smoothing=...)": (
-        lambda torch: torch.nn.functional.cross_entropy(
-            torch.ones(2, 3), torch.tensor([0, 1]), label_smoothing=0.1
+    "torch.nn.functional.embedding(max_norm=...)": (
+        lambda torch: torch.nn.functional.embedding(
+            torch.tensor([0, 1]), torch.ones(2, 3), max_norm=1.0
         )
     ),
-    "torch.nn.functional.binary_cross_entropy_with_logits(pos_weight=...)": (
-        lambda torch: torch.nn.functional.binary_cross_entropy_with_logits(
-            torch.ones(2), torch.ones(2), pos_weight=torch.ones(2)
-        )
+    "torch.nn.functional.max_pool2d(return_indices=True)": (
+        lambda torch: torch.nn.functional.max_pool2d(torch.ones(1, 2, 2), 2, return_indices=True)
     ),
 }
 

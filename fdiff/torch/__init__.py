@@ -30,6 +30,7 @@ from fdiff.torch import cuda as cuda
 from fdiff.torch import func as func
 from fdiff.torch import nn as nn
 from fdiff.torch import optim as optim
+from fdiff.torch import utils as utils
 from fdiff.torch._autograd import functionalize as functionalize
 from fdiff.torch._caches import clear_caches as clear_caches
 from fdiff.torch._conversions import *  # noqa: F403 - torch.LongTensor, ... are public API
@@ -74,7 +75,6 @@ __getattr__ = missing_names(
     (
         "amp", "backends", "distributed", "distributions", "fft", "hub", "jit",
         "linalg", "masked", "mps", "onnx", "profiler", "random", "sparse", "special", "testing",
-        "utils",
     ),
 )  # fmt: skip
 
@@ -125,4 +125,5 @@ __all__ = [
     "optim",
     "return_types",
     "set_grad_enabled",
+    "utils",
 ]

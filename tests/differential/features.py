@@ -128,6 +128,17 @@ v13 = (x0 * 1).exponential_() * x0 + (x0 * 1).bernoulli_(0.5) * x0
 weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v12, v13).backward()
 """
 
+_NN_LAYERS = """
+v0 = F.max_pool2d(x0.view(1, 1, 2, 3), (2, 2), stride=1)
+v1 = F.avg_pool2d(x0.view(1, 2, 3), (1, 2), stride=1, padding=(0, 1))
+v2 = F.layer_norm(x0, (3,)) + F.batch_norm(x0, None, None, training=True)
+v3 = F.embedding(i1, x0)
+v4 = F.gelu(x0) + F.gelu(x0, approximate="tanh") + F.silu(x0)
+v5 = F.smooth_l1_loss(x0, c1) + F.huber_loss(x0, c1, delta=0.5)
+v6 = F.leaky_relu(x0 * 1, 0.2, inplace=True)
+weigh(v0, v1, v2, v3, v4, v5, v6).backward()
+"""
+
 _IN_PLACE = """
 v0 = x0.clone()
 v0.mul_(2)
@@ -286,6 +297,9 @@ FEATURES: dict[str, Program] = {
     "matrix products": feature(_MATMUL, accumulation=3, x0=A, x1=B),
     "nn layers and losses": feature(_NN, accumulation=8, x0=A, c1=T[:, :2], i2=_LABELS),
     "scans, einsum, selection and sorting": feature(_SELECTION, accumulation=3, x0=A, x1=B),
+    "nn pooling, norms, embedding, activations": feature(
+        _NN_LAYERS, accumulation=8, x0=A, c1=T, i1=np.array([[1, 0], [0, 1]], np.int64)
+    ),
     "in-place ops on clones": feature(_IN_PLACE, x0=A, x1=B),
     "detach and no_grad": feature(_DETACH_NO_GRAD, accumulation=6, x0=T),
     "retain_grad and retain_graph": feature(_RETAIN, x0=A, x1=B),
