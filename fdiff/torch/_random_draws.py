@@ -70,11 +70,7 @@ def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = 
     check_device(device, "torch.randperm")
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    words = _source(generator)._words(max(n - 1, 0)).tolist()
-    permutation = list(range(n))
-    for i, word in enumerate(words):
-        j = i + word % (n - i)
-        permutation[i], permutation[j] = permutation[j], permutation[i]
+    permutation = _source(generator).randperm(n)
     return _creation.tensor(permutation, _dtypes.resolve(dtype, _dtypes.int64),
                             requires_grad=requires_grad)  # fmt: skip
 
