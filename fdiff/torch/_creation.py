@@ -16,6 +16,7 @@ import numpy as np
 
 from fdiff.torch import _dtypes, _random
 from fdiff.torch._args import check_device, shape_args
+from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
 from fdiff.torch._inplace import assign
 from fdiff.torch._tensor_base import TensorBase as Tensor
@@ -214,9 +215,13 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
     check_device(device, "torch.randint")
     if high is None:
         low, high = 0, low
+    resolved = _dtypes.resolve(dtype, _dtypes.int64)
+    exact = {_dtypes.float32: 24, _dtypes.float64: 53}.get(resolved)
+    if exact is not None and high - low > 2**exact:  # torch then draws another way
+        raise UnsupportedError(f"torch.randint(dtype={resolved}) over more than 2**{exact} values")
     source = generator or _random.default_generator
     values = source.randint(low, high, shape_args((size,)))
-    return _leaf(values, _dtypes.resolve(dtype, _dtypes.int64), False)
+    return _leaf(values, resolved, False)
 
 
 @torch_function

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from fdiff.torch import _caches
+from fdiff.torch import _caches, _hook_tables
 from fdiff.torch._errors import GRAPH_FREED
 from fdiff.torch._opspec import OpSpec
 
@@ -38,6 +38,13 @@ class AccumulateGrad:
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"  # what torch's AccumulateGrad.name() returns
+
+    @property
+    def variable(self) -> Any:
+        """The leaf tensor this edge accumulates into (torch's ``AccumulateGrad.variable``)."""
+        return self.tensor
+
+    next_functions: tuple = ()  # a leaf's node has no inputs
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"
@@ -110,6 +117,15 @@ class Node:
         """Input nodes as torch lists them: ``(node_or_None, 0)`` per input."""
         return tuple((_next_function(e), 0) for e in self.inputs)
 
+    def register_prehook(self, hook: Callable[[tuple], Any]) -> Any:
+        """torch's ``grad_fn.register_prehook``: ``hook(grad_outputs)`` may return new ones."""
+        return _hook_tables.register(_hook_tables.pre_hooks, self, hook)
+
+    def register_hook(self, hook: Callable[[tuple, tuple], Any]) -> Any:
+        """torch's ``grad_fn.register_hook``: ``hook(grad_inputs, grad_outputs)`` may return
+        new ``grad_inputs`` (one per ``next_functions`` entry)."""
+        return _hook_tables.register(_hook_tables.post_hooks, self, hook)
+
     def _class_name(self) -> str:
         """The node's torch class name, as reprs print it (``name()`` without a namespace)."""
         return self.name().rpartition("::")[2]
@@ -144,6 +160,14 @@ REF_SCALAR = 3  # a Python scalar
 REF_REBASED = 4  # a Rebased edge: the index is (node index, constant index)
 
 
+# Where a backward hook slot sits (see ``_hooks``): on a node's output before its retain_grad
+# perturbation (grad_fn pre-hooks), after it (tensor hooks), or on a leaf (tensor hooks).
+HOOK_PRE = 0
+HOOK_TENSOR = 1
+HOOK_LEAF = 2
+HOOK_NODE = 3  # around a node's op: its grad_fn hooks see the gradients of its inputs
+
+
 class GraphKey(NamedTuple):
     """The structure of a graph, without values: hashable, the cache key of compiled backward.
 
@@ -158,6 +182,7 @@ class GraphKey(NamedTuple):
     roots: tuple[int, ...]
     perturbed: tuple
     wanted_leaves: tuple[int, ...]
+    hooked: tuple = ()  # (HOOK_* place, node index or leaf slot) per backward hook slot
 
 
 class Plan(NamedTuple):
@@ -276,8 +301,15 @@ def _plan(
     return Plan(key, nodes, perturbed, leaves, consts, scalars)
 
 
-def replay(key: GraphKey, leaves, consts, scalars, perturbations=None) -> list[jax.Array]:
-    """Evaluate the graph ``key`` describes on these values; returns the root values."""
+def replay(
+    key: GraphKey, leaves, consts, scalars, perturbations=None, hook=None
+) -> list[jax.Array]:
+    """Evaluate the graph ``key`` describes on these values; returns the root values.
+
+    ``hook(slot, value)``, given, marks the values of ``key.hooked`` (an identity whose
+    derivative runs backward hooks); ``hook(slot, op, *args)`` runs a ``HOOK_NODE`` node's op
+    (its derivative runs the node's hooks)."""
+    hooked = {(place, i): slot for slot, (place, i) in enumerate(key.hooked)} if hook else {}
     values: list[jax.Array] = []
     sources = (values, leaves, consts, scalars)  # indexed by REF_NODE ... REF_SCALAR
     for spec, static, refs, slot in key.nodes:
@@ -285,19 +317,28 @@ def replay(key: GraphKey, leaves, consts, scalars, perturbations=None) -> list[j
             _rebased(values[i[0]], consts[i[1]]) if kind == REF_REBASED else sources[kind][i]
             for kind, i in refs
         ]
-        value = spec.impl(*args, **dict(static))
+        if (HOOK_NODE, len(values)) in hooked:  # the op, its VJP watched by grad_fn hooks
+            op = functools.partial(spec.impl, **dict(static))
+            value = hook(hooked[HOOK_NODE, len(values)], op, *args)
+        else:
+            value = spec.impl(*args, **dict(static))
+        if (HOOK_PRE, len(values)) in hooked:
+            value = hook(hooked[HOOK_PRE, len(values)], value)
         if slot is not None and perturbations is not None:
             value = value + perturbations[slot]
+        if (HOOK_TENSOR, len(values)) in hooked:
+            value = hook(hooked[HOOK_TENSOR, len(values)], value)
         values.append(value)
     return [values[i] for i in key.roots]
 
 
-def gradients(key: GraphKey, leaves, consts, scalars, cotangents, accumulated=None):
+def gradients(key: GraphKey, leaves, consts, scalars, cotangents, accumulated=None, hook=None):
     """Pure VJP of the graph: the root values, and the gradients of the wanted leaves, then of
     the perturbed nodes.
 
     A ``None`` cotangent stands for ones shaped like its root (torch's implicit gradient).
-    ``accumulated`` holds, per gradient, ``None`` or the ``.grad`` it is added to.
+    ``accumulated`` holds, per gradient, ``None`` or the ``.grad`` it is added to. ``hook``:
+    see :func:`replay`.
     """
     zeros = tuple(jnp.zeros(shape, dtype) for _, shape, dtype in key.perturbed)
     wanted = key.wanted_leaves
@@ -306,7 +347,10 @@ def gradients(key: GraphKey, leaves, consts, scalars, cotangents, accumulated=No
         values = list(leaves)
         for i, v in zip(wanted, wanted_values, strict=True):
             values[i] = v
-        return replay(key, values, consts, scalars, perturbations)
+        for slot, (place, i) in enumerate(key.hooked if hook else ()):
+            if place == HOOK_LEAF:
+                values[i] = hook(slot, values[i])
+        return replay(key, values, consts, scalars, perturbations, hook)
 
     wanted_values = tuple(leaves[i] for i in wanted)
     roots, pullback = jax.vjp(wanted_to_roots, wanted_values, zeros)
@@ -319,9 +363,9 @@ def gradients(key: GraphKey, leaves, consts, scalars, cotangents, accumulated=No
 
 
 @_caches.lru_cache(maxsize=512)
-def compiled_gradients(key: GraphKey) -> Callable[..., tuple[jax.Array, ...]]:
+def compiled_gradients(key: GraphKey, hook=None) -> Callable[..., tuple[jax.Array, ...]]:
     """``jax.jit`` of :func:`gradients` for one graph structure (compiled once per key)."""
-    return jax.jit(functools.partial(gradients, key))
+    return jax.jit(functools.partial(gradients, key, hook=hook))
 
 
 @_caches.lru_cache(maxsize=512)

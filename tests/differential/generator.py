@@ -7,7 +7,8 @@ share: fdiff.torch has no views yet, issue 10), ``detach()``, a ``torch.no_grad(
 It ends with one backward pattern from ``ENDINGS``: a weighted loss's backward, after
 ``retain_grad()`` on intermediates, twice with ``retain_graph``, twice without (torch raises
 when a node saved tensors), ``autograd.grad(create_graph=True)`` then a second derivative,
-several losses accumulating, or an SGD step under ``no_grad`` and a second forward.
+several losses accumulating, an SGD step under ``no_grad`` and a second forward, or tensor
+hooks before a backward. A custom ``autograd.Function`` is one of the op families.
 
 >>> [ending.__name__ for ending in ENDINGS][:2]
 ['plain_backward', 'retained_intermediates']
@@ -89,10 +90,30 @@ def x64_conversion(draw, program: Program, x: Var):
     return draw(st.sampled_from((f"{x.name}.double()", f"{x.name}.to(torch.float64)"))), x.shape
 
 
+_SCALED_SQUARE = """class ScaledSquare(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, k):
+        ctx.save_for_backward(a)
+        ctx.k = k
+        return a * a * k
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return 2 * a * grad * ctx.k, None"""
+
+
+def custom_function(draw, program: Program, x: Var):
+    """``ScaledSquare.apply(x, k)``: a custom ``autograd.Function`` (defined once)."""
+    if _SCALED_SQUARE not in program.steps:
+        program.step(_SCALED_SQUARE)
+    return f"ScaledSquare.apply({x.name}, {draw(st.sampled_from(('0.5', '-2.0')))})", x.shape
+
+
 FAMILIES = (
     ops.unary, ops.unary, ops.binary, ops.binary, ops.reduction, ops.reshape, ops.rearrange,
     composite.index, composite.mask_index, composite.join, composite.matmul, composite.loss,
     composite.integers, composite.layer, in_place, detach, no_grad_block, x64_conversion,
+    custom_function,
 )  # fmt: skip
 MOVES_DIMS = (ops.rearrange, composite.index, composite.mask_index)
 
@@ -165,9 +186,19 @@ def step_and_forward_again(draw, program: Program) -> None:
     program.step(f"{again.name}.backward()")
 
 
+def hooked_backward(draw, program: Program) -> None:
+    """Tensor hooks (replacing the gradient or not) on intermediates or the input, then a
+    backward; a hook on a tensor that does not require grad raises in both engines."""
+    hooks = ("lambda g: g * 2", "lambda g: g - 1", "lambda g: None", "lambda g: g.clamp(-1, 1)")
+    names = draw(st.lists(st.sampled_from(["x0", *program.names]), min_size=1, max_size=2))
+    for name in names:
+        program.step(f"{name}.register_hook({draw(st.sampled_from(hooks))})")
+    program.step(f"{_loss(program)}.backward()")
+
+
 ENDINGS = (
     plain_backward, retained_intermediates, twice_retaining, twice_without_retaining,
-    second_derivative, several_losses, step_and_forward_again,
+    second_derivative, several_losses, step_and_forward_again, hooked_backward,
 )  # fmt: skip
 
 
