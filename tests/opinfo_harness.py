@@ -40,6 +40,9 @@ SKIPPED_OPS = {
     "arange", "linspace", "ones", "zeros", "full", "empty", "eye", "randn", "randint",
     "randn_like", "rand_like", "zeros_like", "ones_like",
     "item",  # returns a Python number, compared by the torch-layer tests
+    # random draws (compared bit for bit by test_torch_random) and uninitialised memory
+    "multinomial", "nn.functional.dropout", "randint_like", "normal", "normal.number_mean",
+    "new_empty", "bernoulli", "randperm", "rand", "empty_like",
     "bmm.triton_optimized",  # a GPU kernel's variant
 }  # fmt: skip
 """OpInfo entries outside the sweep, and why."""
@@ -76,6 +79,25 @@ KNOWN_DEVIATIONS: dict[str, str] = {
     "nn.functional.conv2d: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
     "nn.functional.nll_loss: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
     "nn.functional.softplus: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
+    "nn.functional.layer_norm: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
+    "nn.functional.avg_pool2d: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
+    "nn.functional.max_pool2d: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
+    "nn.functional.batch_norm: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
+    "nn.functional.layer_norm: gradient 0": "a one-element layer_norm's exact gradient is 0; "
+    "torch's is rounding noise (6e-5 on that sample), fdiff.torch's exactly 0",
+    **{
+        key: f"open bug, found by this sweep: {what}"
+        for key, what in {
+            "cumsum: forward raised RuntimeError": "cumsum of a 0-d tensor",
+            "cumprod: forward raised RuntimeError": "cumprod of a 0-d tensor",
+            "index_select: forward raised RuntimeError": "index_select of a 0-d tensor",
+            "gather: forward raised RuntimeError": "gather of a 0-d tensor",
+            "einsum: forward raised AttributeError": "einsum with operands as one list",
+            "nn.functional.avg_pool2d: forward raised ValueError": "avg_pool2d with padding=(1,)",
+            "nn.functional.batch_norm: forward raised IndexError": "batch_norm on some inputs",
+            "nn.functional.embedding: forward raised IndexError": "embedding on some inputs",
+        }.items()
+    },
 }
 """``"op[.variant]: stage"`` -> why fdiff.torch differs there. The sweep asserts that each
 still happens, so a fixed one must leave this list."""
@@ -415,8 +437,8 @@ def sweep(ops: list[Any], limit: int | None, second_order: bool) -> list[Outcome
     torch = import_real_torch()
     outcomes = []
     with torch.random.fork_rng():
-        torch.manual_seed(0)  # sample_inputs draws from torch's generator
         for opinfo in ops:
+            torch.manual_seed(0)  # sample_inputs draws from torch's generator: per op, the same
             for index, sample in samples(opinfo, limit):
                 outcome = check_sample(opinfo, index, sample, second_order)
                 outcomes.append(_resolve_known(outcome))
