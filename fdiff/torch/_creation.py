@@ -15,7 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from fdiff.torch import _dtypes, _random
+from fdiff.torch import _ops as ops
 from fdiff.torch._args import check_device, shape_args
+from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
 from fdiff.torch._inplace import assign
 from fdiff.torch._tensor_base import TensorBase as Tensor
@@ -245,7 +247,12 @@ def _fill_from(tensor: Tensor, draw: str, generator: Any, *params: float) -> Ten
         raise RuntimeError(f"\"{draw}_\" not implemented for '{tensor.dtype.name.capitalize()}'")
     source = generator or _random.default_generator
     values = getattr(source, draw)(tuple(tensor.shape), *params, dtype=tensor.dtype.name)
+    if tensor.requires_grad:  # a non-leaf in grad mode: torch records the draw (zero gradient)
+        return assign(tensor, apply(_DRAW_OPS[draw], tensor, jnp.asarray(values)))
     return assign(tensor, new_tensor(jnp.asarray(values)))
+
+
+_DRAW_OPS = {"uniform": ops.uniform_draw, "normal": ops.normal_draw}
 
 
 def uniform_(self: Tensor, low: float = 0.0, high: float = 1.0, *, generator: Any = None) -> Tensor:

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from fdiff.torch import _dtypes
+from fdiff.torch import _dtypes, _views
 from fdiff.torch import _ops as ops
 from fdiff.torch import _shape_ops as shape_ops
 from fdiff.torch._args import check_device, checked_dim, shape_args
 from fdiff.torch._dispatch import apply
-from fdiff.torch._errors import F, refusing_unknown_keywords
+from fdiff.torch._errors import VIEW_SIZE_INCOMPATIBLE, F, refusing_unknown_keywords
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
 from fdiff.torch._tensor_base import TensorBase as Tensor
 
@@ -42,12 +42,19 @@ def _resolved_shape(input: Tensor, shape: tuple) -> tuple[int, ...]:
 
 @torch_function
 def view(input: Tensor, *shape: Any) -> Tensor:
-    return apply(shape_ops.view, input, shape=_resolved_shape(input, shape))
+    target = _resolved_shape(input, shape)
+    if not _views.viewable(input, target):
+        raise RuntimeError(VIEW_SIZE_INCOMPATIBLE)
+    return apply(shape_ops.view, input, shape=target)
 
 
 @torch_function
 def reshape(input: Tensor, *shape: Any) -> Tensor:
-    return view(input, *shape)
+    """A view when the strides allow one, else a copy (torch's ``UnsafeViewBackward0``)."""
+    target = _resolved_shape(input, shape)
+    if _views.viewable(input, target):
+        return apply(shape_ops.view, input, shape=target)
+    return apply(_views.reshape_copy, input, shape=target)
 
 
 @torch_function
@@ -182,7 +189,8 @@ def to(
 
 @_tensor_method
 def contiguous(input: Tensor) -> Tensor:
-    return input
+    """``input`` itself when its strides are row-major, else a contiguous copy."""
+    return input if _views.is_contiguous(input) else clone(input)
 
 
 def _converter(target: _dtypes.dtype):

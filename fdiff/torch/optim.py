@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fdiff.torch import _caches
+from fdiff.torch._inplace import overwrite
 from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
 
@@ -125,6 +126,6 @@ class SGD(Optimizer):
                 bool(group["nesterov"]),
             )
             for p, value, buf in zip(params, new_params, new_buffers, strict=True):
-                p._storage[0] = value
+                overwrite(p, value)  # bumps p._version, as torch's in-place update does
                 if use_buffers:
                     self.state[id(p)] = {"momentum_buffer": buf}

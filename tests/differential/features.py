@@ -203,7 +203,34 @@ v6 = (x0.long(), i1.max(), i1 == 0, x0.bool())
 weigh(v0, v2, v3, v5).backward()
 """
 
+_VIEWS_IN_PLACE = """
+torch.manual_seed(0)
+v0 = x0.clone()
+v0[:1] *= 10
+v1 = v0.view(-1)
+v1.add_(1)
+v2 = v0.t()
+v2[0].mul_(x1[0])
+v3 = v0[1]
+v0.mul_(2)
+v4 = (v3, v3.grad_fn.name(), v0.grad_fn.name(), v0._version, v2.is_contiguous(), v2.stride())
+v5 = x0.t().reshape(-1) + x0.t().contiguous().view(-1)
+v6 = x0 * 1
+v6.uniform_()
+v7 = x0 * 1
+v7.normal_()
+v8 = v0.detach()
+v8[0, 0] = 5.0
+weigh(v0, v1, v2, v3, v5, v6, v7).backward()
+"""
+
 _ERRORS = {
+    "saved output changed in place": "v0 = x0.exp()\nv0.add_(1)\nv0.sum().backward()",
+    "saved leaf changed under no_grad": (
+        "v0 = (x0 * x0).sum()\nwith torch.no_grad():\n    x0.add_(1)\nv0.backward()"
+    ),
+    "in-place on a view of a leaf": "x0[0].add_(1)",
+    "in-place on an expanded view": "v0 = x0 * 1\nv0.expand(2, 2, 3).add_(1)",
     "in-place on a leaf that requires grad": "x0.add_(1)",
     "backward of a non-scalar": "v0 = x0 * 2\nv0.backward()",
     "index out of range": "v0 = x0[torch.tensor([5])]",
@@ -232,6 +259,7 @@ FEATURES: dict[str, Program] = {
     "matrix products": feature(_MATMUL, accumulation=3, x0=A, x1=B),
     "nn layers and losses": feature(_NN, accumulation=8, x0=A, c1=T[:, :2], i2=_LABELS),
     "in-place ops on clones": feature(_IN_PLACE, x0=A, x1=B),
+    "in-place ops through views": feature(_VIEWS_IN_PLACE, accumulation=4, x0=A, x1=B),
     "detach and no_grad": feature(_DETACH_NO_GRAD, accumulation=6, x0=T),
     "retain_grad and retain_graph": feature(_RETAIN, x0=A, x1=B),
     "several backwards accumulate": feature(_SEVERAL_BACKWARDS, x0=A, x1=B),
