@@ -21,7 +21,7 @@ from fdiff.torch._graph import AccumulateGrad, Node, Rebased
 from fdiff.torch._opspec import OpSpec
 from fdiff.torch._saving import SavedTensor, saved_inputs, saves_output
 from fdiff.torch._tensor_base import TensorBase, new_tensor
-from fdiff.torch._views import VIEW_OPS, record_view
+from fdiff.torch._views import VIEW_OPS, check_usable, record_view
 
 
 def _as_value(x: Any) -> Any:
@@ -94,6 +94,8 @@ def _record(spec: OpSpec, args: tuple, values: list, static: dict) -> Any:
         if not isinstance(a, TensorBase):
             edges.append(values[i])
             continue
+        if a._view is not None:
+            check_usable(a)
         node = a._node
         if node is None:
             value = values[i] = a._value

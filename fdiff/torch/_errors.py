@@ -87,6 +87,9 @@ NO_GRAD_VIEW_IN_PLACE = (
     "(if you don't want the inplace to be tracked) or both outside (if you want the inplace to "
     "be tracked)."
 )
+NO_GRAD_VIEW_BASE_MODIFIED = NO_GRAD_VIEW_IN_PLACE.replace(
+    "is being modified inplace", "its base or another view of its base has been modified inplace"
+)
 OVERLAPPING_WRITE = (
     "unsupported operation: more than one element of the written-to tensor refers to a single "
     "memory location. Please clone() the tensor before performing the operation."

@@ -131,7 +131,10 @@ def refresh_views(base: Any) -> None:
     for other in views_of(base._storage):
         view = other._view
         tracked = not view.detached and (base._node is not None or base._requires_grad)
-        if tracked and is_grad_enabled():
+        if tracked and (view.multi is not None or view.no_grad):
+            other._view = view._replace(base_modified=True)
+            other._storage[0] = run(view_of_base, [base._value], {"chain": view.chain})
+        elif tracked and is_grad_enabled():
             fresh = apply(view_of_base, base, chain=view.chain)
             other._storage[0] = fresh._storage[0]
             other._node = fresh._node

@@ -102,6 +102,7 @@ class Tensor(TensorBase, returned_by_ops=True):
 
     @property
     def grad_fn(self) -> Node | None:
+        _views.check_usable(self)
         return self._node
 
     @property
@@ -435,7 +436,13 @@ class Tensor(TensorBase, returned_by_ops=True):
     sum = _math.sum
     tanh = _math.tanh
     var = _math.var
+    chunk = _shape.chunk
     clone = _shape.clone
+    diagonal = _shape.diagonal
+    narrow = _shape.narrow
+    select = _shape.select
+    split = _shape.split
+    unbind = _shape.unbind
     contiguous = _shape.contiguous
     expand = _shape.expand
     flatten = _shape.flatten

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fdiff.torch import _shape_ops as shape_ops
+from fdiff.torch._errors import NO_GRAD_VIEW_BASE_MODIFIED, multi_output_view_message
 from fdiff.torch._opspec import OpSpec, op
 from fdiff.torch._saving import counter_of
 from fdiff.torch._tensor_base import Cell
@@ -44,13 +45,25 @@ class ViewInfo(NamedTuple):
     ``(op spec, static items)`` from the base's value to its own, and how it was made:
     ``detached`` (``detach()`` of a view: shares the storage, outside the graph), ``no_grad``
     (made under ``no_grad``) and ``multi`` (``("Unbind", i)`` for output ``i`` of an op that
-    returns several views)."""
+    returns several views); ``base_modified``: such an output whose base was then changed in
+    place, which torch refuses to use in the graph (:func:`check_usable`)."""
 
     base: Any
     chain: tuple
     detached: bool = False
     no_grad: bool = False
     multi: tuple[str, int] | None = None
+    base_modified: bool = False
+
+
+def check_usable(tensor: Any) -> None:
+    """Raise torch's error for a view made under ``no_grad`` or by ``unbind``/``split`` whose
+    base was then modified in place: torch cannot give it a grad_fn."""
+    view = tensor._view
+    if view is not None and view.base_modified:
+        if view.multi is not None:
+            raise RuntimeError(multi_output_view_message(*view.multi, modified="base"))
+        raise RuntimeError(NO_GRAD_VIEW_BASE_MODIFIED)
 
 
 VIEW_OPS: frozenset[OpSpec] = frozenset(
@@ -67,6 +80,12 @@ VIEW_OPS: frozenset[OpSpec] = frozenset(
         shape_ops.slice_,
         shape_ops.index_unsqueeze,
         shape_ops.alias,
+        shape_ops.view_select,
+        shape_ops.view_unbind,
+        shape_ops.view_narrow,
+        shape_ops.view_split,
+        shape_ops.view_split_sizes,
+        shape_ops.view_diagonal,
     }
 )
 """The ops whose result is a view of their first input (torch's view ops)."""

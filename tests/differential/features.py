@@ -221,7 +221,13 @@ v7 = x0 * 1
 v7.normal_()
 v8 = v0.detach()
 v8[0, 0] = 5.0
-weigh(v0, v1, v2, v3, v5, v6, v7).backward()
+v9 = x0 * 1
+v10 = v9.unbind(1)[2] + v9.split(1)[1].squeeze(0)[:2].sum() + v9.chunk(2, dim=1)[0].sum()
+v11 = v9.split([1, 2], dim=1)[1] + v9.narrow(1, 1, 2) + torch.select(v9, 1, -1)[:, None]
+v12 = v9.diagonal() + torch.diagonal(v9, 1)
+with torch.no_grad():
+    v9.unbind()[0].mul_(3)
+weigh(v0, v1, v2, v3, v5, v6, v7, v9, v10, v11, v12).backward()
 """
 
 _ERRORS = {
@@ -231,6 +237,12 @@ _ERRORS = {
     ),
     "in-place on a view of a leaf": "x0[0].add_(1)",
     "in-place on an expanded view": "v0 = x0 * 1\nv0.expand(2, 2, 3).add_(1)",
+    "in-place on an output of unbind": "v0 = (x0 * 1).unbind()\nv0[1].mul_(2)",
+    # in a function: the program keeps no such view, which torch refuses to even observe
+    "an output of split whose base changed": (
+        "def f0(v):\n    parts = v.split(1)\n    v.add_(1)\n    return parts[0] * 2\n"
+        "v0 = f0(x0 * 1)"
+    ),
     "in-place on a leaf that requires grad": "x0.add_(1)",
     "backward of a non-scalar": "v0 = x0 * 2\nv0.backward()",
     "index out of range": "v0 = x0[torch.tensor([5])]",
