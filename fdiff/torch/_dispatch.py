@@ -49,6 +49,8 @@ def apply(spec: OpSpec, *args: Any, **static: Any) -> Any:
     needs_grad = deferred = False
     for a in args:
         if isinstance(a, TensorBase):
+            if a._view is not None:
+                check_usable(a)
             value = a._storage[0]
             values.append(value)
             needs_grad = needs_grad or a._node is not None or a._requires_grad
@@ -94,8 +96,6 @@ def _record(spec: OpSpec, args: tuple, values: list, static: dict) -> Any:
         if not isinstance(a, TensorBase):
             edges.append(values[i])
             continue
-        if a._view is not None:
-            check_usable(a)
         node = a._node
         if node is None:
             value = values[i] = a._value

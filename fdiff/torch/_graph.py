@@ -224,7 +224,11 @@ def plan(
 
     ``perturb`` picks the non-leaf nodes whose gradient is wanted, ``wanted_leaf`` the leaves.
     """
-    return _plan(_backward_order(roots), roots, perturb, wanted_leaf, _read_inputs)
+    order = _backward_order(roots)
+    if any(_read_inputs(node) is not node.inputs for node in order):
+        for root in roots:  # the forward values as the ops saw them, not as backward reads them
+            materialize(root)
+    return _plan(order, roots, perturb, wanted_leaf, _read_inputs)
 
 
 def _plan(

@@ -32,6 +32,7 @@ from fdiff.torch._errors import (
 )
 from fdiff.torch._grad_mode import is_grad_enabled
 from fdiff.torch._opspec import OpSpec
+from fdiff.torch._saving import SCALAR_TYPE_NAMES as _SCALAR_TYPE_NAMES
 from fdiff.torch._saving import SavedTensor, bump_version
 from fdiff.torch._tensor_base import TensorBase
 from fdiff.torch._views import ViewInfo, copy_slices, overlaps, view_of_base, views_of
@@ -161,9 +162,6 @@ def fill_(self: Any, value: Any) -> Any:
 
 def copy_(self: Any, src: Any) -> Any:
     return assign(self, apply(ops.copy, self, src))
-
-
-_SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}
 
 
 def _arithmetic(spec: OpSpec, self: Any, other: Any, **static: Any) -> Any:

@@ -145,7 +145,8 @@ class SavedTensor:
         self.dtype = tensor._storage[0].dtype
 
 
-_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}
+SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}
+"""torch's scalar type names (``torch.FloatTensor``), by numpy dtype name."""
 _HINT = (
     "Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
     "with torch.autograd.set_detect_anomaly(True, check_nan=False)."
@@ -162,7 +163,7 @@ def _producer(saved: SavedTensor) -> Any:
 
 def modified_message(saved: SavedTensor) -> str:
     """torch's error for a saved tensor changed in place before backward."""
-    type_name = _TYPE_NAMES.get(np.dtype(saved.dtype).name, "Bool")
+    type_name = SCALAR_TYPE_NAMES.get(np.dtype(saved.dtype).name, "Bool")
     described = f"[torch.{type_name}Tensor {list(saved.shape)}]"
     producer = _producer(saved)
     if producer is not None:
