@@ -133,7 +133,7 @@ class SavedTensor:
     position it was saved from, ``output_of`` the node when it is that node's own output.
     """
 
-    __slots__ = ("counter", "dtype", "index", "output_of", "shape", "tensor", "version")
+    __slots__ = ("counter", "index", "output_of", "tensor", "version")
 
     def __init__(self, tensor: Any, index: int | None = None, output_of: Any = None) -> None:
         self.index = index
@@ -141,8 +141,6 @@ class SavedTensor:
         self.version = self.counter.version
         self.tensor = weakref.ref(tensor)
         self.output_of = output_of
-        self.shape = tuple(tensor.shape)
-        self.dtype = tensor._storage[0].dtype
 
 
 SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}
@@ -161,10 +159,13 @@ def _producer(saved: SavedTensor) -> Any:
     return None if tensor is None else tensor._node
 
 
-def modified_message(saved: SavedTensor) -> str:
-    """torch's error for a saved tensor changed in place before backward."""
-    type_name = SCALAR_TYPE_NAMES.get(np.dtype(saved.dtype).name, "Bool")
-    described = f"[torch.{type_name}Tensor {list(saved.shape)}]"
+def modified_message(saved: SavedTensor, node: Any) -> str:
+    """torch's error for a tensor ``node`` saved, changed in place before backward."""
+    value = node if saved.output_of is not None else node.inputs[saved.index]
+    if not hasattr(value, "shape"):  # a leaf's edge: the value the op read
+        value = value.value
+    type_name = SCALAR_TYPE_NAMES.get(np.dtype(value.dtype).name, "Bool")
+    described = f"[torch.{type_name}Tensor {list(value.shape)}]"
     producer = _producer(saved)
     if producer is not None:
         name = re.sub(r"Backward\d*$", "", producer.name())
@@ -181,4 +182,4 @@ def check_saved(nodes: Iterable[Any]) -> None:
     for node in nodes:
         for saved in node.saved:
             if saved.counter.version != saved.version:
-                raise RuntimeError(modified_message(saved))
+                raise RuntimeError(modified_message(saved, node))
