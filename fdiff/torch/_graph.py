@@ -14,6 +14,7 @@ without the VJP, computes a deferred node's value (:func:`materialize`).
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -67,6 +68,9 @@ def _rebased_jvp(primals, tangents):
     return primals[1], tangents[0]
 
 
+_SEQUENCE = itertools.count()
+
+
 class Node:
     """One recorded op application: what torch exposes as ``tensor.grad_fn``."""
 
@@ -78,6 +82,7 @@ class Node:
         "inputs",
         "retained",
         "saved",
+        "sequence",
         "shape",
         "spec",
         "static",
@@ -102,6 +107,7 @@ class Node:
         self.freed = False
         self.retained: Any = None  # the tensor that called retain_grad(), if any
         self.saved: tuple[SavedTensor, ...] = ()  # what torch's node keeps for backward
+        self.sequence = next(_SEQUENCE)  # creation order: torch's backward runs later nodes first
 
     def name(self) -> str:
         """The torch class name of this node, e.g. ``'MulBackward0'``."""

@@ -108,6 +108,7 @@ SAVES: dict[str, Saves] = {
     "where": Saves(_nothing),  # the condition only
     "index": Saves(_nothing),  # the indices only
     "index_put": Saves(_nothing),
+    "copy_slices": Saves(_nothing),
     "replayed_gradient": Saves(_nothing),
 }
 
@@ -178,8 +179,14 @@ def modified_message(saved: SavedTensor, node: Any) -> str:
 
 
 def check_saved(nodes: Iterable[Any]) -> None:
-    """Raise torch's error if a tensor one of ``nodes`` saved was modified in place since."""
-    for node in nodes:
-        for saved in node.saved:
-            if saved.counter.version != saved.version:
-                raise RuntimeError(modified_message(saved, node))
+    """Raise torch's error if a tensor one of ``nodes`` saved was modified in place since; of
+    several, the one of the latest node, which torch's backward runs first."""
+    stale = [
+        (node.sequence, saved, node)
+        for node in nodes
+        for saved in node.saved
+        if saved.counter.version != saved.version
+    ]
+    if stale:
+        _, saved, node = max(stale, key=lambda found: found[0])
+        raise RuntimeError(modified_message(saved, node))

@@ -134,9 +134,12 @@ def view_of_base(base, *, chain):
     return replay_chain(base, chain)
 
 
-@op("torch::autograd::CopySlices", saves=False)
+@op("torch::autograd::CopySlices")
 def copy_slices(base, src, *, chain):
-    """``base`` with the elements the view ``chain`` selects replaced by ``src``."""
+    """``base`` with the elements the view ``chain`` selects replaced by ``src``.
+
+    torch's CopySlices keeps the in-place op's node, which a backward without
+    ``retain_graph`` releases (so it counts as saving), but no tensor of its own."""
     positions = replay_chain(jnp.arange(base.size).reshape(base.shape), chain)
     written = jnp.broadcast_to(src, positions.shape).astype(base.dtype)
     return base.reshape(-1).at[positions.reshape(-1)].set(written.reshape(-1)).reshape(base.shape)
