@@ -25,6 +25,8 @@ NOT_CACHES = {
     "fdiff.torch._opspec.OPS",
     "fdiff.torch._ops.OPS",
     "fdiff.torch._printing._NUMPY_DTYPES",
+    "fdiff.torch._saving.SAVES",
+    "fdiff.torch._saving.SCALAR_TYPE_NAMES",
 }
 
 

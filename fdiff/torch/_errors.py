@@ -77,6 +77,43 @@ def refuse_keywords(function: str, keywords: dict[str, Any]) -> None:
 
 
 LEAF_IN_PLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+VIEW_OF_LEAF_IN_PLACE = (
+    "a view of a leaf Variable that requires grad is being used in an in-place operation."
+)
+NO_GRAD_VIEW_IN_PLACE = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block "
+    "(if you don't want the inplace to be tracked) or both outside (if you want the inplace to "
+    "be tracked)."
+)
+NO_GRAD_VIEW_BASE_MODIFIED = NO_GRAD_VIEW_IN_PLACE.replace(
+    "is being modified inplace", "its base or another view of its base has been modified inplace"
+)
+OVERLAPPING_WRITE = (
+    "unsupported operation: more than one element of the written-to tensor refers to a single "
+    "memory location. Please clone() the tensor before performing the operation."
+)
+VIEW_SIZE_INCOMPATIBLE = (
+    "view size is not compatible with input tensor's size and stride (at least one dimension "
+    "spans across two contiguous subspaces). Use .reshape(...) instead."
+)
+
+
+def multi_output_view_message(function: str, output: int, modified: str) -> str:
+    """torch's error for an in-place change of an output of an op returning several views:
+    ``modified`` is ``"itself"`` (the view was written) or ``"base"`` (its base was)."""
+    what = (
+        "is being modified inplace"
+        if modified == "itself"
+        else "its base or another view of its base has been modified inplace"
+    )
+    return (
+        f"Output {output} of {function} is a view and {what}. This view is the output of a "
+        "function that returns multiple views. Such functions do not allow the output views to "
+        "be modified inplace. You should replace the inplace operation by an out-of-place one."
+    )
+
 
 NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "

@@ -14,6 +14,7 @@ without the VJP, computes a deferred node's value (:func:`materialize`).
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -23,6 +24,7 @@ import jax.numpy as jnp
 from fdiff.torch import _caches, _hook_tables
 from fdiff.torch._errors import GRAPH_FREED
 from fdiff.torch._opspec import OpSpec
+from fdiff.torch._saving import SavedTensor, check_saved
 
 # --- nodes ------------------------------------------------------------------------------------
 
@@ -73,6 +75,9 @@ def _rebased_jvp(primals, tangents):
     return primals[1], tangents[0]
 
 
+_SEQUENCE = itertools.count()
+
+
 class Node:
     """One recorded op application: what torch exposes as ``tensor.grad_fn``."""
 
@@ -83,6 +88,8 @@ class Node:
         "freed",
         "inputs",
         "retained",
+        "saved",
+        "sequence",
         "shape",
         "spec",
         "static",
@@ -106,6 +113,8 @@ class Node:
         self.value = value  # the output, once computed (see ``materialize``)
         self.freed = False
         self.retained: Any = None  # the tensor that called retain_grad(), if any
+        self.saved: tuple[SavedTensor, ...] = ()  # what torch's node keeps for backward
+        self.sequence = next(_SEQUENCE)  # creation order: torch's backward runs later nodes first
 
     def name(self) -> str:
         """The torch class name of this node, e.g. ``'MulBackward0'``."""
@@ -227,6 +236,7 @@ def _backward_order(roots: Sequence[Node]) -> list[Node]:
     order = _postorder(roots, lambda _: True)
     if any(node.freed and node.spec.saves for node in order):
         raise RuntimeError(GRAPH_FREED)
+    check_saved(order)
     return order
 
 
@@ -245,7 +255,11 @@ def plan(
 
     ``perturb`` picks the non-leaf nodes whose gradient is wanted, ``wanted_leaf`` the leaves.
     """
-    return _plan(_backward_order(roots), roots, perturb, wanted_leaf)
+    order = _backward_order(roots)
+    if any(_read_inputs(node) is not node.inputs for node in order):
+        for root in roots:  # the forward values as the ops saw them, not as backward reads them
+            materialize(root)
+    return _plan(order, roots, perturb, wanted_leaf, _read_inputs)
 
 
 def _plan(
@@ -253,9 +267,11 @@ def _plan(
     roots: Sequence[Node],
     perturb: Callable[[Node], bool],
     wanted_leaf: Callable[[AccumulateGrad], bool],
+    inputs_of: Callable[[Node], tuple] = lambda node: node.inputs,
 ) -> Plan:
     """The key and values of replaying ``nodes`` (in topological order); an input node not
-    among them enters as a constant holding its value."""
+    among them enters as a constant holding its value. ``inputs_of`` gives a node's edges
+    (backward reads saved tensors as they are now: :func:`_read_inputs`)."""
     position = {id(n): i for i, n in enumerate(nodes)}
     perturbed = [n for n in nodes if perturb(n)]
     slot_of_perturbed = {id(n): k for k, n in enumerate(perturbed)}
@@ -266,7 +282,7 @@ def _plan(
     node_keys = []
     for node in nodes:
         refs = []
-        for edge in node.inputs:
+        for edge in inputs_of(node):
             if isinstance(edge, Node):
                 if id(edge) in position:
                     refs.append((REF_NODE, position[id(edge)]))
@@ -299,6 +315,26 @@ def _plan(
         wanted_leaves=tuple(i for i, leaf in enumerate(leaves) if wanted_leaf(leaf)),
     )
     return Plan(key, nodes, perturbed, leaves, consts, scalars)
+
+
+def _read_inputs(node: Node) -> tuple:
+    """The node's input edges as its backward reads them: torch's backward reads a saved tensor's
+    storage as it is now, so a saved input changed without an in-place op (``w.data.mul_(10)``,
+    ``h.data = ...``; an in-place op raises in :func:`check_saved`) enters with its new value."""
+    inputs = node.inputs
+    for saved in node.saved:
+        tensor = None if saved.index is None else saved.tensor()
+        if tensor is None or saved.counter.version != saved.version:
+            continue
+        edge, current = inputs[saved.index], tensor._storage[0]
+        if isinstance(edge, AccumulateGrad) and current is not edge.value:
+            edge = AccumulateGrad(tensor, tensor._value)
+        elif isinstance(edge, Node) and current is not edge and current is not edge.value:
+            edge = Rebased(edge, tensor._value)
+        else:
+            continue
+        inputs = (*inputs[: saved.index], edge, *inputs[saved.index + 1 :])
+    return inputs
 
 
 def replay(

@@ -251,6 +251,18 @@ def fill(a, value):
     return jnp.full_like(a, value)
 
 
+@op("UniformBackward0", saves=False)
+def uniform_draw(a, sample):
+    """``a.uniform_()`` recorded: the drawn ``sample``, so ``a``'s gradient is zero."""
+    return sample.astype(a.dtype)
+
+
+@op("NormalBackward0", saves=False)
+def normal_draw(a, sample):
+    """``a.normal_()`` recorded: the drawn ``sample``, so ``a``'s gradient is zero."""
+    return sample.astype(a.dtype)
+
+
 @op("CloneBackward0", saves=False)
 def clone(a):
     return jnp.array(a, copy=True)

@@ -19,7 +19,17 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _autograd, _creation, _dtypes, _hooks, _indexing, _inplace, _math, _shape
+from fdiff.torch import (
+    _autograd,
+    _creation,
+    _dtypes,
+    _hooks,
+    _indexing,
+    _inplace,
+    _math,
+    _shape,
+    _views,
+)
 from fdiff.torch import _conversions as conversions
 from fdiff.torch import _device as device_
 from fdiff.torch import _math_more as math_more
@@ -32,6 +42,7 @@ from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import NON_LEAF_GRAD, missing_attribute
 from fdiff.torch._graph import Node
 from fdiff.torch._printing import format_tensor
+from fdiff.torch._saving import counter_of
 from fdiff.torch._tensor_base import TensorBase, new_tensor
 
 
@@ -106,6 +117,7 @@ class Tensor(TensorBase, returned_by_ops=True):
 
     @property
     def grad_fn(self) -> Node | None:
+        _views.check_usable(self)
         return self._node
 
     @property
@@ -138,10 +150,10 @@ class Tensor(TensorBase, returned_by_ops=True):
     register_post_accumulate_grad_hook = _hooks.register_post_accumulate_grad_hook
 
     def detach(self) -> Tensor:
-        """A leaf sharing this tensor's storage, outside every graph (torch's ``detach``)."""
+        """A leaf sharing this tensor's storage and version counter, outside every graph."""
         twin = new_tensor(self._storage[0])
         twin._storage = self._storage
-        return twin
+        return _views.detached_twin(self, twin)
 
     def detach_(self) -> Tensor:
         self._node = None
@@ -150,11 +162,35 @@ class Tensor(TensorBase, returned_by_ops=True):
 
     @property
     def data(self) -> Tensor:
-        return self.detach()
+        """Like ``detach()``, but with a version counter of its own: in-place changes through
+        it are not seen by the checks of saved tensors (torch's ``.data``)."""
+        twin = self.detach()
+        twin._counter = None
+        return twin
 
     @data.setter
     def data(self, value: Tensor) -> None:
         self._storage[0] = value._value
+
+    @property
+    def _version(self) -> builtins.int:
+        """How many in-place changes this tensor's storage has seen (shared with its views)."""
+        return counter_of(self).version
+
+    @property
+    def _base(self) -> Tensor | None:
+        view = self._view
+        return None if view is None or view.detached else view.base
+
+    def _is_view(self) -> builtins.bool:
+        return self._base is not None
+
+    def is_contiguous(self) -> builtins.bool:
+        return _views.is_contiguous(self)
+
+    def stride(self, dim: builtins.int | None = None) -> tuple[builtins.int, ...] | builtins.int:
+        strides = _views.strides(self)
+        return strides if dim is None else strides[dim]
 
     def backward(
         self,
@@ -433,7 +469,13 @@ class Tensor(TensorBase, returned_by_ops=True):
     sum = _math.sum
     tanh = _math.tanh
     var = _math.var
+    chunk = _shape.chunk
     clone = _shape.clone
+    diagonal = _shape.diagonal
+    narrow = _shape.narrow
+    select = _shape.select
+    split = _shape.split
+    unbind = _shape.unbind
     contiguous = _shape.contiguous
     expand = _shape.expand
     flatten = _shape.flatten

@@ -267,8 +267,46 @@ v1 = Cube.apply(x0 * x1, 0.5)
 v2 = torch.autograd.grad(weigh(v0), x0, create_graph=True)[0]
 weigh(v1, v2).backward()
 """
+_VIEWS_IN_PLACE = """
+torch.manual_seed(0)
+v0 = x0.clone()
+v0[:1] *= 10
+v1 = v0.view(-1)
+v1.add_(1)
+v2 = v0.t()
+v2[0].mul_(x1[0])
+v3 = v0[1]
+v0.mul_(2)
+v4 = (v3, v3.grad_fn.name(), v0.grad_fn.name(), v0._version, v2.is_contiguous(), v2.stride())
+v5 = x0.t().reshape(-1) + x0.t().contiguous().view(-1)
+v6 = x0 * 1
+v6.uniform_()
+v7 = x0 * 1
+v7.normal_()
+v8 = v0.detach()
+v8[0, 0] = 5.0
+v9 = x0 * 1
+v10 = v9.unbind(1)[2] + v9.split(1)[1].squeeze(0)[:2].sum() + v9.chunk(2, dim=1)[0].sum()
+v11 = v9.split([1, 2], dim=1)[1] + v9.narrow(1, 1, 2) + torch.select(v9, 1, -1)[:, None]
+v12 = v9.diagonal() + torch.diagonal(v9, 1)
+with torch.no_grad():
+    v9.unbind()[0].mul_(3)
+weigh(v0, v1, v2, v3, v5, v6, v7, v9, v10, v11, v12).backward()
+"""
 
 _ERRORS = {
+    "saved output changed in place": "v0 = x0.exp()\nv0.add_(1)\nv0.sum().backward()",
+    "saved leaf changed under no_grad": (
+        "v0 = (x0 * x0).sum()\nwith torch.no_grad():\n    x0.add_(1)\nv0.backward()"
+    ),
+    "in-place on a view of a leaf": "x0[0].add_(1)",
+    "in-place on an expanded view": "v0 = x0 * 1\nv0.expand(2, 2, 3).add_(1)",
+    "in-place on an output of unbind": "v0 = (x0 * 1).unbind()\nv0[1].mul_(2)",
+    # in a function: the program keeps no such view, which torch refuses to even observe
+    "an output of split whose base changed": (
+        "def f0(v):\n    parts = v.split(1)\n    v.add_(1)\n    return parts[0] * 2\n"
+        "v0 = f0(x0 * 1)"
+    ),
     "in-place on a leaf that requires grad": "x0.add_(1)",
     "backward of a non-scalar": "v0 = x0 * 2\nv0.backward()",
     "index out of range": "v0 = x0[torch.tensor([5])]",
@@ -301,6 +339,7 @@ FEATURES: dict[str, Program] = {
         _NN_LAYERS, accumulation=8, x0=A, c1=T, i1=np.array([[1, 0], [0, 1]], np.int64)
     ),
     "in-place ops on clones": feature(_IN_PLACE, x0=A, x1=B),
+    "in-place ops through views": feature(_VIEWS_IN_PLACE, accumulation=4, x0=A, x1=B),
     "detach and no_grad": feature(_DETACH_NO_GRAD, accumulation=6, x0=T),
     "retain_grad and retain_graph": feature(_RETAIN, x0=A, x1=B),
     "several backwards accumulate": feature(_SEVERAL_BACKWARDS, x0=A, x1=B),

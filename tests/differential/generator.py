@@ -2,8 +2,8 @@
 
 A program starts from one float input and takes 1 to ``max_steps`` steps, each an op family
 (:mod:`~differential.ops_strategies`, :mod:`~differential.composite_strategies`) or an
-autograd block: in-place ops on a fresh clone (never on a tensor a view or saved input may
-share: fdiff.torch has no views yet, issue 10), ``detach()``, a ``torch.no_grad()`` block.
+autograd block: in-place ops on a fresh clone, in-place ops through a view of one (with
+version-counter violations), ``detach()``, a ``torch.no_grad()`` block.
 It ends with one backward pattern from ``ENDINGS``: a weighted loss's backward, after
 ``retain_grad()`` on intermediates, twice with ``retain_graph``, twice without (torch raises
 when a node saved tensors), ``autograd.grad(create_graph=True)`` then a second derivative,
@@ -53,6 +53,30 @@ def in_place(draw, program: Program, x: Var):
             choices += [
                 f"{t}[{i}] = {row}", f"{t}[{t} > 0] = 0.25", f"{t}[torch.tensor([{i}])] = -1.0",
             ]  # fmt: skip
+        program.step(draw(st.sampled_from(choices)))
+    return None
+
+
+def view_in_place(draw, program: Program, x: Var):
+    """A clone of ``x``, a view of it written in place (the clone follows: torch's CopySlices,
+    the view's grad_fn AsStridedBackward0), and sometimes a node that saved the clone or the
+    view before the write: torch's version-counter error at backward, message and all."""
+    base = program.emit(f"{x.name}.clone()", x.shape, x.dtype)
+    b, shape = base.name, x.shape
+    views = [(f"{b}.view(-1)", (math.prod(shape),)), (f"{b}.unsqueeze(0)", (1, *shape))]
+    if shape:
+        views += [(f"{b}[0]", shape[1:]), (f"{b}[:1]", (1, *shape[1:]))]
+    if len(shape) == 2:
+        views += [(f"{b}.t()", shape[::-1]), (f"{b}.transpose(0, 1)[1:]", (shape[1] - 1, shape[0]))]
+    view = program.emit(*draw(st.sampled_from(views)))
+    if draw(st.booleans()):
+        saver = draw(st.sampled_from((b, view.name)))
+        program.emit(f"{saver}.sin()", base.shape if saver == b else view.shape)
+    v = view.name
+    for _ in range(draw(st.integers(1, 2))):
+        choices = [f"{v}.mul_(2)", f"{v}.add_({x.name}.sum())", f"{v}.zero_()", f"{b}.mul_(-1)"]
+        if view.shape:
+            choices.append(f"{v}[0] = 1.5")
         program.step(draw(st.sampled_from(choices)))
     return None
 
@@ -112,8 +136,8 @@ def custom_function(draw, program: Program, x: Var):
 FAMILIES = (
     ops.unary, ops.unary, ops.binary, ops.binary, ops.reduction, ops.reshape, ops.rearrange,
     composite.index, composite.mask_index, composite.join, composite.matmul, composite.loss,
-    composite.integers, composite.layer, in_place, detach, no_grad_block, x64_conversion,
-    custom_function,
+    composite.integers, composite.layer, in_place, view_in_place, detach, no_grad_block,
+    x64_conversion, custom_function,
 )  # fmt: skip
 MOVES_DIMS = (ops.rearrange, composite.index, composite.mask_index)
 

@@ -19,10 +19,9 @@ from fdiff.torch import _layer_ops as layer_ops
 from fdiff.torch import _ops as ops
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import UnsupportedError
-from fdiff.torch._inplace import assign
+from fdiff.torch._inplace import assign, overwrite
 from fdiff.torch._layer_ops import batch_statistics
 from fdiff.torch._math import relu as torch_relu
-from fdiff.torch._store import store
 from fdiff.torch._tensor import Tensor
 from fdiff.torch._tensor_base import new_tensor
 from fdiff.torch.nn._arguments import functional, pair
@@ -171,8 +170,10 @@ def _update_running_statistics(
 ) -> None:
     batch_mean, batch_variance = batch_statistics(input._value)
     unbiased = batch_variance * (count / (count - 1))
-    store(mean, (momentum * batch_mean + (1 - momentum) * mean._value).astype(mean._value.dtype))
-    store(
+    overwrite(
+        mean, (momentum * batch_mean + (1 - momentum) * mean._value).astype(mean._value.dtype)
+    )
+    overwrite(
         variance,
         (momentum * unbiased + (1 - momentum) * variance._value).astype(variance._value.dtype),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fdiff.torch import _dtypes
 from fdiff.torch._creation import ones, tensor, zeros
-from fdiff.torch._store import store
+from fdiff.torch._inplace import overwrite
 from fdiff.torch._tensor import Tensor
 from fdiff.torch.nn import functional as F
 from fdiff.torch.nn.modules import Module
@@ -47,7 +47,7 @@ class _BatchNorm(Module):
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             count = self.num_batches_tracked
-            store(count, count._value + 1)
+            overwrite(count, count._value + 1)
             if self.momentum is None:  # a cumulative moving average
                 factor = 1.0 / float(count.item())
         use_batch = self.training or self.running_mean is None

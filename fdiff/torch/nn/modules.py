@@ -16,7 +16,7 @@ from fdiff.torch import _dtypes
 from fdiff.torch._args import check_device
 from fdiff.torch._errors import UnsupportedAttributeError, UnsupportedError
 from fdiff.torch._grad_mode import no_grad
-from fdiff.torch._store import store
+from fdiff.torch._inplace import overwrite
 from fdiff.torch._tensor import Tensor
 from fdiff.torch.nn import _module_hooks
 from fdiff.torch.nn.parameter import Parameter
@@ -344,9 +344,9 @@ class Module:
         for module in self.modules():
             for tensor in (*module._parameters.values(), *module._buffers.values()):
                 if tensor is not None and tensor.is_floating_point():
-                    store(tensor, tensor._value.astype(storage))
+                    overwrite(tensor, tensor._value.astype(storage))
                     if tensor.grad is not None:
-                        store(tensor.grad, tensor.grad._value.astype(storage))
+                        overwrite(tensor.grad, tensor.grad._value.astype(storage))
 
     def float(self) -> Module:
         return self.to(_dtypes.float32)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fdiff.torch._creation import zeros
 from fdiff.torch._errors import UnsupportedError
-from fdiff.torch._store import store
+from fdiff.torch._inplace import overwrite
 from fdiff.torch._tensor import Tensor
 from fdiff.torch.nn import functional as F
 from fdiff.torch.nn import init
@@ -44,7 +44,7 @@ class Embedding(Module):
             self.weight = Parameter(zeros(num_embeddings, embedding_dim), not _freeze)
             init.normal_(self.weight)
             if padding_idx is not None:
-                store(self.weight, self.weight._value.at[padding_idx].set(0))
+                overwrite(self.weight, self.weight._value.at[padding_idx].set(0))
         else:
             self.weight = Parameter(_weight, not _freeze)
 

@@ -1,7 +1,7 @@
 """``torch.optim`` on JAX: SGD, Adam, AdamW, RMSprop, Adagrad and ``lr_scheduler``.
 
 Each optimizer runs torch's single-tensor CPU update as jitted JAX functions, outside the
-graph, and writes parameters and state through ``_optimizer.store``.
+graph, and writes parameters and state through ``_optimizer.overwrite``.
 
 >>> import fdiff.torch as torch
 >>> w = torch.tensor([1.0], requires_grad=True)

@@ -1,8 +1,8 @@
 """``torch.optim.Optimizer``: parameter groups, per-parameter state, ``state_dict``, and
-:func:`~fdiff.torch._store.store`, the one place a tensor's value is written.
+:func:`~fdiff.torch._inplace.overwrite`, the one place a tensor's value is written.
 
 An optimizer's update runs outside the graph, one jitted pure function per parameter (or per
-group), and writes its results back with ``store``.
+group), and writes its results back with ``overwrite``.
 
 >>> import fdiff.torch as torch
 >>> w = torch.tensor([1.0], requires_grad=True)
@@ -24,7 +24,7 @@ import numpy as np
 from fdiff.torch import _caches
 from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._grad_mode import enable_grad
-from fdiff.torch._store import store as store
+from fdiff.torch._inplace import overwrite as overwrite
 from fdiff.torch._tensor import Tensor
 from fdiff.torch._tensor_base import new_tensor
 

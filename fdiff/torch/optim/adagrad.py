@@ -24,8 +24,8 @@ from fdiff.torch.optim._optimizer import (
     check_implementation_options,
     check_non_negative,
     hyperparameters,
+    overwrite,
     state_tensor,
-    store,
 )
 
 
@@ -87,7 +87,7 @@ class Adagrad(Optimizer):
         for p in params:
             state = self.state[p]
             step = float(state["step"]._value) + 1
-            store(state["step"], jnp.asarray(step, jnp.float32))
+            overwrite(state["step"], jnp.asarray(step, jnp.float32))
             clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
             param, state_sum = _adagrad_update(
                 p._value,
@@ -97,5 +97,5 @@ class Adagrad(Optimizer):
                 bool(group["maximize"]),
                 group["weight_decay"] != 0,
             )
-            store(p, param)
-            store(state["sum"], state_sum)
+            overwrite(p, param)
+            overwrite(state["sum"], state_sum)

@@ -25,8 +25,8 @@ from fdiff.torch.optim._optimizer import (
     check_non_negative,
     hyperparameters,
     lerp,
+    overwrite,
     state_tensor,
-    store,
 )
 
 
@@ -101,7 +101,7 @@ class Adam(Optimizer):
             if state is None:
                 state = self.state[p] = _initial_state(p, group["amsgrad"])
             step = float(state["step"]._value) + 1
-            store(state["step"], jnp.asarray(step, jnp.float32))
+            overwrite(state["step"], jnp.asarray(step, jnp.float32))
             hyper = hyperparameters(
                 (
                     weight_decay,
@@ -133,7 +133,7 @@ class Adam(Optimizer):
                 else ("exp_avg", "exp_avg_sq")
             )
             for tensor, value in zip((p, *(state[n] for n in names)), new, strict=False):
-                store(tensor, value)
+                overwrite(tensor, value)
 
 
 def _decay(group: dict[str, Any]) -> str | None:

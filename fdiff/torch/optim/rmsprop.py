@@ -25,8 +25,8 @@ from fdiff.torch.optim._optimizer import (
     check_non_negative,
     hyperparameters,
     lerp,
+    overwrite,
     state_tensor,
-    store,
 )
 
 
@@ -96,7 +96,7 @@ class RMSprop(Optimizer):
                 state = {"step": state_tensor(jnp.zeros((), jnp.float32))}
                 state |= {n: state_tensor(jnp.zeros_like(p._value)) for n in names}
                 self.state[p] = state
-            store(state["step"], state["step"]._value + 1)
+            overwrite(state["step"], state["step"]._value + 1)
             alpha = group["alpha"]
             hyper = (-group["lr"], alpha, 1 - alpha, group["eps"], group["weight_decay"])
             param, square_avg, grad_avg, buffer = _rmsprop_update(
@@ -110,7 +110,7 @@ class RMSprop(Optimizer):
                 bool(group["maximize"]),
                 group["weight_decay"] != 0,
             )
-            store(p, param)
+            overwrite(p, param)
             new = {"square_avg": square_avg, "grad_avg": grad_avg, "momentum_buffer": buffer}
             for name in names:
-                store(state[name], new[name])
+                overwrite(state[name], new[name])

@@ -23,8 +23,8 @@ from fdiff.torch.optim._optimizer import (
     check_implementation_options,
     check_non_negative,
     hyperparameters,
+    overwrite,
     state_tensor,
-    store,
 )
 
 
@@ -100,10 +100,10 @@ class SGD(Optimizer):
         for p, value, buffer, new_buffer in zip(
             params, new_params, buffers, new_buffers, strict=True
         ):
-            store(p, value)
+            overwrite(p, value)
             if not use_buffers:
                 continue
             if buffer is None:
                 self.state[p] = {"momentum_buffer": state_tensor(new_buffer)}
             else:
-                store(buffer, new_buffer)
+                overwrite(buffer, new_buffer)
