@@ -83,6 +83,7 @@ KNOWN_DEVIATIONS: dict[str, str] = {
     "nn.functional.avg_pool2d: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
     "nn.functional.max_pool2d: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
     "nn.functional.batch_norm: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
+    "diagonal: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
     "nn.functional.layer_norm: gradient 0": "a one-element layer_norm's exact gradient is 0; "
     "torch's is rounding noise (6e-5 on that sample), fdiff.torch's exactly 0",
     **{
@@ -96,6 +97,7 @@ KNOWN_DEVIATIONS: dict[str, str] = {
             "nn.functional.avg_pool2d: forward raised ValueError": "avg_pool2d with padding=(1,)",
             "nn.functional.batch_norm: forward raised IndexError": "batch_norm on some inputs",
             "nn.functional.embedding: forward raised IndexError": "embedding on some inputs",
+            "narrow: forward raised RuntimeError": "narrow with a tensor start (traced in the op)",
         }.items()
     },
 }
