@@ -172,6 +172,10 @@ class Programs:
             program = self._programs[key] = Program(self._make(key))
         return program
 
+    def __contains__(self, program: object) -> bool:
+        """Whether ``program`` is one of this cache's programs now."""
+        return any(program is held for held in self._programs.values())
+
     def clear(self) -> None:
         for program in self._programs.values():
             program.clear_cache()
