@@ -30,7 +30,7 @@ the per-step losses of the first ``--compare-steps`` steps must agree within flo
 ``--creation`` measures the peak RSS of ``zeros(500_000_000)`` in both.
 
 Run: ``python benchmarks/adapter_loop.py [--steps 200] [--repeats 3] [--sync-dispatch]
-[--shape-steps 1000] [--creation]``
+[--shape-steps 300] [--creation]``
 """
 
 from __future__ import annotations
@@ -144,10 +144,11 @@ def _run_shape_loop(engine: str, loop: str, steps: int, limits: str | None) -> N
             compiles[0] += event == "/jax/core/compile/backend_compile_duration"
 
         jax.monitoring.register_event_duration_secs_listener(count)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     losses = _shape_loop(module, SHAPE_LOOPS[loop](steps))
     result = {
         "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "losses": losses,
         "compiles": compiles[0],
@@ -166,7 +167,8 @@ def shape_loops(steps: int, compare_steps: int, sync: bool, limits: str | None) 
     flags = ["--sync-dispatch"] if sync else []
     flags += ["--cache-limits", limits] if limits else []
     print(f"\n{'shape loop':13} {'steps':>6} {'fdiff s':>8} {'torch s':>8} {'ratio':>7} "
-          f"{'fdiff MB':>9} {'torch MB':>9} {'compiles':>9} {'held':>5}")  # fmt: skip
+          f"{'CPU ratio':>9} {'fdiff MB':>9} {'torch MB':>9} {'compiles':>9} "
+          f"{'held':>5}")  # fmt: skip
     for loop in SHAPE_LOOPS:
         runs = {e: _child("--child", e, loop, str(steps), *flags) for e in ("fdiff", "torch")}
         fdiff, torch = runs["fdiff"], runs["torch"]
@@ -176,7 +178,8 @@ def shape_loops(steps: int, compare_steps: int, sync: bool, limits: str | None) 
             fdiff["losses"][:compare_steps], torch["losses"][:compare_steps], rtol=1e-5
         )
         print(f"{loop:13} {steps:6} {fdiff['seconds']:8.1f} {torch['seconds']:8.1f} "
-              f"{fdiff['seconds'] / torch['seconds']:7.1f} {fdiff['rss_mb']:9.0f} "
+              f"{fdiff['seconds'] / torch['seconds']:7.1f} "
+              f"{fdiff['cpu_seconds'] / torch['cpu_seconds']:9.1f} {fdiff['rss_mb']:9.0f} "
               f"{torch['rss_mb']:9.0f} {fdiff['compiles']:9} {fdiff['held']:5}")  # fmt: skip
 
 
@@ -207,7 +210,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per engine, alternating")
     parser.add_argument("--warmup", type=int, default=5, help="steps left out of the median")
     parser.add_argument("--sync-dispatch", action="store_true", help="see the module docstring")
-    parser.add_argument("--shape-steps", type=int, default=1000, help="steps of the shape loops")
+    parser.add_argument("--shape-steps", type=int, default=300, help="steps of the shape loops")
     parser.add_argument("--compare-steps", type=int, default=20, help="losses compared per step")
     parser.add_argument("--only-shapes", action="store_true", help="only the shape loops")
     parser.add_argument("--creation", action="store_true", help="also zeros(500_000_000)")
