@@ -8,9 +8,9 @@ The package is laid out by feature:
 - :mod:`fdiff.examples`: the catalog of seed examples; :mod:`fdiff.crosscheck` scores them;
 - :mod:`fdiff.compare`: a script under real torch and under ``fdiff.torch``, side by side;
 - :mod:`fdiff.fields`: gradient fields, descent paths, the expression parser, plots;
-- :mod:`fdiff.cli`: the ``fdiff`` command; :mod:`fdiff.errors`: ``InputError``.
+- :mod:`fdiff.cli`: the ``fdiff`` command; :mod:`fdiff.errors`: ``InputError``, ``OutputError``.
 
-The functional API, the fields API (plots excepted) and ``InputError`` are re-exported here,
+The functional API, the fields API (plots excepted) and the errors are re-exported here,
 each loaded on first use: ``import fdiff`` itself imports neither JAX nor matplotlib.
 
 >>> import jax.numpy as jnp
@@ -24,8 +24,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+__version__ = "0.1.0"
+"""The package's version (pyproject.toml reads it from here; ``fdiff --version`` prints it)."""
+
 _SOURCES = {
-    "fdiff.errors": ("InputError",),
+    "fdiff.errors": ("InputError", "OutputError"),
     "fdiff.fields": (
         "DescentPath",
         "Expression",
@@ -55,6 +58,7 @@ __all__ = [
     "ExpressionError",
     "GradientField",
     "InputError",
+    "OutputError",
     "accumulate",
     "backward",
     "descent_path",

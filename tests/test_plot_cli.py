@@ -1,18 +1,26 @@
 """``fdiff plot``: fdiff.cli._plot through a local parser, and through ``python -m fdiff``."""
 
-import argparse
+import errno
+import os
+import re
+import signal
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from matplotlib.figure import Figure
 from matplotlib.image import imread
 
+from fdiff.cli import main
 from fdiff.cli._plot import MAX_GRID, add_arguments, run
+from fdiff.cli._usage import Parser
 from fdiff.fields.expr import ExpressionError
 
 
 def _plot(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="fdiff plot")
+    parser = Parser(prog="fdiff plot")
     add_arguments(parser)
     return run(parser.parse_args(list(argv)))
 
@@ -82,6 +90,10 @@ REJECTED = [
     (["a", "--descent", "1"], ValueError, "--descent '1' must be two finite numbers"),
     (["a", "--descent", "x,1"], ValueError, "--descent"),
     (["a", "--xlim", "1", "0"], ValueError, "`xlim` must be finite with low < high"),
+    (["a", "--xlim", "1", "1.00000001"], ValueError, "too narrow for 11 distinct float32"),
+    (["a", "--ylim", "1e8", "1.0000001e8"], ValueError, "too narrow for 11 distinct float32"),
+    (["a", "--ylim", "0", "1e-43"], ValueError, "too narrow for 11 distinct float32"),
+    (["a", "--ylim", "-1e39", "1"], ValueError, "outside float32's range"),
     (["a", "--vars", "a"], ExpressionError, "two different variable names"),
     (["--example", "009.9"], ValueError, "no gradient-field preset for example '009.9'"),
     (["a", "--example", "000.1"], ValueError, "not both"),
@@ -99,12 +111,111 @@ def test_rejected_input_raises_one_line_errors(tmp_path, argv, error, message):
     assert not (tmp_path / "f.png").exists()
 
 
+def test_a_bad_extension_is_refused_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match=r"must end in one of \.png"):
+        _plot("a*b", "--out", str(tmp_path / "f.jpg"))
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Any attempt to compute a field fails the test: the output must be refused first."""
+    import fdiff.cli._plot as plot_cli
+
+    def refused(*args, **kwargs):
+        raise AssertionError("computed before the output was checked")
+
+    monkeypatch.setattr(plot_cli, "gradient_field", refused)
+
+
 @pytest.mark.parametrize(
-    ("out", "message"), [("f.jpg", "must end in one of .png"), ("missing/f.png", "does not exist")]
+    ("out", "reason"),
+    [
+        ("missing/f.png", "the folder '{tmp}/missing' is missing"),
+        ("folder.png", "it is a directory"),
+        ("/proc/f.png", "(No such file or directory|Permission denied)"),  # root, or not
+    ],
 )
-def test_bad_output_paths_are_refused_before_any_work(tmp_path, out, message):
-    with pytest.raises(ValueError, match=message):
-        _plot("a*b", "--out", str(tmp_path / out))
+def test_unwritable_outputs_are_one_line_before_any_work(tmp_path, capsys, no_work, out, reason):
+    (tmp_path / "folder.png").mkdir()
+    target = out if out.startswith("/") else str(tmp_path / out)
+    assert main(["plot", "a*b", "--out", target]) == 2
+    line = re.escape(f"fdiff: error: cannot write '{target}': ")
+    assert re.fullmatch(line + reason.format(tmp=tmp_path) + "\n", capsys.readouterr().err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.png"]
+
+
+def test_a_failed_write_leaves_no_file_and_the_old_one_intact(tmp_path, capsys, monkeypatch):
+    def disk_full(figure, path, **options):
+        Path(path).write_bytes(b"\x89PNG half")  # part of the image, then the disk is full
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Figure, "savefig", disk_full)
+    out, kept = tmp_path / "new.png", tmp_path / "kept.png"
+    kept.write_bytes(b"the previous picture")
+    for target in (out, kept):
+        assert main(["plot", "a*b", "--grid", "11", "--out", str(target)]) == 2
+        assert capsys.readouterr().err == (
+            f"fdiff: error: cannot write '{target}': No space left on device\n"
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.png"]
+    assert kept.read_bytes() == b"the previous picture"
+
+
+def test_a_new_output_gets_the_permissions_open_gives(tmp_path):
+    out = tmp_path / "f.png"
+    assert _plot("a*b", "--grid", "11", "--dpi", "20", "--out", str(out)) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+
+
+_SAVE_SLOWLY = """
+import sys, time
+from pathlib import Path
+from matplotlib.figure import Figure
+def save_slowly(figure, path, **options):
+    Path(path).write_bytes(b"half an image")
+    print("writing", flush=True)
+    time.sleep(60)
+Figure.savefig = save_slowly
+from fdiff.cli import main
+sys.exit(main())
+"""
+
+
+def test_ctrl_c_while_writing_is_one_line_130_and_no_file(tmp_path):
+    command = [sys.executable, "-c", _SAVE_SLOWLY, "plot", "a*b", "--grid", "11", "--out", "f.png"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    ) as process:
+        assert process.stdout.readline() == "writing\n"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert (process.returncode, stderr) == (130, "fdiff: interrupted\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "title", "report"),
+    [
+        (["-a*b", "--descent", "-1,2"], "-a * b", "path 1: 50 steps from (-1, 2)"),
+        (["--descent=-1.5,2", "--", "-a"], "-a", "path 1: 50 steps from (-1.5, 2)"),
+    ],
+)
+def test_values_starting_with_minus_are_values(tmp_path, capsys, argv, title, report):
+    out = tmp_path / "f.png"
+    window = ["--xlim", "-1e3", "1e3", "--ylim", "-.5", "-0.25", "--grid", "11", "--dpi", "20"]
+    assert main(["plot", *window, "--out", str(out), *argv]) == 0
+    printed = capsys.readouterr().out
+    assert f"grid of f(a, b) = {title})" in printed and report in printed
+
+
+def test_an_option_like_expression_needs_double_dash(tmp_path, capsys):
+    assert main(["plot", "-a", "--out", str(tmp_path / "f.png")]) == 2
+    assert capsys.readouterr().err == (
+        "fdiff: error: unrecognized arguments: -a "
+        "(a value that starts with - and looks like an option goes after --)\n"
+    )
 
 
 def test_through_the_fdiff_cli(tmp_path):

@@ -3,7 +3,9 @@
 Bad input raises an :class:`~fdiff.errors.InputError` with a one-line message: a
 :class:`~fdiff.cli._usage.UsageError` for an argument, an
 :class:`~fdiff.fields.ExpressionError` for the expression, the fields' own errors for a bad
-window or preset; ``fdiff`` prints it and exits with status 2.
+window or preset; ``fdiff`` prints it and exits with status 2. So does an
+:class:`~fdiff.errors.OutputError`: ``--out`` is checked before any work (a directory, a missing
+folder, a place where no file can be created) and written whole or not at all.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import math
 from pathlib import Path
 
+from fdiff._atomic import check_writable
 from fdiff.cli._usage import UsageError
 from fdiff.fields import PRESETS, descent_paths, gradient_field, parse_expression, preset
 from fdiff.fields.plot import FORMATS, plot_field, save_figure
@@ -154,9 +157,7 @@ def _output_path(text: str) -> Path:
     path = Path(text)
     if path.suffix.lower() not in FORMATS:
         raise UsageError(f"--out {text!r} must end in one of {', '.join(FORMATS)}")
-    if not path.parent.is_dir():
-        raise UsageError(f"--out {text!r}: the folder {str(path.parent)!r} does not exist")
-    return path
+    return check_writable(path)
 
 
 def _check_range(flag: str, value: int, low: int, high: int) -> None:

@@ -14,9 +14,14 @@ import inspect
 import sys
 import textwrap
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from fdiff.examples._lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy("numpy")  # `fdiff list` and `show` read the catalog without NumPy
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,11 +7,13 @@ gradients keep torch's shapes. ``detach`` is ``jax.lax.stop_gradient``.
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
-
 from fdiff.examples._catalog import Example, Printed, register, source
-from fdiff.functional import backward, output_grad_fn
+from fdiff.examples._lazy import lazy
+
+jax = lazy("jax")
+jnp = lazy("jax.numpy")
+backward = lazy("fdiff.functional", "backward")
+output_grad_fn = lazy("fdiff.functional", "output_grad_fn")
 
 DOCUMENT = "000_d3cb4809fd174ff9.txt"
 

@@ -10,12 +10,14 @@ counterpart and is not reported; an intermediate's gradient is asked for with ``
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
-
 from fdiff.examples._catalog import Example, Printed, register, source
-from fdiff.functional import backward, output_grad_fn
-from fdiff.torch._random import Generator
+from fdiff.examples._lazy import lazy
+
+jax = lazy("jax")
+jnp = lazy("jax.numpy")
+backward = lazy("fdiff.functional", "backward")
+output_grad_fn = lazy("fdiff.functional", "output_grad_fn")
+Generator = lazy("fdiff.torch._random", "Generator")
 
 DOCUMENT = "001_54a47af7d47e6158.txt"
 
@@ -175,7 +177,7 @@ def _doubling_example(cotangent):
     def example():
         (x,) = randn_after_seed(0, (3,))
         times = doublings_until(x)  # data-dependent control flow runs on values, outside tracing
-        y, (grad,) = backward(lambda x: doubled(x, times), x, cotangent=cotangent)
+        y, (grad,) = backward(lambda x: doubled(x, times), x, cotangent=jnp.array(cotangent))
         return {
             "x": x,
             "2 * x.data.norm()": jnp.linalg.norm(x * 2),
@@ -207,7 +209,7 @@ register(
                 argument="original",
             )
         ),
-        jax=_doubling_example(jnp.array([1, 1, 1])),
+        jax=_doubling_example([1, 1, 1]),
         documented={**_DOUBLING_DOCUMENTED, "x.grad": Printed([512.0, 512.0, 512.0])},
         notes="An integer cotangent is cast to the output's dtype, as torch casts the long v.",
     )
@@ -224,7 +226,7 @@ register(
                 argument="gradients",
             )
         ),
-        jax=_doubling_example(jnp.array([0.1, 1.0, 0.0001])),
+        jax=_doubling_example([0.1, 1.0, 0.0001]),
         documented={
             **_DOUBLING_DOCUMENTED,
             "x.grad": Printed([51.2, 512.0, 0.0512], scientific=True),

@@ -6,11 +6,13 @@ has no ``grad_fn`` and nothing to differentiate.
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
-
 from fdiff.examples._catalog import Example, Printed, register, source
-from fdiff.functional import backward, output_grad_fn
+from fdiff.examples._lazy import lazy
+
+jax = lazy("jax")
+jnp = lazy("jax.numpy")
+backward = lazy("fdiff.functional", "backward")
+output_grad_fn = lazy("fdiff.functional", "output_grad_fn")
 
 DOCUMENT = "002_62843be4c03a9e74.txt"
 

@@ -6,10 +6,13 @@ tags the intermediates it wants with ``tap`` and asks ``intermediate_grads`` for
 
 from __future__ import annotations
 
-import jax.numpy as jnp
-
 from fdiff.examples._catalog import Example, Printed, register, source
-from fdiff.functional import backward, intermediate_grads, tap
+from fdiff.examples._lazy import lazy
+
+jnp = lazy("jax.numpy")
+backward = lazy("fdiff.functional", "backward")
+intermediate_grads = lazy("fdiff.functional", "intermediate_grads")
+tap = lazy("fdiff.functional", "tap")
 
 DOCUMENT = "004_1b7b1a574d585d3e.txt"
 

@@ -133,7 +133,8 @@ def gradient_field(
         A :class:`GradientField`; its ``finite`` mask and ``report()`` cover non-finite points.
 
     Raises:
-        InputError: for a bad grid (``n < 2``, empty or non-finite limits, ``chunk_size < 1``).
+        InputError: for a bad grid (``n < 2``, empty or non-finite limits, limits too close
+            or too large for ``n`` distinct float32 points, ``chunk_size < 1``).
 
     >>> field = gradient_field(lambda a, b: 3 * a**3 + 2 * b**4, (0, 3), (0, 2), n=4)
     >>> float(field.values[-1, -1]), float(field.grad_x[-1, -1]), float(field.grad_y[-1, -1])
@@ -334,7 +335,17 @@ def _axis(limits: tuple[float, float], n: int, name: str) -> np.ndarray:
     low, high = (float(v) for v in limits)
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise InputError(f"`{name}` must be finite with low < high, got ({low}, {high})")
+    largest = float(np.finfo(np.float32).max)
+    if max(abs(low), abs(high)) > largest:
+        raise InputError(
+            f"`{name}` ({low:g}, {high:g}) is outside float32's range (±{largest:.3g})"
+        )
     axis = np.linspace(low, high, int(n), dtype=np.float32)
+    if not np.all(np.diff(axis) >= np.finfo(np.float32).smallest_normal):
+        raise InputError(
+            f"`{name}` ({low:.9g}, {high:.9g}) is too narrow for {n} distinct float32 grid "
+            f"points (float32 has about 7 significant digits); widen it"
+        )
     axis.flags.writeable = False
     return axis
 

@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
 
+from fdiff._atomic import atomic_path
 from fdiff.errors import InputError
 from fdiff.fields.field import DescentPath, GradientField
 
@@ -153,6 +154,8 @@ def save_figure(figure: Figure, path: str | Path, *, dpi: int = 150) -> Path:
 
     Raises:
         ValueError: for another extension or a non-positive ``dpi``.
+        OutputError: the file cannot be written (its folder is missing, the disk is full...);
+            the previous file at ``path``, if any, is left as it was.
 
     >>> import tempfile
     >>> from fdiff.fields.field import gradient_field
@@ -169,7 +172,8 @@ def save_figure(figure: Figure, path: str | Path, *, dpi: int = 150) -> Path:
         )
     if not dpi > 0:
         raise ValueError(f"`dpi` must be positive, got {dpi}")
-    figure.savefig(path, format=suffix[1:], dpi=dpi)
+    with atomic_path(path) as temporary:  # whole or not at all: never a truncated file
+        figure.savefig(temporary, format=suffix[1:], dpi=dpi)
     return path
 
 
