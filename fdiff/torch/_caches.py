@@ -80,7 +80,7 @@ class Limits:
     """How many compiled shapes one program keeps, and all programs together."""
 
     per_program: int = 32
-    total: int = 96
+    total: int = 64
 
 
 LIMITS = Limits()
