@@ -214,3 +214,27 @@ def test_op_programs_stay_within_their_limit(small_limits):
         (fdiff.torch.ones(n) * 2).tolist()
         _within(small_limits)
     assert _ops.mul.jitted.compiled <= small_limits.per_program
+
+
+# --- creation in the final dtype --------------------------------------------------------------
+
+
+def test_creation_built_in_its_final_dtype_equals_torchs(real_torch):
+    def created(torch):
+        return [
+            torch.zeros(2, 3),
+            torch.ones((4,), dtype=torch.int64),
+            torch.full((2, 2), 2.7, dtype=torch.int64),  # the fill value cast as torch casts it
+            torch.full((3,), True),
+            torch.full((2,), 7),
+            torch.empty(0, 2).shape,
+            torch.zeros(3, requires_grad=True),
+            torch.arange(5),
+            torch.arange(-7, 20, 4),
+            torch.arange(10, 0, -0.7),
+            torch.arange(0, 1, 0.1),
+            torch.arange(3, dtype=torch.float32),
+        ]
+
+    actual, expected = run_both(real_torch, created)
+    assert_same(actual, expected, rtol=0, atol=0)
