@@ -8,6 +8,7 @@ read the reports, the text format and the JSON form.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -44,7 +45,10 @@ def _compare_all(jobs: dict) -> dict[str, Report]:
 @pytest.fixture(scope="module")
 def reports(real_torch) -> dict[str, Report]:
     """The first seed document (by name) and every script of tests/data/compare (by stem)."""
-    jobs = {DOCUMENTS[0]: (compare_example, DOCUMENTS[0])}
+    jobs = {
+        DOCUMENTS[0]: (compare_example, DOCUMENTS[0]),
+        "typo_no_x64": (functools.partial(compare_script, x64=False), DATA / "typo_no_x64.py"),
+    }
     return _compare_all(jobs | {name: (compare_script, DATA / f"{name}.py") for name in SCRIPTS})
 
 
@@ -104,13 +108,35 @@ def test_missing_op_names_the_function_and_line(reports):
     assert report.error("torch") is None
     error = report.error("fdiff.torch")
     assert error["type"] == "UnsupportedAttributeError"
-    assert error["missing"] == "Tensor.cumsum"
-    assert error["line"] == 7 and error["source"] == "y = x.cumsum(0).sum()"
+    assert error["missing"] == "Tensor.logcumsumexp"
+    assert error["line"] == 8 and error["source"] == "y = x.logcumsumexp(0).sum()"
+    # the static scan finds the name after the one the run stopped on: all in one run
+    assert report.unsupported == [("Tensor.logcumsumexp", 8), ("torch.special.zeta", 11)]
+    assert report_json(report)["unsupported"] == [
+        {"name": "Tensor.logcumsumexp", "line": 8},
+        {"name": "torch.special.zeta", "line": 11},
+    ]
     text = format_report(report)
-    assert "fdiff.torch does not support `Tensor.cumsum` (line 7: y = x.cumsum(0).sum())" in text
+    assert "unsupported by fdiff.torch: Tensor.logcumsumexp (line 8: y = x.logcumsumexp" in text
+    assert "unsupported by fdiff.torch: torch.special.zeta (line 11: print(torch.special" in text
     # what was printed before the failure is still compared
     assert report.transcript[0].status == "same" and report.transcript[0].torch == "before"
     assert report.transcript[1].status == "torch only"
+
+
+def test_int64_wraparound_without_x64_is_explained_and_a_typo_agrees(reports):
+    report = reports["typo_no_x64"]
+    assert [(row.status, row.torch, row.fdiff) for row in report.transcript] == [
+        ("differ", "tensor([10000000000])", "tensor([1410065408])")  # 10**10 - 2 * 2**32
+    ]
+    # the typo is the script's own: the same AttributeError at the same line, not unsupported
+    torch_error, fdiff_error = report.error("torch"), report.error("fdiff.torch")
+    assert (torch_error["type"], torch_error["line"]) == ("AttributeError", 17)
+    assert torch_error["message"] == "'Net' object has no attribute 'fc2'"
+    assert fdiff_error["line"] == 17 and report.errors_agree and report.unsupported == []
+    assert "unsupported by" not in format_report(report)
+    assert [name for name, _ in report.explanations] == ["int32-wraparound"]
+    assert (report.exit_code, report_json(report)["x64"]) == (1, False)
 
 
 def test_float64_agrees_with_x64_on_by_default(reports):
@@ -163,6 +189,8 @@ SCHEMA = {
     "transcript": list,
     "tensors": list,
     "explanations": list,
+    "unsupported": list,
+    "x64": bool,
 }
 ERROR_SCHEMA = {
     "type": str,
@@ -188,7 +216,7 @@ def _check_schema(value: dict, schema: dict) -> None:
         assert isinstance(value[key], kind), (key, value[key])
 
 
-@pytest.mark.parametrize("name", [*SCRIPTS, DOCUMENTS[0]])
+@pytest.mark.parametrize("name", [*SCRIPTS, "typo_no_x64", DOCUMENTS[0]])
 def test_json_report_follows_the_documented_schema(reports, name):
     data = json.loads(json.dumps(report_json(reports[name]), allow_nan=False))
     _check_schema(data, SCHEMA)
@@ -208,6 +236,8 @@ def test_json_report_follows_the_documented_schema(reports, name):
         _check_schema(tensor, TENSOR_SCHEMA)
     for explanation in data["explanations"]:
         assert set(explanation) == {"rule", "message"}
+    for name in data["unsupported"]:
+        _check_schema(name, {"name": str, "line": (int, type(None))})
 
 
 def test_schema_is_documented_in_module_and_semantics_doc():
@@ -223,7 +253,7 @@ def test_schema_is_documented_in_module_and_semantics_doc():
 def test_cli_json_and_exit_status(real_torch, capsys):
     assert main(["compare", str(DATA / "missing_op.py"), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["engines"]["fdiff.torch"]["error"]["missing"] == "Tensor.cumsum"
+    assert data["engines"]["fdiff.torch"]["error"]["missing"] == "Tensor.logcumsumexp"
     assert data["agree"] is False and data["script"] == str(DATA / "missing_op.py")
 
 

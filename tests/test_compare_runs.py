@@ -141,7 +141,9 @@ def test_a_child_process_outliving_the_timeout_is_killed_and_both_timeouts_are_n
     for name, engine in data["engines"].items():
         assert engine["outcome"] == "timeout", (name, engine)
         assert engine["failure"].startswith("ran past the 2 s timeout: killed with its process")
-        assert engine["failure_line"] == line_of(CHILD_OUTLIVES, "while True")
+        # the interpreter's stack can stand on either line of the loop when it is dumped
+        loop = line_of(CHILD_OUTLIVES, "while True")
+        assert engine["failure_line"] in (loop, loop + 1), (name, engine["failure_line"])
         assert (engine["signal"], engine["returncode"], engine["error"]) == (None, None, None)
         assert engine["stdout"].splitlines()[1] == "looping"  # printed before the kill
         if Path("/proc").is_dir():  # the script's child died with its process group

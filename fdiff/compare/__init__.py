@@ -15,9 +15,13 @@ The verdict, also the exit status of ``fdiff compare``: *run failed* (3) when ei
 out, was killed by a signal, ended without a result (``os._exit``, a crash in native code) or
 could not start: there is nothing to compare, and the failure, the signal and the script's line
 are named; else *agree* (0) when neither raised (or both raised the same exception type at the
-same line of the script), every transcript line matches (numbers within tolerance, object
-addresses such as ``0x7f3a...`` ignored) and every tensor matches; else *differ* (1). A script
-that does not compile is an :class:`~fdiff.errors.InputError` (``fdiff`` exits 2).
+same line of the script, fdiff.torch's unsupported-attribute error for a name torch lacks too
+counting as torch's ``AttributeError``), every transcript block matches (numbers within
+tolerance, padding and object addresses such as ``0x7f3a...`` ignored) and every tensor
+matches; else *differ* (1). A script that does not compile is an
+:class:`~fdiff.errors.InputError` (``fdiff`` exits 2). Every name the script uses that torch
+has and fdiff.torch lacks is listed (:attr:`Report.unsupported`), found by a static scan
+(:mod:`fdiff.compare._scan`) and the run.
 
 JSON report (``fdiff compare --json``, :func:`report_json`), one object:
 
@@ -36,15 +40,22 @@ JSON report (``fdiff compare --json``, :func:`report_json`), one object:
   ``failure`` (null, or one line saying why the run failed), ``signal`` (null or the killing
   signal's name, ``"SIGSEGV"``), ``returncode`` (null or the runner's exit status) and
   ``failure_line`` (null, or the script's line a timed-out or crashed run was at);
-- ``transcript`` (list): one object per aligned line, ``status`` (str: ``"same"``, ``"close"``
-  (numbers within tolerance), ``"differ"``, ``"torch only"`` or ``"fdiff only"``), ``torch``
-  and ``fdiff`` (str or null);
+- ``transcript`` (list): one object per aligned block (a printed line, or a tensor or array
+  printed over several lines, its lines joined by ``"\\n"``; see
+  :mod:`fdiff.compare._transcript`), ``status`` (str: ``"same"``, ``"close"`` (the same text
+  around numbers within tolerance, padding and printed rounding allowed for), ``"differ"``,
+  ``"torch only"`` or ``"fdiff only"``), ``torch`` and ``fdiff`` (str or null);
 - ``tensors`` (list): one object per tensor name, ``name`` (str), ``shape_torch`` and
   ``shape_fdiff`` (list of int, or null where that engine has no such tensor),
   ``max_abs_err`` and ``max_rel_err`` (float, or null where not comparable or not finite),
   ``ok`` (bool), ``note`` (str, empty when ok: ``"values differ"``, ``"shapes differ"``, a dtype
   difference, ``"missing under ENGINE"`` or ``"could not read under ENGINE: why"``);
-- ``explanations`` (list): one object per rule that applies, ``rule`` (str), ``message`` (str).
+- ``explanations`` (list): one object per rule that applies, ``rule`` (str), ``message`` (str);
+- ``unsupported`` (list): one object per name the script uses that torch has and
+  ``fdiff.torch`` lacks, all of them (a static scan of the script, then the run; see
+  :mod:`fdiff.compare._scan`), ``name`` (str: ``"torch.special.zeta"``, ``"Tensor.cumsum"``,
+  ``"torch.sum(keepdims=...)"``) and ``line`` (int or null: its first line in the script);
+- ``x64`` (bool): whether the ``fdiff.torch`` run had JAX's 64-bit mode on.
 
 >>> compared = compare_tensors(
 ...     {"x": {"shape": [2], "dtype": "torch.float32", "values": [1.0, 2.0]}},
@@ -178,6 +189,7 @@ def compare_script(
         ),
         rtol=rtol,
         atol=atol,
+        x64=x64,
     )
     report.explanations = explain(report)
     return report

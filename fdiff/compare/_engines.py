@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from fdiff.compare._runner import SCRIPT_ENGINES
+from fdiff.compare._scan import read_names
 
 __all__ = [
     "DRAIN_SECONDS",
@@ -305,7 +306,8 @@ def _record(run: _Run, timeout: float) -> dict[str, Any]:
             ended["outcome"] = "error" if record["error"] else "ok"
     if ended["outcome"] in ("timeout", "signal", "no result"):
         ended["failure_line"] = _crash_line(stderr, run.script)
-    return {**record, "stdout": stdout, "stderr": stderr, **ended}
+    names = read_names(run.record_path)  # written before the script ran, so even on a timeout
+    return {**record, "stdout": stdout, "stderr": stderr, "names": names, **ended}
 
 
 def run_engines(

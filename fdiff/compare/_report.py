@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 from typing import Any
@@ -23,7 +24,8 @@ __all__ = ["Report", "TensorComparison", "TranscriptRow", "format_report", "repo
 
 @dataclasses.dataclass(frozen=True)
 class TranscriptRow:
-    """One aligned pair of printed lines (``None`` where one engine printed nothing)."""
+    """One aligned pair of printed blocks (``None`` where one engine printed nothing): a line,
+    or a value printed over several lines, its lines joined by ``"\\n"``."""
 
     status: str
     torch: str | None
@@ -56,6 +58,8 @@ class Report:
     atol: float
     example: str | None = None
     explanations: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    x64: bool = True
+    """Whether the ``fdiff.torch`` run had JAX's 64-bit mode on."""
 
     def error(self, engine: str) -> dict[str, Any] | None:
         return self.records[engine]["error"]
@@ -78,10 +82,30 @@ class Report:
         torch_error, fdiff_error = self.error("torch"), self.error("fdiff.torch")
         if torch_error is None or fdiff_error is None:
             return torch_error is fdiff_error
-        return torch_error["line"] is not None and (torch_error["type"], torch_error["line"]) == (
-            fdiff_error["type"],
-            fdiff_error["line"],
+        if torch_error["line"] is None or torch_error["line"] != fdiff_error["line"]:
+            return False
+        return torch_error["type"] == fdiff_error["type"] or _same_missing_attribute(
+            torch_error, fdiff_error
         )
+
+    @property
+    def unsupported(self) -> list[tuple[str, int | None]]:
+        """``(name, line)`` for every name the script uses that torch has and fdiff.torch
+        lacks, in the order of their lines: the static scan's (:mod:`fdiff.compare._scan`),
+        and what the ``fdiff.torch`` run stopped on (a keyword, ``"torch.sum(keepdims=...)"``,
+        or indexing, ``"torch.nn.Sequential.__getitem__"``) unless torch failed alike."""
+        in_torch = self.records["torch"].get("names", {}).get("found", {})
+        scanned = self.records["fdiff.torch"].get("names", {"lines": {}, "found": {}})
+        found = {
+            name: scanned["lines"][name]
+            for name, present in scanned["found"].items()
+            if not present and in_torch.get(name)
+        }
+        error = self.error("fdiff.torch")
+        missing = (error or {}).get("missing")
+        if missing and in_torch.get(missing) is not False and not self.errors_agree:
+            found.setdefault(missing, error["line"])
+        return sorted(found.items(), key=lambda item: (item[1] or 0, item[0]))
 
     @property
     def agree(self) -> bool:
@@ -98,6 +122,19 @@ class Report:
         return 3 if self.failed_runs else 0 if self.agree else 1
 
 
+def _same_missing_attribute(torch_error: dict[str, Any], fdiff_error: dict[str, Any]) -> bool:
+    """torch's ``AttributeError`` for a name fdiff.torch reports as unsupported: a name torch
+    lacks too (the script's typo, ``net.fc2``), which both engines raise alike."""
+    attribute = re.search(r"has no attribute '(\w+)'", torch_error["message"])
+    missing = fdiff_error.get("missing") or ""
+    return (
+        torch_error["type"] == "AttributeError"
+        and fdiff_error["type"] in ("AttributeError", "UnsupportedAttributeError")
+        and attribute is not None
+        and missing.rpartition(".")[2] == attribute[1]
+    )
+
+
 _STDERR_LINES = 8
 _STDERR_WIDTH = 120
 """The last lines of a failed run's stderr the text report shows, and their width."""
@@ -106,6 +143,11 @@ _RUNNER_FRAME = re.compile(r'File "(<string>|.*fdiff/compare/_runner\.py)", line
 _RUN_FIELDS = ("failure", "signal", "returncode", "failure_line")
 """How each engine's run ended, in the JSON report (see :mod:`fdiff.compare._engines`)."""
 _MARKS = {"same": "=", "close": "~", "differ": "|", "torch only": "<", "fdiff only": ">"}
+
+
+def _printed(report: Report, side: str) -> list[str]:
+    """Every line one side printed, a multi-line block's lines one by one."""
+    return [line for row in report.transcript for line in (getattr(row, side) or "").split("\n")]
 
 
 def _error_line(error: dict[str, Any]) -> str:
@@ -154,12 +196,13 @@ def _verdict(report: Report) -> str:
 def format_report(report: Report) -> str:
     """The human-readable report: transcripts side by side, errors, tensor table, verdict."""
     lines = [f"fdiff compare {report.script}  (rtol {report.rtol:g}, atol {report.atol:g})", ""]
-    width = min(60, max([len("torch"), *(len(r.torch or "") for r in report.transcript)]))
+    width = min(60, max([len("torch"), *map(len, _printed(report, "torch"))]))
     lines.append(f"  {'torch':{width}s}   fdiff.torch")
     for row in report.transcript:
-        lines.append(
-            f"  {row.torch or '':{width}s} {_MARKS[row.status]} {row.fdiff or ''}".rstrip()
+        pairs = itertools.zip_longest(
+            (row.torch or "").split("\n"), (row.fdiff or "").split("\n"), fillvalue=""
         )
+        lines += [f"  {t:{width}s} {_MARKS[row.status]} {f}".rstrip() for t, f in pairs]
     if not report.transcript:
         lines.append("  (neither engine printed anything)")
     errors = [(e, report.error(e)) for e in SCRIPT_ENGINES if report.error(e)]
@@ -167,11 +210,12 @@ def format_report(report: Report) -> str:
         lines += ["", "errors:"]
         for engine, error in errors:
             lines.append(f"  {engine + ':':13s}{_error_line(error)}")
-            if error["missing"]:
-                lines.append(
-                    f"  fdiff.torch does not support `{error['missing']}` "
-                    f"(line {error['line']}: {error['source']})"
-                )
+    if report.unsupported:
+        source = report.source.splitlines()
+        lines.append("")
+        for name, line in report.unsupported:
+            where = f" (line {line}: {source[line - 1].strip()})" if line else ""
+            lines.append(f"  unsupported by fdiff.torch: {name}{where}")
     if report.tensors:
         name_width = max(6, *(len(t.name) for t in report.tensors))
         shape_width = max(5, *(len(_shape(t)) for t in report.tensors))
@@ -234,4 +278,6 @@ def report_json(report: Report) -> dict[str, Any]:
             for t in report.tensors
         ],
         "explanations": [{"rule": name, "message": text} for name, text in report.explanations],
+        "unsupported": [{"name": name, "line": line} for name, line in report.unsupported],
+        "x64": report.x64,
     }

@@ -15,6 +15,7 @@ import numpy as np
 
 from fdiff.compare._report import Report
 from fdiff.compare._tensors import tensor_values
+from fdiff.compare._transcript import printed_number_pairs
 
 __all__ = ["RULES", "Rule", "explain"]
 
@@ -99,6 +100,35 @@ def _no_cuda(report: Report) -> str | None:
     return None
 
 
+_INT32_RANGE = 2**31
+_INTEGER = re.compile(r"[-+]?\d+")
+
+
+def _wrapped_to_int32(value: int) -> int:
+    """``value`` as 32-bit two's complement arithmetic leaves it: ``2**31`` -> ``-2**31``."""
+    return (value + _INT32_RANGE) % (2 * _INT32_RANGE) - _INT32_RANGE
+
+
+def _int32_wraparound(report: Report) -> str | None:
+    if report.x64:
+        return None
+    for row in report.transcript:
+        if row.status != "differ" or row.torch is None or row.fdiff is None:
+            continue
+        for want, got in printed_number_pairs(row.torch, row.fdiff) or ():
+            if not (_INTEGER.fullmatch(want) and _INTEGER.fullmatch(got)) or len(want) > 40:
+                continue
+            value = int(want)
+            if not -_INT32_RANGE <= value < _INT32_RANGE and int(got) == _wrapped_to_int32(value):
+                return (
+                    f"torch prints {want} where fdiff.torch prints {got}, its value wrapped "
+                    "around to 32 bits: without JAX's 64-bit mode (--no-x64) int64 tensors are "
+                    "int32, and integer arithmetic past their range wraps silently; compare "
+                    "without --no-x64"
+                )
+    return None
+
+
 _KINK_OPS = re.compile(r"\b(abs|relu|sqrt|clamp|clip|norm|max|min|maximum|minimum)\b")
 
 
@@ -130,6 +160,7 @@ def _kink_gradient(report: Report) -> str | None:
 RULES: tuple[Rule, ...] = (
     Rule("float64-without-x64", "float64 needs JAX's x64 mode", _float64_without_x64),
     Rule("unseeded-random", "random draws without a seed differ run to run", _unseeded_randomness),
+    Rule("int32-wraparound", "int64 arithmetic wraps at 32 bits without x64", _int32_wraparound),
     Rule("no-cuda", "fdiff.torch has no torch.cuda", _no_cuda),
     Rule("kink-gradient", "gradients at non-differentiable points", _kink_gradient),
 )

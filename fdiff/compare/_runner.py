@@ -2,7 +2,8 @@
 
 ``main(["--engine", "torch" or "fdiff.torch", "--out", RECORD.json, "--status-fd", FD,
 "--timeout", SECONDS, SCRIPT.py])``, in a ``python -u`` child (:mod:`fdiff.compare._engines`),
-imports the engine (real ``torch``, or ``fdiff.torch`` installed as ``torch``), writes
+imports the engine (real ``torch``, or ``fdiff.torch`` installed as ``torch``), writes which
+torch names of the script exist in it (:func:`fdiff.compare._scan.write_names`), writes
 ``started`` to file descriptor ``FD`` (from then on the script's timeout runs), executes
 ``SCRIPT.py`` as ``__main__``, waits for its non-daemon threads, writes one JSON record to
 ``RECORD.json``, then ``finished`` to ``FD`` (the interpreter's exit, seconds for torch on a
@@ -45,6 +46,8 @@ import warnings
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
+
+from fdiff.compare._scan import write_names
 
 SCRIPT_ENGINES = ("torch", "fdiff.torch")
 """What a script can run under: real PyTorch, and ``fdiff.torch`` installed as ``torch``."""
@@ -149,16 +152,66 @@ def _unsupported_op(error: BaseException) -> str | None:
     return None
 
 
+def _fdiff_class(cls: type) -> str | None:
+    """torch's name of the first fdiff.torch class ``cls`` is or derives from (a user's
+    ``nn.Module`` subclass: ``"torch.nn.Module"``), ``"Tensor"`` for the tensor class."""
+    for base in cls.__mro__:
+        if base.__module__.startswith("fdiff.torch"):
+            name = base.__name__
+            if name == "Tensor":
+                return name
+            exported = [  # where torch's users find it: torch.nn.Linear, not torch.nn.modules
+                public
+                for public in ("torch.nn", "torch")
+                if getattr(sys.modules.get(f"fdiff.{public}"), name, None) is base
+            ]
+            return f"{exported[0] if exported else _public_name(base.__module__)}.{name}"
+    return None
+
+
+_PROTOCOLS = (
+    (re.compile(r"'(\w+)' object is not subscriptable"), "__getitem__"),
+    (re.compile(r"'(\w+)' object does not support item assignment"), "__setitem__"),
+    (re.compile(r"object of type '(\w+)' has no len\(\)"), "__len__"),
+    (re.compile(r"'(\w+)' object is not iterable"), "__iter__"),
+    (re.compile(r"'(\w+)' object is not callable"), "__call__"),
+)
+"""Python's ``TypeError`` for an object without a protocol method, and that method."""
+
+
+def _missing_protocol(error: TypeError, tb: TracebackType | None) -> str | None:
+    """``"torch.nn.Sequential.__getitem__"`` for ``seq[0]`` on an fdiff.torch object that
+    cannot be indexed (its class found by name where the error was raised, or in
+    ``fdiff.torch.nn``); ``None`` for other ``TypeError`` s."""
+    matches = [(p.fullmatch(str(error)), method) for p, method in _PROTOCOLS]
+    found, method = next(((m, method) for m, method in matches if m), (None, ""))
+    if found is None:
+        return None
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    frame = {} if tb is None else {**tb.tb_frame.f_globals, **tb.tb_frame.f_locals}
+    nn = vars(sys.modules["fdiff.torch.nn"]) if "fdiff.torch.nn" in sys.modules else {}
+    classes = [type(v) for v in frame.values()] + [c for c in nn.values() if isinstance(c, type)]
+    for cls in classes:
+        owner = _fdiff_class(cls) if cls.__name__ == found[1] else None
+        if owner and not hasattr(cls, method):
+            return f"{owner}.{method}"
+    return None
+
+
 def missing_name(error: BaseException, tb: TracebackType | None) -> str | None:
     """torch's name of what ``fdiff.torch`` lacks, if that is why the script failed.
 
     ``fdiff.torch`` raises ``UnsupportedError`` for whatever it lacks, with torch's name of it in
     ``op``: that is read directly. The other cases are failures that are not that error: an
     ``import torch.x`` of a submodule fdiff.torch does not have (``ModuleNotFoundError``), an
-    attribute missing from an fdiff.torch module or object (``AttributeError``: ``error.obj``
-    and ``error.name``), a ``from torch import x`` that fails (``ImportError``: its message,
-    the only place the two names are) and a ``NotImplementedError`` raised inside fdiff.torch
-    (the innermost fdiff.torch frame names the function).
+    attribute missing from an fdiff.torch module or object, or an object of a class derived from
+    one (``AttributeError``: ``error.obj`` and ``error.name``), an fdiff.torch object that
+    cannot be indexed, measured, iterated or called (``TypeError``: ``seq[0]`` gives
+    ``"torch.nn.Sequential.__getitem__"``), a ``from torch import x`` that fails
+    (``ImportError``: its message, the only place the two names are) and a
+    ``NotImplementedError`` raised inside fdiff.torch (the innermost fdiff.torch frame names
+    the function).
 
     >>> import fdiff.torch
     >>> try:
@@ -174,9 +227,10 @@ def missing_name(error: BaseException, tb: TracebackType | None) -> str | None:
         owner = getattr(error, "obj", None)
         if isinstance(owner, ModuleType) and owner.__name__.startswith("fdiff.torch"):
             return f"{_public_name(owner.__name__)}.{error.name}"
-        if owner is not None and type(owner).__module__.startswith("fdiff.torch"):
-            return f"{type(owner).__name__}.{error.name}"
-        return None
+        owner_class = None if owner is None else _fdiff_class(type(owner))
+        return f"{owner_class}.{error.name}" if owner_class else None
+    if isinstance(error, TypeError):
+        return _missing_protocol(error, tb)
     if isinstance(error, ModuleNotFoundError):
         name = error.name or ""
         return name if name == "torch" or name.startswith("torch.") else None
@@ -287,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         os.set_inheritable(args.status_fd, False)  # processes the script starts do not hold it
         status = os.fdopen(args.status_fd, "w")
     with _engine_context(args.engine), status as report:
+        write_names(Path(args.out), Path(args.script), sys.modules["torch"])  # not timed
         if args.timeout is not None:
             with contextlib.suppress(OverflowError):  # a timeout past faulthandler's range
                 faulthandler.dump_traceback_later(args.timeout)  # before the parent's clock
