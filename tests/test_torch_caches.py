@@ -29,6 +29,8 @@ NOT_CACHES = {
     "fdiff.torch._opspec.OPS",
     "fdiff.torch._ops.OPS",
     "fdiff.torch._printing._NUMPY_DTYPES",
+    "fdiff.torch._saving.SAVES",
+    "fdiff.torch._saving.SCALAR_TYPE_NAMES",
 }
 
 
@@ -48,13 +50,18 @@ def _fill_every_cache():
     torch = fdiff.torch
     torch.manual_seed(0)
     model = torch.nn.Linear(3, 1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    optimizers = [
+        torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+        *(kind(model.parameters()) for kind in (torch.optim.Adam, torch.optim.RMSprop)),
+        torch.optim.Adagrad(model.parameters()),
+    ]
     x = torch.randn(4, 3)
-    for _ in range(2):
-        optimizer.zero_grad()
-        loss = ((model(x) - 1) ** 2).mean()
-        loss.backward()  # the compiled backward, the deferred shapes
-        optimizer.step()  # the SGD update and its options array
+    for optimizer in optimizers:
+        for _ in range(2):
+            optimizer.zero_grad()
+            loss = ((model(x) - 1) ** 2).mean()
+            loss.backward()  # the compiled backward, the deferred shapes
+            optimizer.step()  # the update and its options array
     w = torch.ones(2, requires_grad=True)
     (w * 2).sum().backward()
     (w * 3).sum().backward()  # accumulates into an existing .grad, inside the compiled backward
@@ -63,6 +70,12 @@ def _fill_every_cache():
     w.grad.zero_()  # a plain tensor: the cached zeros
     (torch.exp(w) + 1).tolist()  # a deferred value: one replay of the recorded forward
     (x * 2).tolist()  # no grad: the op's own jitted function
+
+    class Twice(torch.autograd.Function):
+        forward = staticmethod(lambda ctx, a: a * 2)
+        backward = staticmethod(lambda ctx, g: g * 2)
+
+    Twice.apply(w).sum().backward()  # a custom Function: its op, program and traceability
 
 
 def test_clear_caches_empties_every_registered_cache():
@@ -76,8 +89,14 @@ def test_clear_caches_empties_every_registered_cache():
         "fdiff.torch._graph.compiled_gradients",
         "fdiff.torch._graph.compiled_replay",
         "fdiff.torch._inplace._zeros",
-        "fdiff.torch.optim._hyperparameters",
-        "fdiff.torch.optim._sgd_update",
+        "fdiff.torch.autograd.function._program",
+        "fdiff.torch.autograd.function._spec",
+        "fdiff.torch.autograd.function._traceable",
+        "fdiff.torch.optim._optimizer.hyperparameters",
+        "fdiff.torch.optim.adagrad._adagrad_update",
+        "fdiff.torch.optim.adam._adam_update",
+        "fdiff.torch.optim.rmsprop._rmsprop_update",
+        "fdiff.torch.optim.sgd._sgd_update",
     }
     assert {name: filled[name] for name in not_ops if not filled[name]} == {}
     assert filled[f"fdiff.torch._ops.{_ops.mul.name}.jitted"] > 0

@@ -44,6 +44,10 @@ SWEEP_SEED = int(os.environ.get("FDIFF_SWEEP_SEED", "0"))
 UNRECORDED = {
     "eq": " == ", "ne": " != ", "lt": " < ", "le": " <= ", "gt": " > ", "ge": " >= ",
     "argmax": "argmax(", "argmin": "argmin(",
+    "isclose": "isclose(", "all": ".all()", "any": "torch.any(",
+    "sort_indices": "sort(1).indices", "topk_indices": "topk(1).indices",
+    "bitwise_not": "~(", "bitwise_and": ") & (", "bitwise_or": ") | (", "bitwise_xor": ") ^ (",
+    "logical_not": "logical_not(", "logical_and": "logical_and(", "logical_or": "logical_or(",
 }  # fmt: skip
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from fdiff.torch import _nn_ops, _ops, _shape_ops
+from fdiff.torch import _layer_ops, _nn_ops, _ops, _shape_ops
 from fdiff.torch._opspec import OPS, OpSpec
 
 PACKAGE = Path(_ops.__file__).parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 IMPORTS = ast.Import | ast.ImportFrom
-TABLES = {"ops": _ops, "shape_ops": _shape_ops, "nn_ops": _nn_ops}
+TABLES = {"ops": _ops, "shape_ops": _shape_ops, "nn_ops": _nn_ops, "layer_ops": _layer_ops}
 
 
 def _module_name(path: Path) -> str:
@@ -25,7 +25,7 @@ def _module_name(path: Path) -> str:
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
 def test_every_op_reference_names_a_registered_op(path):
     """``ops.name`` inside a function runs only when called: check every one resolves now."""
-    for alias, name in re.findall(r"\b(ops|shape_ops|nn_ops)\.(\w+)", path.read_text()):
+    for alias, name in re.findall(r"\b(ops|shape_ops|nn_ops|layer_ops)\.(\w+)", path.read_text()):
         spec = getattr(TABLES[alias], name, None)
         assert isinstance(spec, OpSpec), f"{path.name}: {alias}.{name} is not an op"
         assert OPS[spec.name] is spec

@@ -35,7 +35,7 @@ JSON report (``fdiff compare --json``, :func:`report_json`), one object:
   tail, with a line saying how many bytes were left out), ``error`` (null or an object with
   ``type`` (str), ``message`` (str), ``line`` (int or null: the script's line), ``source``
   (str: that line's text) and ``missing`` (str or null: the function ``fdiff.torch`` lacks,
-  such as ``"Tensor.cumsum"``)), ``outcome`` (str: ``"ok"``, ``"error"`` (the script raised),
+  such as ``"Tensor.logcumsumexp"``)), ``outcome`` (str: ``"ok"``, ``"error"`` (the script raised),
   or a failed run's ``"timeout"``, ``"signal"``, ``"no result"`` or ``"failed to start"``),
   ``failure`` (null, or one line saying why the run failed), ``signal`` (null or the killing
   signal's name, ``"SIGSEGV"``), ``returncode`` (null or the runner's exit status) and
@@ -53,8 +53,8 @@ JSON report (``fdiff compare --json``, :func:`report_json`), one object:
 - ``explanations`` (list): one object per rule that applies, ``rule`` (str), ``message`` (str);
 - ``unsupported`` (list): one object per name the script uses that torch has and
   ``fdiff.torch`` lacks, all of them (a static scan of the script, then the run; see
-  :mod:`fdiff.compare._scan`), ``name`` (str: ``"torch.special.zeta"``, ``"Tensor.cumsum"``,
-  ``"torch.sum(keepdims=...)"``) and ``line`` (int or null: its first line in the script);
+  :mod:`fdiff.compare._scan`), ``name`` (str: ``"torch.special.zeta"``, ``"Tensor.logcumsumexp"``,
+  ``"torch.sum(dtype=...)"``) and ``line`` (int or null: its first line in the script);
 - ``x64`` (bool): whether the ``fdiff.torch`` run had JAX's 64-bit mode on.
 
 >>> compared = compare_tensors(

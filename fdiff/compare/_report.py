@@ -92,7 +92,7 @@ class Report:
     def unsupported(self) -> list[tuple[str, int | None]]:
         """``(name, line)`` for every name the script uses that torch has and fdiff.torch
         lacks, in the order of their lines: the static scan's (:mod:`fdiff.compare._scan`),
-        and what the ``fdiff.torch`` run stopped on (a keyword, ``"torch.sum(keepdims=...)"``,
+        and what the ``fdiff.torch`` run stopped on (a keyword, ``"torch.sum(dtype=...)"``,
         or indexing, ``"torch.nn.Sequential.__getitem__"``) unless torch failed alike."""
         in_torch = self.records["torch"].get("names", {}).get("found", {})
         scanned = self.records["fdiff.torch"].get("names", {"lines": {}, "found": {}})

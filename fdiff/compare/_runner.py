@@ -17,7 +17,7 @@ loaded machine, is not the script's time):
   (shape and dtype ``null`` where they cannot be read either), never left out;
 - ``error``: ``null`` or ``{"type", "message", "line", "source", "missing"}``, where ``line`` is
   the script's line number (``null`` when the failure is outside the script), ``source`` that
-  line's text and ``missing`` torch's name of what ``fdiff.torch`` lacks (``"Tensor.cumsum"``,
+  line's text and ``missing`` torch's name of what ``fdiff.torch`` lacks (``"Tensor.logcumsumexp"``,
   ``"torch.fft"``) when that is why the script failed, else ``null`` (see :func:`missing_name`).
 
 What the script prints goes to the runner's own stdout and stderr, unredirected and (with

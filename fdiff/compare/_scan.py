@@ -3,11 +3,11 @@ that ``fdiff.torch`` lacks in one run, not one per run.
 
 :func:`scan_source` reads the script's syntax tree: the dotted names under an alias of torch
 or of one of its modules (``torch.fft.fft``, ``nn.Linear``, ``F.relu``, a ``from torch.nn
-import Linear``), and every other attribute the script reads (``.cumsum``, ``.half``): the
-candidate ``Tensor`` and ``nn.Module`` methods. A method is matched by name, since the
-receiver's type is not known before the run: ``a.cumsum()`` on a NumPy array counts as
-``Tensor.cumsum``; attributes the script defines itself (``def cumsum``, ``self.cumsum = ...``)
-and those of other imported modules (``np.cumsum``) are left out.
+import Linear``), and every other attribute the script reads (``.logcumsumexp``, ``.half``):
+the candidate ``Tensor`` and ``nn.Module`` methods. A method is matched by name, since the
+receiver's type is not known before the run: ``a.half()`` on a NumPy array counts as
+``Tensor.half``; attributes the script defines itself (``def half``, ``self.half = ...``) and
+those of other imported modules (``np.half``) are left out.
 
 :func:`resolve` runs in each engine's runner, before the script: it looks every scanned name up
 in the engine (``Tensor.x`` and ``torch.nn.Module.x`` for each attribute ``x``) and says which

@@ -17,20 +17,28 @@ tensor([[4.5000, 4.5000],
 
 What torch has and fdiff.torch lacks raises :class:`UnsupportedError` naming it (``.op``):
 
->>> x.cumsum(0)
+>>> x.logcumsumexp(0)
 Traceback (most recent call last):
 ...
-fdiff.torch._errors.UnsupportedAttributeError: fdiff.torch does not support `Tensor.cumsum` \
+fdiff.torch._errors.UnsupportedAttributeError: fdiff.torch does not support `Tensor.logcumsumexp` \
 (yet); compute it with jax.numpy on `t.detach().numpy()`, or open an issue
 """
 
+from fdiff.torch import _return_types as return_types
 from fdiff.torch import autograd as autograd
+from fdiff.torch import cuda as cuda
+from fdiff.torch import func as func
 from fdiff.torch import nn as nn
 from fdiff.torch import optim as optim
+from fdiff.torch import utils as utils
 from fdiff.torch._autograd import functionalize as functionalize
 from fdiff.torch._caches import clear_caches as clear_caches
+from fdiff.torch._conversions import *  # noqa: F403 - torch.LongTensor, ... are public API
+from fdiff.torch._conversions import __all__ as _conversions_all
 from fdiff.torch._creation import *  # noqa: F403 - the creation functions are public API
 from fdiff.torch._creation import __all__ as _creation_all
+from fdiff.torch._device import *  # noqa: F403 - torch.device is public API
+from fdiff.torch._device import __all__ as _device_all
 from fdiff.torch._dtypes import bool_ as bool
 from fdiff.torch._dtypes import double as double
 from fdiff.torch._dtypes import dtype as dtype
@@ -48,8 +56,14 @@ from fdiff.torch._grad_mode import no_grad as no_grad
 from fdiff.torch._grad_mode import set_grad_enabled as set_grad_enabled
 from fdiff.torch._math import *  # noqa: F403 - torch.exp, torch.sum, ... are public API
 from fdiff.torch._math import __all__ as _math_all
+from fdiff.torch._math_more import *  # noqa: F403 - torch.cumsum, torch.einsum, ... are public
+from fdiff.torch._math_more import __all__ as _math_more_all
 from fdiff.torch._missing import missing_names
 from fdiff.torch._random import Generator as Generator
+from fdiff.torch._random_draws import *  # noqa: F403 - torch.randperm, ... are public API
+from fdiff.torch._random_draws import __all__ as _random_draws_all
+from fdiff.torch._select_ops import *  # noqa: F403 - torch.gather, torch.sort, ... are public
+from fdiff.torch._select_ops import __all__ as _select_ops_all
 from fdiff.torch._shape import *  # noqa: F403 - torch.cat, torch.reshape, ... are public API
 from fdiff.torch._shape import __all__ as _shape_all
 from fdiff.torch._tensor import Size as Size
@@ -59,9 +73,8 @@ __getattr__ = missing_names(
     __name__,
     "torch",
     (
-        "amp", "backends", "cuda", "distributed", "distributions", "fft", "func", "hub", "jit",
+        "amp", "backends", "distributed", "distributions", "fft", "hub", "jit",
         "linalg", "masked", "mps", "onnx", "profiler", "random", "sparse", "special", "testing",
-        "utils",
     ),
 )  # fmt: skip
 
@@ -76,8 +89,13 @@ def numel(input: Tensor) -> int:
 
 
 __all__ = [
+    *_conversions_all,
     *_creation_all,
+    *_device_all,
     *_math_all,
+    *_math_more_all,
+    *_random_draws_all,
+    *_select_ops_all,
     *_shape_all,
     "Generator",
     "Size",
@@ -86,12 +104,14 @@ __all__ = [
     "autograd",
     "bool",
     "clear_caches",
+    "cuda",
     "double",
     "dtype",
     "enable_grad",
     "float",
     "float32",
     "float64",
+    "func",
     "functionalize",
     "int",
     "int32",
@@ -103,5 +123,7 @@ __all__ = [
     "no_grad",
     "numel",
     "optim",
+    "return_types",
     "set_grad_enabled",
+    "utils",
 ]

@@ -15,10 +15,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from fdiff.torch import _caches, _graph
+from fdiff.torch import _caches, _graph, _hooks
 from fdiff.torch import _ops as ops
 from fdiff.torch._dependence import float_dependence
 from fdiff.torch._dispatch import apply
+from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._graph import Node, Plan
 from fdiff.torch._tensor_base import TensorBase as Tensor
 from fdiff.torch._tensor_base import new_tensor
@@ -79,9 +80,21 @@ def _gradients(
     The same compiled call gives the roots' forward values: deferred roots take them, so
     ``loss.item()`` after ``loss.backward()`` computes nothing more.
     """
+    plan, hooks = _hooks.hooked_plan(plan)
     if create_graph:
+        if hooks:
+            raise UnsupportedError(
+                "Tensor.register_hook (a hooked backward with create_graph=True)"
+            )
         return _recorded_gradients(plan, cotangents)
-    roots, values = _graph.compiled_gradients(plan.key)(
+    compiled = (
+        _graph.compiled_gradients(plan.key, _hooks.hook_point)
+        if hooks
+        else _graph.compiled_gradients(plan.key)
+    )
+    roots, values = _hooks.run_hooked(
+        hooks,
+        compiled,
         [leaf.value for leaf in plan.leaves],
         plan.consts,
         plan.scalars,
@@ -218,6 +231,7 @@ def backward(
             tensor._grad._storage[0] = grad._value  # in place: torch keeps the .grad object
         else:
             _accumulate(tensor, grad)
+    _hooks.run_post_accumulate_hooks(wanted)
 
 
 def grad(

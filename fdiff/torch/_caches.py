@@ -157,19 +157,20 @@ class Programs:
     >>> unregister("fdiff.torch._caches.powers")
     """
 
-    def __init__(self, name: str, make: Callable[[Any], Callable[..., Any]], maxsize: int):
+    def __init__(self, name: str, make: Callable[..., Callable[..., Any]], maxsize: int):
         self._make = make
         self._maxsize = maxsize
-        self._programs: dict[Hashable, Program] = {}
+        self._programs: dict[tuple, Program] = {}
         register(name, self.clear, self.size)
 
-    def __call__(self, key: Hashable) -> Program:
+    def __call__(self, *key: Hashable) -> Program:
+        """The program of ``make(*key)``."""
         program = self._programs.get(key)
         if program is None:
             if len(self._programs) >= self._maxsize:
                 oldest = min(self._programs, key=lambda k: self._programs[k].used)
                 self._programs.pop(oldest).clear_cache()
-            program = self._programs[key] = Program(self._make(key))
+            program = self._programs[key] = Program(self._make(*key))
         return program
 
     def __contains__(self, program: object) -> bool:

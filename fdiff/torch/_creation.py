@@ -16,7 +16,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from fdiff.torch import _dtypes, _random
+from fdiff.torch import _ops as ops
 from fdiff.torch._args import check_device, shape_args
+from fdiff.torch._dispatch import apply
+from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
 from fdiff.torch._inplace import assign
 from fdiff.torch._tensor_base import TensorBase as Tensor
@@ -250,9 +253,13 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
     check_device(device, "torch.randint")
     if high is None:
         low, high = 0, low
+    resolved = _dtypes.resolve(dtype, _dtypes.int64)
+    exact = {_dtypes.float32: 24, _dtypes.float64: 53}.get(resolved)
+    if exact is not None and high - low > 2**exact:  # torch then draws another way
+        raise UnsupportedError(f"torch.randint(dtype={resolved}) over more than 2**{exact} values")
     source = generator or _random.default_generator
     values = source.randint(low, high, shape_args((size,)))
-    return _leaf(values, _dtypes.resolve(dtype, _dtypes.int64), False)
+    return _leaf(values, resolved, False)
 
 
 @torch_function
@@ -271,11 +278,15 @@ def randn_like(
     return randn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
-def _fill_from(tensor: Tensor, draw: str, generator: Any, *params: float) -> Tensor:
+def _fill_from(tensor: Tensor, draw: str, recorded: Any, generator: Any, *params: float) -> Tensor:
+    """Fill ``tensor`` with ``draw`` samples; on a tensor that requires grad (a non-leaf in grad
+    mode) the draw is recorded as op ``recorded``, whose gradient is zero, as torch's."""
     if not tensor.dtype.is_floating_point:
         raise RuntimeError(f"\"{draw}_\" not implemented for '{tensor.dtype.name.capitalize()}'")
     source = generator or _random.default_generator
     values = getattr(source, draw)(tuple(tensor.shape), *params, dtype=tensor.dtype.name)
+    if tensor.requires_grad:
+        return assign(tensor, apply(recorded, tensor, jnp.asarray(values)))
     return assign(tensor, new_tensor(jnp.asarray(values)))
 
 
@@ -286,9 +297,9 @@ def uniform_(self: Tensor, low: float = 0.0, high: float = 1.0, *, generator: An
     >>> zeros(3).uniform_(-1.0, 1.0)
     tensor([-0.0075,  0.5364, -0.8230])
     """
-    return _fill_from(self, "uniform", generator, low, high)
+    return _fill_from(self, "uniform", ops.uniform_draw, generator, low, high)
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
     """Fill in place with normal samples, bit-identical to torch's ``normal_``."""
-    return _fill_from(self, "normal", generator, mean, std)
+    return _fill_from(self, "normal", ops.normal_draw, generator, mean, std)

@@ -48,6 +48,8 @@ def _outputs(jaxpr: Jaxpr, inputs: Sequence[frozenset[int]]) -> list[frozenset[i
         inner = _inner_jaxpr(eqn)
         if inner is not None and len(inner.invars) == len(ins):
             outs = _outputs(inner, ins)
+        elif eqn.primitive.name == "stop_gradient":  # never requires grad (once_differentiable)
+            outs = [frozenset()] * len(eqn.outvars)
         else:  # a primitive, a custom-JVP function, a loop: every output, every input
             outs = [frozenset().union(*ins)] * len(eqn.outvars)
         for var, dep in zip(eqn.outvars, outs, strict=True):

@@ -19,7 +19,9 @@ from fdiff.torch._errors import op_failure
 from fdiff.torch._grad_mode import is_grad_enabled
 from fdiff.torch._graph import AccumulateGrad, Node, Rebased
 from fdiff.torch._opspec import OpSpec
+from fdiff.torch._saving import SavedTensor, saved_inputs, saves_output
 from fdiff.torch._tensor_base import TensorBase, new_tensor
+from fdiff.torch._views import VIEW_OPS, check_usable, record_view
 
 
 def _as_value(x: Any) -> Any:
@@ -47,6 +49,8 @@ def apply(spec: OpSpec, *args: Any, **static: Any) -> Any:
     needs_grad = deferred = False
     for a in args:
         if isinstance(a, TensorBase):
+            if a._view is not None:
+                check_usable(a)
             value = a._storage[0]
             values.append(value)
             needs_grad = needs_grad or a._node is not None or a._requires_grad
@@ -58,11 +62,16 @@ def apply(spec: OpSpec, *args: Any, **static: Any) -> Any:
         promote_to = _dtypes.promotion(values[promotes.first :], promotes.to_float)
         if promote_to is not None:
             static = {**static, "promote_to": promote_to}
-    if needs_grad and spec.differentiable and is_grad_enabled():
-        return _record(spec, args, values, static)
-    if deferred:
-        values = _materialized(args, values)
-    return new_tensor(run(spec, values, static))
+    grad_mode = is_grad_enabled()
+    if needs_grad and spec.differentiable and grad_mode:
+        result = _record(spec, args, values, static)
+    else:
+        if deferred:
+            values = _materialized(args, values)
+        result = new_tensor(run(spec, values, static))
+    if spec in VIEW_OPS:
+        record_view(result, args[0], spec, tuple(sorted(static.items())), grad_mode)
+    return result
 
 
 def _materialized(args: tuple, values: list) -> list:
@@ -106,6 +115,21 @@ def _record(spec: OpSpec, args: tuple, values: list, static: dict) -> Any:
         values = _materialized(args, values)
         out = run(spec, values, static)
         node = Node(spec, static_items, tuple(edges), out.aval, out)
-        return new_tensor(out, node)
+        return _saving(new_tensor(out, node), args)
     node = Node(spec, static_items, tuple(edges), aval)
-    return new_tensor(node, node)
+    return _saving(new_tensor(node, node), args)
+
+
+def _saving(result: Any, args: tuple) -> Any:
+    """Record on ``result``'s node the tensors torch's node saves, with their versions."""
+    node = result._node
+    if node.spec.saves:
+        requires = tuple(
+            isinstance(a, TensorBase) and (a._node is not None or a._requires_grad) for a in args
+        )
+        indices = saved_inputs(node.spec.name, requires)
+        saved = [SavedTensor(args[i], i) for i in indices if isinstance(args[i], TensorBase)]
+        if saves_output(node.spec.name):
+            saved.append(SavedTensor(result, output_of=node))
+        node.saved = tuple(saved)
+    return result

@@ -16,7 +16,7 @@ import functools
 import inspect
 import numbers
 from collections.abc import Callable, Sequence
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -27,7 +27,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class UnsupportedError(NotImplementedError):
     """torch has this op (function, method, attribute or keyword argument); fdiff.torch not.
 
-    ``op`` is torch's name of what is missing: ``"torch.special.zeta"``, ``"Tensor.cumsum"``,
+    ``op`` is torch's name of what is missing: ``"torch.special.zeta"``, ``"Tensor.logcumsumexp"``,
     ``"torch.sum(dtype=...)"``.
     """
 
@@ -55,8 +55,8 @@ def missing_attribute(owner: str, name: str, obj: object) -> AttributeError:
     """The error for ``obj.name`` not found: :class:`UnsupportedAttributeError` for a public
     name (torch's ``owner.name``), a plain ``AttributeError`` for a private or dunder one.
 
-    >>> missing_attribute("Tensor", "cumsum", None).op
-    'Tensor.cumsum'
+    >>> missing_attribute("Tensor", "logcumsumexp", None).op
+    'Tensor.logcumsumexp'
     >>> type(missing_attribute("Tensor", "__jax_array__", None)).__name__
     'AttributeError'
     """
@@ -77,6 +77,43 @@ def refuse_keywords(function: str, keywords: dict[str, Any]) -> None:
 
 
 LEAF_IN_PLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+VIEW_OF_LEAF_IN_PLACE = (
+    "a view of a leaf Variable that requires grad is being used in an in-place operation."
+)
+NO_GRAD_VIEW_IN_PLACE = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block "
+    "(if you don't want the inplace to be tracked) or both outside (if you want the inplace to "
+    "be tracked)."
+)
+NO_GRAD_VIEW_BASE_MODIFIED = NO_GRAD_VIEW_IN_PLACE.replace(
+    "is being modified inplace", "its base or another view of its base has been modified inplace"
+)
+OVERLAPPING_WRITE = (
+    "unsupported operation: more than one element of the written-to tensor refers to a single "
+    "memory location. Please clone() the tensor before performing the operation."
+)
+VIEW_SIZE_INCOMPATIBLE = (
+    "view size is not compatible with input tensor's size and stride (at least one dimension "
+    "spans across two contiguous subspaces). Use .reshape(...) instead."
+)
+
+
+def multi_output_view_message(function: str, output: int, modified: str) -> str:
+    """torch's error for an in-place change of an output of an op returning several views:
+    ``modified`` is ``"itself"`` (the view was written) or ``"base"`` (its base was)."""
+    what = (
+        "is being modified inplace"
+        if modified == "itself"
+        else "its base or another view of its base has been modified inplace"
+    )
+    return (
+        f"Output {output} of {function} is a view and {what}. This view is the output of a "
+        "function that returns multiple views. Such functions do not allow the output views to "
+        "be modified inplace. You should replace the inplace operation by an out-of-place one."
+    )
+
 
 NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -169,11 +206,42 @@ def refusing_unknown_keywords(function: F, name: str | None = None) -> F:
     params = inspect.signature(function).parameters.values()
     keywords = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     name = name or f"torch.{function.__name__}"
+    python_level = name in PYTHON_LEVEL or name.startswith("torch.nn.")  # no parser: no aliases
+    spellings = {} if python_level else {a: k for a, k in NUMPY_SPELLINGS.items() if k in keywords}
+    sized = any(p.kind is p.VAR_POSITIONAL and p.name == "size" for p in params)
 
     @functools.wraps(function)
     def checked(*args: Any, **kwargs: Any) -> Any:
         if kwargs and not keywords.issuperset(kwargs):
-            refuse_keywords(name, {k: v for k, v in kwargs.items() if k not in keywords})
+            args, kwargs = _respelled(function.__name__, args, kwargs, spellings, sized)
+            if not keywords.issuperset(kwargs):
+                refuse_keywords(name, {k: v for k, v in kwargs.items() if k not in keywords})
         return function(*args, **kwargs)
 
     return checked  # type: ignore[return-value]
+
+
+NUMPY_SPELLINGS = MappingProxyType({"axis": "dim", "keepdims": "keepdim"})
+"""NumPy's names that torch's argument parser accepts for its own (``x.sum(axis=0)``)."""
+
+PYTHON_LEVEL = frozenset({"torch.norm"})
+"""torch functions written in Python (as ``torch.nn.functional``'s are): no NumPy spellings."""
+
+
+def _respelled(
+    function: str, args: tuple, kwargs: dict[str, Any], spellings: dict[str, str], sized: bool
+) -> tuple[tuple, dict[str, Any]]:
+    """``args`` and ``kwargs`` with torch's other spellings replaced by the function's own: the
+    NumPy names in ``spellings`` and, for a ``*size`` function (``torch.zeros(size=(2, 3))``),
+    ``size=`` as the positional sizes; a name given twice is torch's ``TypeError``."""
+    kwargs = dict(kwargs)
+    for alias, own in spellings.items():
+        if alias in kwargs:
+            if own in kwargs:
+                raise TypeError(f"{function}() got multiple values for argument '{own}'")
+            kwargs[own] = kwargs.pop(alias)
+    if sized and "size" in kwargs:
+        if args:
+            raise TypeError(f"{function}() got multiple values for argument 'size'")
+        args = (tuple(kwargs.pop("size")),)
+    return args, kwargs

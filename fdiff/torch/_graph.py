@@ -14,15 +14,17 @@ without the VJP, computes a deferred node's value (:func:`materialize`).
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from fdiff.torch import _caches
+from fdiff.torch import _caches, _hook_tables
 from fdiff.torch._errors import GRAPH_FREED
 from fdiff.torch._opspec import OpSpec
+from fdiff.torch._saving import SavedTensor, check_saved
 
 # --- nodes ------------------------------------------------------------------------------------
 
@@ -38,6 +40,13 @@ class AccumulateGrad:
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"  # what torch's AccumulateGrad.name() returns
+
+    @property
+    def variable(self) -> Any:
+        """The leaf tensor this edge accumulates into (torch's ``AccumulateGrad.variable``)."""
+        return self.tensor
+
+    next_functions: tuple = ()  # a leaf's node has no inputs
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"
@@ -66,6 +75,9 @@ def _rebased_jvp(primals, tangents):
     return primals[1], tangents[0]
 
 
+_SEQUENCE = itertools.count()
+
+
 class Node:
     """One recorded op application: what torch exposes as ``tensor.grad_fn``."""
 
@@ -76,6 +88,8 @@ class Node:
         "freed",
         "inputs",
         "retained",
+        "saved",
+        "sequence",
         "shape",
         "spec",
         "static",
@@ -99,6 +113,8 @@ class Node:
         self.value = value  # the output, once computed (see ``materialize``)
         self.freed = False
         self.retained: Any = None  # the tensor that called retain_grad(), if any
+        self.saved: tuple[SavedTensor, ...] = ()  # what torch's node keeps for backward
+        self.sequence = next(_SEQUENCE)  # creation order: torch's backward runs later nodes first
 
     def name(self) -> str:
         """The torch class name of this node, e.g. ``'MulBackward0'``."""
@@ -109,6 +125,15 @@ class Node:
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """Input nodes as torch lists them: ``(node_or_None, 0)`` per input."""
         return tuple((_next_function(e), 0) for e in self.inputs)
+
+    def register_prehook(self, hook: Callable[[tuple], Any]) -> Any:
+        """torch's ``grad_fn.register_prehook``: ``hook(grad_outputs)`` may return new ones."""
+        return _hook_tables.register(_hook_tables.pre_hooks, self, hook)
+
+    def register_hook(self, hook: Callable[[tuple, tuple], Any]) -> Any:
+        """torch's ``grad_fn.register_hook``: ``hook(grad_inputs, grad_outputs)`` may return
+        new ``grad_inputs`` (one per ``next_functions`` entry)."""
+        return _hook_tables.register(_hook_tables.post_hooks, self, hook)
 
     def _class_name(self) -> str:
         """The node's torch class name, as reprs print it (``name()`` without a namespace)."""
@@ -144,6 +169,14 @@ REF_SCALAR = 3  # a Python scalar
 REF_REBASED = 4  # a Rebased edge: the index is (node index, constant index)
 
 
+# Where a backward hook slot sits (see ``_hooks``): on a node's output before its retain_grad
+# perturbation (grad_fn pre-hooks), after it (tensor hooks), or on a leaf (tensor hooks).
+HOOK_PRE = 0
+HOOK_TENSOR = 1
+HOOK_LEAF = 2
+HOOK_NODE = 3  # around a node's op: its grad_fn hooks see the gradients of its inputs
+
+
 class GraphKey(NamedTuple):
     """The structure of a graph, without values: hashable, the cache key of compiled backward.
 
@@ -158,6 +191,7 @@ class GraphKey(NamedTuple):
     roots: tuple[int, ...]
     perturbed: tuple
     wanted_leaves: tuple[int, ...]
+    hooked: tuple = ()  # (HOOK_* place, node index or leaf slot) per backward hook slot
 
 
 class Plan(NamedTuple):
@@ -202,6 +236,7 @@ def _backward_order(roots: Sequence[Node]) -> list[Node]:
     order = _postorder(roots, lambda _: True)
     if any(node.freed and node.spec.saves for node in order):
         raise RuntimeError(GRAPH_FREED)
+    check_saved(order)
     return order
 
 
@@ -220,7 +255,11 @@ def plan(
 
     ``perturb`` picks the non-leaf nodes whose gradient is wanted, ``wanted_leaf`` the leaves.
     """
-    return _plan(_backward_order(roots), roots, perturb, wanted_leaf)
+    order = _backward_order(roots)
+    if any(_read_inputs(node) is not node.inputs for node in order):
+        for root in roots:  # the forward values as the ops saw them, not as backward reads them
+            materialize(root)
+    return _plan(order, roots, perturb, wanted_leaf, _read_inputs)
 
 
 def _plan(
@@ -228,9 +267,11 @@ def _plan(
     roots: Sequence[Node],
     perturb: Callable[[Node], bool],
     wanted_leaf: Callable[[AccumulateGrad], bool],
+    inputs_of: Callable[[Node], tuple] = lambda node: node.inputs,
 ) -> Plan:
     """The key and values of replaying ``nodes`` (in topological order); an input node not
-    among them enters as a constant holding its value."""
+    among them enters as a constant holding its value. ``inputs_of`` gives a node's edges
+    (backward reads saved tensors as they are now: :func:`_read_inputs`)."""
     position = {id(n): i for i, n in enumerate(nodes)}
     perturbed = [n for n in nodes if perturb(n)]
     slot_of_perturbed = {id(n): k for k, n in enumerate(perturbed)}
@@ -241,7 +282,7 @@ def _plan(
     node_keys = []
     for node in nodes:
         refs = []
-        for edge in node.inputs:
+        for edge in inputs_of(node):
             if isinstance(edge, Node):
                 if id(edge) in position:
                     refs.append((REF_NODE, position[id(edge)]))
@@ -276,8 +317,35 @@ def _plan(
     return Plan(key, nodes, perturbed, leaves, consts, scalars)
 
 
-def replay(key: GraphKey, leaves, consts, scalars, perturbations=None) -> list[jax.Array]:
-    """Evaluate the graph ``key`` describes on these values; returns the root values."""
+def _read_inputs(node: Node) -> tuple:
+    """The node's input edges as its backward reads them: torch's backward reads a saved tensor's
+    storage as it is now, so a saved input changed without an in-place op (``w.data.mul_(10)``,
+    ``h.data = ...``; an in-place op raises in :func:`check_saved`) enters with its new value."""
+    inputs = node.inputs
+    for saved in node.saved:
+        tensor = None if saved.index is None else saved.tensor()
+        if tensor is None or saved.counter.version != saved.version:
+            continue
+        edge, current = inputs[saved.index], tensor._storage[0]
+        if isinstance(edge, AccumulateGrad) and current is not edge.value:
+            edge = AccumulateGrad(tensor, tensor._value)
+        elif isinstance(edge, Node) and current is not edge and current is not edge.value:
+            edge = Rebased(edge, tensor._value)
+        else:
+            continue
+        inputs = (*inputs[: saved.index], edge, *inputs[saved.index + 1 :])
+    return inputs
+
+
+def replay(
+    key: GraphKey, leaves, consts, scalars, perturbations=None, hook=None
+) -> list[jax.Array]:
+    """Evaluate the graph ``key`` describes on these values; returns the root values.
+
+    ``hook(slot, value)``, given, marks the values of ``key.hooked`` (an identity whose
+    derivative runs backward hooks); ``hook(slot, op, *args)`` runs a ``HOOK_NODE`` node's op
+    (its derivative runs the node's hooks)."""
+    hooked = {(place, i): slot for slot, (place, i) in enumerate(key.hooked)} if hook else {}
     values: list[jax.Array] = []
     sources = (values, leaves, consts, scalars)  # indexed by REF_NODE ... REF_SCALAR
     for spec, static, refs, slot in key.nodes:
@@ -285,19 +353,28 @@ def replay(key: GraphKey, leaves, consts, scalars, perturbations=None) -> list[j
             _rebased(values[i[0]], consts[i[1]]) if kind == REF_REBASED else sources[kind][i]
             for kind, i in refs
         ]
-        value = spec.impl(*args, **dict(static))
+        if (HOOK_NODE, len(values)) in hooked:  # the op, its VJP watched by grad_fn hooks
+            op = functools.partial(spec.impl, **dict(static))
+            value = hook(hooked[HOOK_NODE, len(values)], op, *args)
+        else:
+            value = spec.impl(*args, **dict(static))
+        if (HOOK_PRE, len(values)) in hooked:
+            value = hook(hooked[HOOK_PRE, len(values)], value)
         if slot is not None and perturbations is not None:
             value = value + perturbations[slot]
+        if (HOOK_TENSOR, len(values)) in hooked:
+            value = hook(hooked[HOOK_TENSOR, len(values)], value)
         values.append(value)
     return [values[i] for i in key.roots]
 
 
-def gradients(key: GraphKey, leaves, consts, scalars, cotangents, accumulated=None):
+def gradients(key: GraphKey, leaves, consts, scalars, cotangents, accumulated=None, hook=None):
     """Pure VJP of the graph: the root values, and the gradients of the wanted leaves, then of
     the perturbed nodes.
 
     A ``None`` cotangent stands for ones shaped like its root (torch's implicit gradient).
-    ``accumulated`` holds, per gradient, ``None`` or the ``.grad`` it is added to.
+    ``accumulated`` holds, per gradient, ``None`` or the ``.grad`` it is added to. ``hook``:
+    see :func:`replay`.
     """
     zeros = tuple(jnp.zeros(shape, dtype) for _, shape, dtype in key.perturbed)
     wanted = key.wanted_leaves
@@ -306,7 +383,10 @@ def gradients(key: GraphKey, leaves, consts, scalars, cotangents, accumulated=No
         values = list(leaves)
         for i, v in zip(wanted, wanted_values, strict=True):
             values[i] = v
-        return replay(key, values, consts, scalars, perturbations)
+        for slot, (place, i) in enumerate(key.hooked if hook else ()):
+            if place == HOOK_LEAF:
+                values[i] = hook(slot, values[i])
+        return replay(key, values, consts, scalars, perturbations, hook)
 
     wanted_values = tuple(leaves[i] for i in wanted)
     roots, pullback = jax.vjp(wanted_to_roots, wanted_values, zeros)
@@ -318,10 +398,11 @@ def gradients(key: GraphKey, leaves, consts, scalars, cotangents, accumulated=No
     return tuple(roots), grads
 
 
-# One jitted program per graph structure, compiled per input shape; ``_caches`` bounds both.
+# One jitted program per graph structure (and hook), compiled per input shape; ``_caches``
+# bounds both.
 compiled_gradients = _caches.Programs(
     "fdiff.torch._graph.compiled_gradients",
-    lambda key: functools.partial(gradients, key),
+    lambda key, hook=None: functools.partial(gradients, key, hook=hook),
     maxsize=512,
 )
 compiled_replay = _caches.Programs(  # the deferred forward

@@ -22,22 +22,125 @@ import numpy as np
 from fdiff.torch import _caches, _dtypes, _indexing
 from fdiff.torch import _ops as ops
 from fdiff.torch import _shape_ops as shape_ops
-from fdiff.torch._dispatch import apply
-from fdiff.torch._errors import LEAF_IN_PLACE
+from fdiff.torch._dispatch import apply, run
+from fdiff.torch._errors import (
+    LEAF_IN_PLACE,
+    NO_GRAD_VIEW_IN_PLACE,
+    OVERLAPPING_WRITE,
+    VIEW_OF_LEAF_IN_PLACE,
+    multi_output_view_message,
+)
 from fdiff.torch._grad_mode import is_grad_enabled
 from fdiff.torch._opspec import OpSpec
+from fdiff.torch._saving import SCALAR_TYPE_NAMES as _SCALAR_TYPE_NAMES
+from fdiff.torch._saving import SavedTensor, bump_version
 from fdiff.torch._tensor_base import TensorBase
+from fdiff.torch._views import ViewInfo, copy_slices, overlaps, view_of_base, views_of
 
 
 def assign(self: Any, result: Any) -> Any:
-    """Make ``self`` hold ``result`` in place (torch's in-place op semantics); returns ``self``."""
-    if self._node is None and self._requires_grad and is_grad_enabled():
-        raise RuntimeError(LEAF_IN_PLACE)
+    """Make ``self`` hold ``result`` in place (torch's in-place op semantics); returns ``self``.
+
+    A write through a view writes into its base: recorded, the base's grad_fn becomes torch's
+    ``CopySlices``. Either way the version counter they share is bumped and every other view of
+    the base is refreshed (recorded, as torch's ``AsStridedBackward0``).
+    """
+    _check_writable(self)
     value, dtype = result._storage[0], self._storage[0].dtype
-    self._storage[0] = value if value.dtype == dtype else result._value.astype(dtype)
+    value = value if value.dtype == dtype else result._value.astype(dtype)
+    view = self._view
+    if view is None:
+        self._storage[0] = value
+        if result._node is not None:
+            self._node = result._node
+        base = self
+    else:
+        base = view.base
+        _write_into_base(base, view, result, value)
+    bump_version(self)
     if result._node is not None:
-        self._node = result._node
+        _save_in_place(result._node, self)
+    refresh_views(base)
     return self
+
+
+def _save_in_place(node: Any, self: Any) -> None:
+    """An in-place op's node saves ``self``'s old value as a copy (torch's ``original_self``),
+    and its output is ``self`` itself, at the version the op left it."""
+    if node.saved:
+        kept = tuple(s for s in node.saved if s.index != 0 and s.output_of is None)
+        if any(s.output_of is not None for s in node.saved):
+            kept += (SavedTensor(self, output_of=node),)
+        node.saved = kept
+
+
+def overwrite(tensor: Any, value: Any) -> None:
+    """Give ``tensor`` a new value outside the graph, as an in-place op under ``no_grad`` does
+    (an optimizer's update): its version counter is bumped and its views see the new value.
+
+    >>> import fdiff.torch as torch
+    >>> w = torch.zeros(2)
+    >>> overwrite(w, torch.ones(2)._value)
+    >>> w, w._version
+    (tensor([1., 1.]), 1)
+    """
+    if tensor._view is not None:
+        _write_into_base(tensor._view.base, tensor._view._replace(detached=True), tensor, value)
+        tensor = tensor._view.base
+    else:
+        tensor._storage[0] = value
+    bump_version(tensor)
+    refresh_views(tensor)
+
+
+def _check_writable(self: Any) -> None:
+    """torch's errors for an in-place op on this tensor, before anything changes."""
+    view = self._view
+    if view is not None and overlaps(self):
+        raise RuntimeError(OVERLAPPING_WRITE)
+    if not is_grad_enabled():
+        return
+    if view is None or view.detached:
+        if self._node is None and self._requires_grad:
+            raise RuntimeError(LEAF_IN_PLACE)
+        return
+    base = view.base
+    if not (base._node is not None or base._requires_grad):
+        return
+    if view.multi is not None:
+        raise RuntimeError(multi_output_view_message(*view.multi, modified="itself"))
+    if view.no_grad:
+        raise RuntimeError(NO_GRAD_VIEW_IN_PLACE)
+    if base._node is None:
+        raise RuntimeError(VIEW_OF_LEAF_IN_PLACE)
+
+
+def _write_into_base(base: Any, view: ViewInfo, result: Any, value: Any) -> None:
+    """Write the view's new ``value`` into ``base``: recorded as ``CopySlices`` when ``result``
+    is recorded (the base's history rewritten), else as a plain change of its value."""
+    if result._node is not None and not view.detached:
+        written = apply(copy_slices, base, result, chain=view.chain)
+        base._storage[0] = written._storage[0]
+        base._node = written._node
+        return
+    base._storage[0] = run(copy_slices, [base._value, value], {"chain": view.chain})
+
+
+def refresh_views(base: Any) -> None:
+    """Recompute every view of ``base``'s storage after an in-place change: in grad mode a view
+    that tracks gradients gets a new grad_fn reading the base (torch's ``AsStridedBackward0``)."""
+    for other in views_of(base._storage):
+        view = other._view
+        tracked = not view.detached and (base._node is not None or base._requires_grad)
+        if tracked and (view.multi is not None or view.no_grad):
+            other._view = view._replace(base_modified=True)
+            other._storage[0] = run(view_of_base, [base._value], {"chain": view.chain})
+        elif tracked and is_grad_enabled():
+            fresh = apply(view_of_base, base, chain=view.chain)
+            other._storage[0] = fresh._storage[0]
+            other._node = fresh._node
+        else:
+            other._storage[0] = run(view_of_base, [base._value], {"chain": view.chain})
 
 
 @_caches.lru_cache(maxsize=256)
@@ -48,7 +151,7 @@ def _zeros(shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
 def zero_(self: Any) -> Any:
     """Fill with zeros in place (e.g. ``x.grad.zero_()``)."""
     if self._node is None and not self._requires_grad:  # outside every graph: no op to run
-        self._storage[0] = _zeros(tuple(self.shape), self._storage[0].dtype)
+        overwrite(self, _zeros(tuple(self.shape), self._storage[0].dtype))
         return self
     return assign(self, apply(ops.zero, self))
 
@@ -59,9 +162,6 @@ def fill_(self: Any, value: Any) -> Any:
 
 def copy_(self: Any, src: Any) -> Any:
     return assign(self, apply(ops.copy, self, src))
-
-
-_SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}
 
 
 def _arithmetic(spec: OpSpec, self: Any, other: Any, **static: Any) -> Any:

@@ -19,9 +19,10 @@ import warnings
 from typing import Any, NamedTuple
 
 from fdiff.torch import _ops as ops
+from fdiff.torch import _ops_more as more_ops
+from fdiff.torch import _return_types as return_types
 from fdiff.torch._args import checked_dim, reduced_dims
 from fdiff.torch._dispatch import apply
-from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
 from fdiff.torch._opspec import OpSpec
 from fdiff.torch._tensor_base import TensorBase as Tensor
@@ -104,31 +105,56 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
     return apply(ops.dot, input, tensor)
 
 
+class _Omitted:
+    """The default of an argument whose absence torch tells from ``None``: ``x.sum()`` is
+    ``SumBackward0``, ``x.sum(dim=None)`` ``SumBackward1`` (and takes ``keepdim``)."""
+
+    def __repr__(self) -> str:
+        return "None"
+
+
+OMITTED: Any = _Omitted()
+
+
 @torch_function
-def sum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    if dim is None:
+def sum(input: Tensor, dim: Any = OMITTED, keepdim: bool = False) -> Tensor:
+    if dim is OMITTED:
+        _refuse_keepdim_without_dim("sum", keepdim)
         return apply(ops.sum_, input)
     return apply(ops.sum_dim, input, dim=reduced_dims(input, dim), keepdim=keepdim)
 
 
 @torch_function
-def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def mean(input: Tensor, dim: Any = OMITTED, keepdim: bool = False) -> Tensor:
     if not input.dtype.is_floating_point:
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input.dtype.name.capitalize()}"
         )
-    if dim is None:
+    if dim is OMITTED:
+        _refuse_keepdim_without_dim("mean", keepdim)
         return apply(ops.mean, input)
     return apply(ops.mean_dim, input, dim=reduced_dims(input, dim), keepdim=keepdim)
 
 
 @torch_function
 def prod(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """The product of all elements (``dim`` is not supported yet)."""
+    """The product of all elements, or along the one ``dim`` torch takes."""
     if dim is not None:
-        raise UnsupportedError("torch.prod(dim=...)")
+        return apply(more_ops.prod_dim, input, dim=reduced_dims(input, dim), keepdim=keepdim)
+    _refuse_keepdim_without_dim("prod", keepdim)
     return apply(ops.prod, input)
+
+
+def _refuse_keepdim_without_dim(function: str, keepdim: bool) -> None:
+    """torch's ``TypeError`` for ``x.sum(keepdim=True)``: its overload without ``dim`` takes no
+    ``keepdim`` (nor ``keepdims``), so the keyword is refused, never ignored."""
+    if keepdim:
+        raise TypeError(
+            f"{function}() received an invalid combination of arguments - got (keepdim=bool, ), "
+            "but expected one of: (*, torch.dtype dtype = None) or (tuple of ints dim, "
+            "bool keepdim = False, *, torch.dtype dtype = None)"
+        )
 
 
 DEGREES_OF_FREEDOM = (
@@ -139,8 +165,22 @@ DEGREES_OF_FREEDOM = (
 
 def _spread(spec: OpSpec):
     def function(
-        input: Tensor, dim: Any = None, *, correction: int = 1, keepdim: bool = False
+        input: Tensor,
+        dim: Any = None,
+        unbiased: bool | None = None,
+        keepdim: bool = False,
+        *,
+        correction: float | None = None,
     ) -> Tensor:
+        if isinstance(dim, bool):  # torch's overload var(unbiased)
+            dim, unbiased = None, dim if unbiased is None else unbiased
+        if unbiased is not None and correction is not None:
+            raise TypeError(
+                f"{spec.name}() received an invalid combination of arguments - got "
+                "(correction=int, unbiased=bool, ): give `unbiased` or `correction`, not both"
+            )
+        if correction is None:
+            correction = 0 if unbiased is False else 1
         dims = None if dim is None else reduced_dims(input, dim)
         axes = dims if isinstance(dims, tuple) else (dims,)
         reduced = input.shape if dims is None else [input.shape[d] for d in axes]
@@ -149,7 +189,10 @@ def _spread(spec: OpSpec):
         return apply(spec, input, dim=dims, correction=correction, keepdim=keepdim)
 
     function.__name__ = function.__qualname__ = spec.name
-    function.__doc__ = f"``torch.{spec.name}`` (Bessel's correction 1 by default, as torch)."
+    function.__doc__ = (
+        f"``torch.{spec.name}``: Bessel's correction 1 by default, as torch; ``unbiased=False`` "
+        "is ``correction=0``."
+    )
     return torch_function(function)
 
 
@@ -159,6 +202,8 @@ std = _spread(ops.std)
 
 @torch_function
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        raise TypeError("logsumexp(): argument 'dim' must be tuple of ints, not NoneType")
     return apply(ops.logsumexp, input, dim=reduced_dims(input, dim), keepdim=keepdim)
 
 
@@ -175,11 +220,6 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) 
     return apply(ops.norm, input, p=order, dim=reduced_dims(input, dim), keepdim=keepdim)
 
 
-class _ValuesIndices(NamedTuple):
-    values: Tensor
-    indices: Tensor
-
-
 class _Extremum(NamedTuple):
     """The ops behind ``torch.max`` or ``torch.min``."""
 
@@ -188,6 +228,7 @@ class _Extremum(NamedTuple):
     along_dim: OpSpec
     index: OpSpec
     elementwise: OpSpec
+    result: type  # torch.return_types.max or .min
 
 
 def _check_reducible(name: str, input: Tensor, dim: Any) -> None:
@@ -224,9 +265,10 @@ def _extremum(spec: _Extremum):
         dim = None if dim is None else checked_dim(input, dim)
         _check_reducible(spec.name, input, dim)
         if dim is None:
+            _refuse_keepdim_without_dim(spec.name, keepdim)
             return apply(spec.of_all, input)
         values = apply(spec.along_dim, input, dim=dim, keepdim=keepdim)
-        return _ValuesIndices(values, apply(spec.index, input, dim=dim, keepdim=keepdim))
+        return spec.result(values, apply(spec.index, input, dim=dim, keepdim=keepdim))
 
     function.__name__ = function.__qualname__ = spec.name
     function.__doc__ = (
@@ -236,8 +278,8 @@ def _extremum(spec: _Extremum):
     return torch_function(function)
 
 
-max = _extremum(_Extremum("max", ops.max_, ops.max_dim, ops.argmax, ops.maximum))
-min = _extremum(_Extremum("min", ops.min_, ops.min_dim, ops.argmin, ops.minimum))
+max = _extremum(_Extremum("max", ops.max_, ops.max_dim, ops.argmax, ops.maximum, return_types.max))
+min = _extremum(_Extremum("min", ops.min_, ops.min_dim, ops.argmin, ops.minimum, return_types.min))
 
 
 @torch_function

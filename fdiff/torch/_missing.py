@@ -2,7 +2,7 @@
 
 A public module of fdiff.torch sets ``__getattr__ = missing_names(__name__, "torch.x", ...)``:
 a name it does not define then raises :class:`~fdiff.torch.UnsupportedError` with torch's name
-(``torch.cumsum``), and a torch submodule it lacks (``torch.special``) is a
+(``torch.logcumsumexp``), and a torch submodule it lacks (``torch.special``) is a
 :class:`MissingModule` whose attributes raise the same way (``torch.special.zeta``).
 
 >>> import fdiff.torch as torch

@@ -21,7 +21,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from fdiff.torch import _graph, _nn_ops, _shape_ops  # noqa: F401 - OPS holds their ops too
+from fdiff.torch import _graph, _nn_ops, _ops_more, _shape_ops  # noqa: F401 - OPS holds theirs
 from fdiff.torch import _torch_kinks as kinks
 from fdiff.torch._opspec import OPS as OPS
 from fdiff.torch._opspec import OpSpec as OpSpec
@@ -243,6 +243,18 @@ def zero(a):
 @op("FillBackward2", saves=False)
 def fill(a, value):
     return jnp.full_like(a, value)
+
+
+@op("UniformBackward0", saves=False)
+def uniform_draw(a, sample):
+    """``a.uniform_()`` recorded: the drawn ``sample``, so ``a``'s gradient is zero."""
+    return sample.astype(a.dtype)
+
+
+@op("NormalBackward0", saves=False)
+def normal_draw(a, sample):
+    """``a.normal_()`` recorded: the drawn ``sample``, so ``a``'s gradient is zero."""
+    return sample.astype(a.dtype)
 
 
 @op("CloneBackward0", saves=False)

@@ -344,6 +344,47 @@ class Generator:
         with np.errstate(over="ignore"):  # a huge std overflows to inf, silently as in torch
             return self._normal(math.prod(dims), dt, mean, std).reshape(dims)
 
+    def bernoulli_scalar(self, shape: int | Sequence[int], p: float) -> np.ndarray:
+        """Booleans, true with probability ``p``, like ``torch.empty(shape).bernoulli_(p)``
+        with a float ``p`` (the draws of dropout's mask): each element takes one 64-bit draw,
+        a float64 uniform ``u``, and is ``u < p``.
+
+        >>> Generator(0).bernoulli_scalar(6, 0.5)
+        array([False, False,  True, False, False, False])
+        """
+        dims = _shape(shape)
+        u = self._uniform01(math.prod(dims), np.dtype(np.float64))
+        return (u < p).reshape(dims)
+
+    def random_int64(self) -> int:
+        """One draw of ``torch.empty((), dtype=torch.int64).random_()``: a 64-bit draw modulo
+        2**63 (how a DataLoader and a RandomSampler draw their seeds).
+
+        >>> Generator(0).random_int64()
+        900450186894289455
+        """
+        return int(self._words64(1)[0] % np.uint64(2**63))
+
+    def randperm(self, n: int) -> np.ndarray:
+        """A permutation of ``range(n)`` as ``torch.randperm(n)`` (int64): Fisher-Yates
+        swaps of ``i`` with ``i + word % (n - i)``, one 32-bit word each (64-bit draws from
+        ``n >= (2**32 - 1) // 20`` on).
+
+        >>> Generator(0).randperm(6)
+        array([2, 5, 3, 0, 1, 4])
+        """
+        n = operator.index(n)
+        if n < 0:
+            raise RuntimeError(f"randperm is only implemented for n >= 0, got n={n}")
+        perm = np.arange(n, dtype=np.int64)
+        if n < 2:
+            return perm
+        draws = self._words(n - 1) if n < (2**32 - 1) // 20 else self._words64(n - 1)
+        offsets = (draws % np.arange(n, 1, -1, dtype=np.uint64)).astype(np.int64).tolist()
+        for i, z in enumerate(offsets):
+            perm[i], perm[i + z] = perm[i + z], perm[i]
+        return perm
+
     def _normal(self, n: int, dt: np.dtype, mean: float, std: float) -> np.ndarray:
         if n < 16:
             return _fma64(self._cached_box_muller(n), std, mean).astype(dt)

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from fdiff.torch import _dtypes
+from fdiff.torch import _dtypes, _views
 from fdiff.torch import _ops as ops
 from fdiff.torch import _shape_ops as shape_ops
 from fdiff.torch._args import check_device, checked_dim, shape_args
 from fdiff.torch._dispatch import apply
-from fdiff.torch._errors import F, refusing_unknown_keywords
+from fdiff.torch._errors import VIEW_SIZE_INCOMPATIBLE, F, refusing_unknown_keywords
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
 from fdiff.torch._tensor_base import TensorBase as Tensor
 
@@ -42,12 +42,19 @@ def _resolved_shape(input: Tensor, shape: tuple) -> tuple[int, ...]:
 
 @torch_function
 def view(input: Tensor, *shape: Any) -> Tensor:
-    return apply(shape_ops.view, input, shape=_resolved_shape(input, shape))
+    target = _resolved_shape(input, shape)
+    if not _views.viewable(input, target):
+        raise RuntimeError(VIEW_SIZE_INCOMPATIBLE)
+    return apply(shape_ops.view, input, shape=target)
 
 
 @torch_function
 def reshape(input: Tensor, *shape: Any) -> Tensor:
-    return view(input, *shape)
+    """A view when the strides allow one, else a copy (torch's ``UnsafeViewBackward0``)."""
+    target = _resolved_shape(input, shape)
+    if _views.viewable(input, target):
+        return apply(shape_ops.view, input, shape=target)
+    return apply(_views.reshape_copy, input, shape=target)
 
 
 @torch_function
@@ -118,6 +125,82 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
 
 
 @torch_function
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """A view of ``length`` entries of ``dim`` from ``start`` on (torch's ``SliceBackward0``)."""
+    dim = checked_dim(input, dim) % input.dim()
+    size = input.shape[dim]
+    start = start + size if start < 0 else start
+    if not 0 <= start <= size or length < 0 or start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    return apply(shape_ops.view_narrow, input, dim=dim, start=start, length=length)
+
+
+@torch_function
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    dim = checked_dim(input, dim) % input.dim()
+    size = input.shape[dim]
+    if not -size <= index < size:
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
+            f"dimension {dim}"
+        )
+    return apply(shape_ops.view_select, input, dim=dim, index=index % size)
+
+
+def _outputs(input: Tensor, spec: Any, function: str, pieces: list[dict]) -> tuple[Tensor, ...]:
+    """The views of an op that returns several (``unbind``, ``split``): torch forbids writing
+    into any of them in place while their base requires grad."""
+    outputs = tuple(apply(spec, input, **piece) for piece in pieces)
+    for i, out in enumerate(outputs):
+        out._view = out._view._replace(multi=(function, i))
+    return outputs
+
+
+@torch_function
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    dim = checked_dim(input, dim) % input.dim()
+    pieces = [{"dim": dim, "index": i} for i in range(input.shape[dim])]
+    return _outputs(input, shape_ops.view_unbind, "Unbind", pieces)
+
+
+@torch_function
+def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Views of consecutive pieces of ``dim``: of one size (the last may be smaller), or of the
+    listed sizes."""
+    dim = checked_dim(input, dim) % input.dim()
+    size = input.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        sizes = [min(step, size - start) for start in range(0, size, step)] if step else [0]
+        spec, function = shape_ops.view_split, "Split"
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != size:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
+                f"size at dimension {dim}), but got split_sizes={sizes}"
+            )
+        spec, function = shape_ops.view_split_sizes, "SplitWithSizes"
+    starts = np.cumsum([0, *sizes[:-1]])
+    pieces = [
+        {"dim": dim, "start": int(s), "length": n} for s, n in zip(starts, sizes, strict=True)
+    ]
+    return _outputs(input, spec, function, pieces)
+
+
+@torch_function
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    size = input.shape[checked_dim(input, dim)]
+    return split(input, -(-size // chunks), dim)
+
+
+@torch_function
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    dim1, dim2 = (checked_dim(input, d) % input.dim() for d in (dim1, dim2))
+    return apply(shape_ops.view_diagonal, input, offset=offset, dim1=dim1, dim2=dim2)
+
+
+@torch_function
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     first = tensors[0]
     if first.dim() == 0:
@@ -182,7 +265,8 @@ def to(
 
 @_tensor_method
 def contiguous(input: Tensor) -> Tensor:
-    return input
+    """``input`` itself when its strides are row-major, else a contiguous copy."""
+    return input if _views.is_contiguous(input) else clone(input)
 
 
 def _converter(target: _dtypes.dtype):
@@ -205,6 +289,6 @@ to_int = _converter(_dtypes.int32)
 to_bool = _converter(_dtypes.bool_)
 
 __all__ = [
-    "cat", "clone", "expand", "flatten", "permute", "reshape", "squeeze", "stack", "t",
-    "transpose", "unsqueeze", "view",
+    "cat", "chunk", "clone", "diagonal", "expand", "flatten", "narrow", "permute", "reshape",
+    "select", "split", "squeeze", "stack", "t", "transpose", "unbind", "unsqueeze", "view",
 ]  # fmt: skip

@@ -55,6 +55,43 @@ def expand(a, *, shape):
     return jnp.broadcast_to(a, shape)
 
 
+@op("SelectBackward0", saves=False)
+def view_select(a, *, dim, index):
+    """``torch.select``, and each output of ``unbind`` (see ``view_unbind``)."""
+    return jnp.take(a, index, axis=dim)
+
+
+@op("UnbindBackward0", saves=False)
+def view_unbind(a, *, dim, index):
+    return jnp.take(a, index, axis=dim)
+
+
+def _dim_slice(a, dim, start, length):
+    return a[(slice(None),) * dim + (slice(start, start + length),)]
+
+
+@op("SliceBackward0", saves=False)
+def view_narrow(a, *, dim, start, length):
+    return _dim_slice(a, dim, start, length)
+
+
+@op("SplitBackward0", saves=False)
+def view_split(a, *, dim, start, length):
+    """One output of ``split(size)`` or ``chunk``."""
+    return _dim_slice(a, dim, start, length)
+
+
+@op("SplitWithSizesBackward0", saves=False)
+def view_split_sizes(a, *, dim, start, length):
+    """One output of ``split([sizes])``."""
+    return _dim_slice(a, dim, start, length)
+
+
+@op("DiagonalBackward0", saves=False)
+def view_diagonal(a, *, offset, dim1, dim2):
+    return jnp.diagonal(a, offset, dim1, dim2)
+
+
 @op("CatBackward0", saves=False)
 def cat(*arrays, dim=0):
     return jnp.concatenate(arrays, axis=dim)

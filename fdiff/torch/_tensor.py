@@ -19,14 +19,30 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _autograd, _creation, _dtypes, _indexing, _inplace, _math, _shape
+from fdiff.torch import (
+    _autograd,
+    _creation,
+    _dtypes,
+    _hooks,
+    _indexing,
+    _inplace,
+    _math,
+    _shape,
+    _views,
+)
+from fdiff.torch import _conversions as conversions
+from fdiff.torch import _device as device_
+from fdiff.torch import _math_more as math_more
 from fdiff.torch import _ops as ops
+from fdiff.torch import _random_draws as random_draws
+from fdiff.torch import _select_ops as select_ops
 from fdiff.torch import _shape_ops as shape_ops
 from fdiff.torch._args import binary_operator
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import NON_LEAF_GRAD, missing_attribute
 from fdiff.torch._graph import Node
 from fdiff.torch._printing import format_tensor
+from fdiff.torch._saving import counter_of
 from fdiff.torch._tensor_base import TensorBase, new_tensor
 
 
@@ -101,6 +117,7 @@ class Tensor(TensorBase, returned_by_ops=True):
 
     @property
     def grad_fn(self) -> Node | None:
+        _views.check_usable(self)
         return self._node
 
     @property
@@ -129,11 +146,14 @@ class Tensor(TensorBase, returned_by_ops=True):
             self._retains_grad = True
             self._node.retained = weakref.ref(self)
 
+    register_hook = _hooks.register_hook
+    register_post_accumulate_grad_hook = _hooks.register_post_accumulate_grad_hook
+
     def detach(self) -> Tensor:
-        """A leaf sharing this tensor's storage, outside every graph (torch's ``detach``)."""
+        """A leaf sharing this tensor's storage and version counter, outside every graph."""
         twin = new_tensor(self._storage[0])
         twin._storage = self._storage
-        return twin
+        return _views.detached_twin(self, twin)
 
     def detach_(self) -> Tensor:
         self._node = None
@@ -142,11 +162,35 @@ class Tensor(TensorBase, returned_by_ops=True):
 
     @property
     def data(self) -> Tensor:
-        return self.detach()
+        """Like ``detach()``, but with a version counter of its own: in-place changes through
+        it are not seen by the checks of saved tensors (torch's ``.data``)."""
+        twin = self.detach()
+        twin._counter = None
+        return twin
 
     @data.setter
     def data(self, value: Tensor) -> None:
         self._storage[0] = value._value
+
+    @property
+    def _version(self) -> builtins.int:
+        """How many in-place changes this tensor's storage has seen (shared with its views)."""
+        return counter_of(self).version
+
+    @property
+    def _base(self) -> Tensor | None:
+        view = self._view
+        return None if view is None or view.detached else view.base
+
+    def _is_view(self) -> builtins.bool:
+        return self._base is not None
+
+    def is_contiguous(self) -> builtins.bool:
+        return _views.is_contiguous(self)
+
+    def stride(self, dim: builtins.int | None = None) -> tuple[builtins.int, ...] | builtins.int:
+        strides = _views.strides(self)
+        return strides if dim is None else strides[dim]
 
     def backward(
         self,
@@ -180,8 +224,10 @@ class Tensor(TensorBase, returned_by_ops=True):
         return _dtypes.from_storage(self._storage[0].dtype)
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> device_.device:
+        return device_.CPU
+
+    is_cuda = False
 
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point
@@ -410,7 +456,13 @@ class Tensor(TensorBase, returned_by_ops=True):
     sum = _math.sum
     tanh = _math.tanh
     var = _math.var
+    chunk = _shape.chunk
     clone = _shape.clone
+    diagonal = _shape.diagonal
+    narrow = _shape.narrow
+    select = _shape.select
+    split = _shape.split
+    unbind = _shape.unbind
     contiguous = _shape.contiguous
     expand = _shape.expand
     flatten = _shape.flatten
@@ -428,3 +480,77 @@ class Tensor(TensorBase, returned_by_ops=True):
     long = _shape.to_long
     int = _shape.to_int
     bool = _shape.to_bool
+    # more ops (_math_more, _select_ops, _conversions, _random_draws)
+    __invert__ = math_more.bitwise_not
+    __and__ = __rand__ = binary_operator(math_more.bitwise_and)
+    __or__ = __ror__ = binary_operator(math_more.bitwise_or)
+    __xor__ = __rxor__ = binary_operator(math_more.bitwise_xor)
+    bitwise_not = math_more.bitwise_not
+    bitwise_and = math_more.bitwise_and
+    bitwise_or = math_more.bitwise_or
+    bitwise_xor = math_more.bitwise_xor
+    logical_not = math_more.logical_not
+    logical_and = math_more.logical_and
+    logical_or = math_more.logical_or
+    all = math_more.all
+    allclose = math_more.allclose
+    any = math_more.any
+    cumprod = math_more.cumprod
+    cumsum = math_more.cumsum
+    isclose = math_more.isclose
+    log10 = math_more.log10
+    log2 = math_more.log2
+    outer = math_more.outer
+    ger = math_more.ger
+    tril = math_more.tril
+    triu = math_more.triu
+    argsort = select_ops.argsort
+    gather = select_ops.gather
+    index_select = select_ops.index_select
+    masked_fill = select_ops.masked_fill
+    scatter = select_ops.scatter
+    scatter_add = select_ops.scatter_add
+    sort = select_ops.sort
+    topk = select_ops.topk
+    cpu = conversions.cpu
+    cuda = conversions.cuda
+    nelement = conversions.nelement
+    new_empty = conversions.new_empty
+    new_full = conversions.new_full
+    new_ones = conversions.new_ones
+    new_tensor = conversions.new_tensor
+    new_zeros = conversions.new_zeros
+    type = conversions.type
+    type_as = conversions.type_as
+    bernoulli = random_draws.bernoulli
+    bernoulli_ = random_draws.bernoulli_
+    exponential_ = random_draws.exponential_
+    multinomial = random_draws.multinomial
+    abs_ = math_more.IN_PLACE["abs_"]
+    neg_ = math_more.IN_PLACE["neg_"]
+    exp_ = math_more.IN_PLACE["exp_"]
+    log_ = math_more.IN_PLACE["log_"]
+    sqrt_ = math_more.IN_PLACE["sqrt_"]
+    sin_ = math_more.IN_PLACE["sin_"]
+    cos_ = math_more.IN_PLACE["cos_"]
+    tanh_ = math_more.IN_PLACE["tanh_"]
+    sigmoid_ = math_more.IN_PLACE["sigmoid_"]
+    relu_ = math_more.IN_PLACE["relu_"]
+    square_ = math_more.IN_PLACE["square_"]
+    rsqrt_ = math_more.IN_PLACE["rsqrt_"]
+    log1p_ = math_more.IN_PLACE["log1p_"]
+    expm1_ = math_more.IN_PLACE["expm1_"]
+    sign_ = math_more.IN_PLACE["sign_"]
+    floor_ = math_more.IN_PLACE["floor_"]
+    ceil_ = math_more.IN_PLACE["ceil_"]
+    round_ = math_more.IN_PLACE["round_"]
+    pow_ = math_more.IN_PLACE["pow_"]
+    log10_ = math_more.IN_PLACE["log10_"]
+    log2_ = math_more.IN_PLACE["log2_"]
+    cumsum_ = math_more.IN_PLACE["cumsum_"]
+    cumprod_ = math_more.IN_PLACE["cumprod_"]
+    tril_ = math_more.IN_PLACE["tril_"]
+    triu_ = math_more.IN_PLACE["triu_"]
+    masked_fill_ = math_more.IN_PLACE["masked_fill_"]
+    scatter_ = math_more.IN_PLACE["scatter_"]
+    scatter_add_ = math_more.IN_PLACE["scatter_add_"]

@@ -24,11 +24,23 @@ import jax
 from fdiff.torch._graph import Node, materialize
 
 
+class Cell(list):
+    """A tensor's storage: a one-element list holding its value (an array, or the node of a
+    deferred result), shared by ``detach()`` and ``.data`` twins; ``views`` holds (weakly) the
+    views of the tensors that own it (see :mod:`~fdiff.torch._views`)."""
+
+    __slots__ = ("views",)
+
+
 class TensorBase:
     """The state every tensor has: ``_storage`` (shared), ``_node`` (its grad_fn, or None for
-    a leaf), ``_requires_grad`` (a leaf's flag), ``_grad`` and ``_retains_grad``."""
+    a leaf), ``_requires_grad`` (a leaf's flag), ``_grad`` and ``_retains_grad``; ``_view``
+    (a :class:`~fdiff.torch._views.ViewInfo` when it is a view) and ``_counter`` (its version
+    counter, made on first use) default to None."""
 
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
+    _view: Any = None
+    _counter: Any = None
 
     def __init_subclass__(cls, returned_by_ops: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -37,7 +49,7 @@ class TensorBase:
             _returned_class = cls
 
     def _init(self, value: jax.Array | Node, node: Node | None, requires_grad: bool) -> None:
-        self._storage = [value]
+        self._storage = Cell((value,))
         self._node = node
         self._requires_grad = requires_grad
         self._grad: Any = None

@@ -107,6 +107,38 @@ v6 = F.binary_cross_entropy_with_logits(v0, c1.abs() / 2, reduction="none")
 weigh(v0, v1, v2, v3, v4, v5, v6).backward()
 """
 
+_SELECTION = """
+v0 = x0.cumsum(1) + torch.cumprod(x0, dim=0) + (x0.abs() + 1).log10() + torch.log2(x0.abs() + 1)
+v1 = x0.prod(1) + torch.outer(x1, x1).sum(0)[:2]
+v2 = x0.tril() + torch.triu(x0, 1)
+v3 = torch.einsum("ij,j->i", x0, x1) + torch.einsum("ij->i", x0) + torch.einsum("ij->ji", x0).sum(0)
+v4 = torch.einsum("ij,ij->ij", x0, x0)
+v5 = x0.gather(1, torch.tensor([[2, 0], [1, 1]])) + x0.index_select(1, torch.tensor([2, 0]))
+v6 = x0.scatter(1, torch.tensor([[2], [0]]), x0[:, :1] * 2)
+v7 = x0.scatter_add(1, torch.tensor([[0, 0], [2, 2]]), x0[:, 1:] * 3)
+v12 = x0.scatter(0, torch.tensor([[1, 0, 1]]), 5.0)
+v8 = x0.masked_fill(x0 > 0, 0.5) + torch.masked_fill(x0, x0 < 0, x1[0])
+v9 = x0.sort(dim=1, descending=True).values + x0.topk(2, dim=1).values.sum(1, keepdim=True)
+v10 = (x0.sort(1).indices, x0.topk(1).indices, torch.isclose(x0, x1), (x0 > 0).all())
+v11 = torch.any(x0 > 1, dim=1)
+v14 = (~(x0 > 0), (x0 > 0) & (x0 < 1), (x0 > 0) | (x0 < -1), (x0 > 0) ^ (x0 < 1))
+v15 = (torch.logical_not(x0), torch.logical_and(x0, x1), torch.logical_or(x0, x1))
+torch.manual_seed(0)
+v13 = (x0 * 1).exponential_() * x0 + (x0 * 1).bernoulli_(0.5) * x0
+weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v12, v13).backward()
+"""
+
+_NN_LAYERS = """
+v0 = F.max_pool2d(x0.view(1, 1, 2, 3), (2, 2), stride=1)
+v1 = F.avg_pool2d(x0.view(1, 2, 3), (1, 2), stride=1, padding=(0, 1))
+v2 = F.layer_norm(x0, (3,)) + F.batch_norm(x0, None, None, training=True)
+v3 = F.embedding(i1, x0)
+v4 = F.gelu(x0) + F.gelu(x0, approximate="tanh") + F.silu(x0)
+v5 = F.smooth_l1_loss(x0, c1) + F.huber_loss(x0, c1, delta=0.5)
+v6 = F.leaky_relu(x0 * 1, 0.2, inplace=True)
+weigh(v0, v1, v2, v3, v4, v5, v6).backward()
+"""
+
 _IN_PLACE = """
 v0 = x0.clone()
 v0.mul_(2)
@@ -203,7 +235,78 @@ v6 = (x0.long(), i1.max(), i1 == 0, x0.bool())
 weigh(v0, v2, v3, v5).backward()
 """
 
+_HOOKS = """
+v0 = x0 * x1
+v0.retain_grad()
+h0 = v0.register_hook(lambda g: g * 2)
+h1 = x0.register_hook(lambda g: g - 1)
+h2 = v0.grad_fn.register_prehook(lambda grads: (grads[0] + 1,))
+v1 = v0.exp()
+h3 = v1.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (grad_inputs[0] * 3,))
+torch.manual_seed(0)
+m0 = torch.nn.Linear(3, 2)
+h4 = m0.register_full_backward_hook(lambda m, grad_inputs, grad_outputs: (grad_inputs[0] / 2,))
+h5 = m0.register_forward_hook(lambda m, args, output: output * 2)
+v2 = m0(x0)
+weigh(v1, v2).backward()
+"""
+
+_CUSTOM_FUNCTION = """
+class Cube(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, k):
+        ctx.save_for_backward(a)
+        ctx.k = k
+        return a**3 * k
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return 3 * a**2 * grad * ctx.k, None
+v0 = Cube.apply(x0, 2.0)
+v1 = Cube.apply(x0 * x1, 0.5)
+v2 = torch.autograd.grad(weigh(v0), x0, create_graph=True)[0]
+weigh(v1, v2).backward()
+"""
+_VIEWS_IN_PLACE = """
+torch.manual_seed(0)
+v0 = x0.clone()
+v0[:1] *= 10
+v1 = v0.view(-1)
+v1.add_(1)
+v2 = v0.t()
+v2[0].mul_(x1[0])
+v3 = v0[1]
+v0.mul_(2)
+v4 = (v3, v3.grad_fn.name(), v0.grad_fn.name(), v0._version, v2.is_contiguous(), v2.stride())
+v5 = x0.t().reshape(-1) + x0.t().contiguous().view(-1)
+v6 = x0 * 1
+v6.uniform_()
+v7 = x0 * 1
+v7.normal_()
+v8 = v0.detach()
+v8[0, 0] = 5.0
+v9 = x0 * 1
+v10 = v9.unbind(1)[2] + v9.split(1)[1].squeeze(0)[:2].sum() + v9.chunk(2, dim=1)[0].sum()
+v11 = v9.split([1, 2], dim=1)[1] + v9.narrow(1, 1, 2) + torch.select(v9, 1, -1)[:, None]
+v12 = v9.diagonal() + torch.diagonal(v9, 1)
+with torch.no_grad():
+    v9.unbind()[0].mul_(3)
+weigh(v0, v1, v2, v3, v5, v6, v7, v9, v10, v11, v12).backward()
+"""
+
 _ERRORS = {
+    "saved output changed in place": "v0 = x0.exp()\nv0.add_(1)\nv0.sum().backward()",
+    "saved leaf changed under no_grad": (
+        "v0 = (x0 * x0).sum()\nwith torch.no_grad():\n    x0.add_(1)\nv0.backward()"
+    ),
+    "in-place on a view of a leaf": "x0[0].add_(1)",
+    "in-place on an expanded view": "v0 = x0 * 1\nv0.expand(2, 2, 3).add_(1)",
+    "in-place on an output of unbind": "v0 = (x0 * 1).unbind()\nv0[1].mul_(2)",
+    # in a function: the program keeps no such view, which torch refuses to even observe
+    "an output of split whose base changed": (
+        "def f0(v):\n    parts = v.split(1)\n    v.add_(1)\n    return parts[0] * 2\n"
+        "v0 = f0(x0 * 1)"
+    ),
     "in-place on a leaf that requires grad": "x0.add_(1)",
     "backward of a non-scalar": "v0 = x0 * 2\nv0.backward()",
     "index out of range": "v0 = x0[torch.tensor([5])]",
@@ -231,13 +334,20 @@ FEATURES: dict[str, Program] = {
     "views and indexing": feature(_SHAPES, accumulation=2, x0=A),
     "matrix products": feature(_MATMUL, accumulation=3, x0=A, x1=B),
     "nn layers and losses": feature(_NN, accumulation=8, x0=A, c1=T[:, :2], i2=_LABELS),
+    "scans, einsum, selection and sorting": feature(_SELECTION, accumulation=3, x0=A, x1=B),
+    "nn pooling, norms, embedding, activations": feature(
+        _NN_LAYERS, accumulation=8, x0=A, c1=T, i1=np.array([[1, 0], [0, 1]], np.int64)
+    ),
     "in-place ops on clones": feature(_IN_PLACE, x0=A, x1=B),
+    "in-place ops through views": feature(_VIEWS_IN_PLACE, accumulation=4, x0=A, x1=B),
     "detach and no_grad": feature(_DETACH_NO_GRAD, accumulation=6, x0=T),
     "retain_grad and retain_graph": feature(_RETAIN, x0=A, x1=B),
     "several backwards accumulate": feature(_SEVERAL_BACKWARDS, x0=A, x1=B),
     "second backward without retain_graph": feature(_FREED, x0=A),
     "second backward through nodes that save nothing": feature(_NOTHING_SAVED, x0=A),
     "create_graph second derivative": feature(_CREATE_GRAPH, replayed=("v1",), x0=A, x1=B),
+    "tensor, grad_fn and module hooks": feature(_HOOKS, accumulation=3, x0=A, x1=B),
+    "custom autograd.Function": feature(_CUSTOM_FUNCTION, replayed=("v2",), x0=A, x1=B),
     "integer inputs": feature(_INTEGERS, x0=A, i1=_I, i2=np.array([1, 0, 1], np.int64)),
     **{name: feature(source, x0=A, i1=_I) for name, source in _ERRORS.items()},
 }

@@ -2,12 +2,13 @@
 
 A program starts from one float input and takes 1 to ``max_steps`` steps, each an op family
 (:mod:`~differential.ops_strategies`, :mod:`~differential.composite_strategies`) or an
-autograd block: in-place ops on a fresh clone (never on a tensor a view or saved input may
-share: fdiff.torch has no views yet, issue 10), ``detach()``, a ``torch.no_grad()`` block.
+autograd block: in-place ops on a fresh clone, in-place ops through a view of one (with
+version-counter violations), ``detach()``, a ``torch.no_grad()`` block.
 It ends with one backward pattern from ``ENDINGS``: a weighted loss's backward, after
 ``retain_grad()`` on intermediates, twice with ``retain_graph``, twice without (torch raises
 when a node saved tensors), ``autograd.grad(create_graph=True)`` then a second derivative,
-several losses accumulating, or an SGD step under ``no_grad`` and a second forward.
+several losses accumulating, an SGD step under ``no_grad`` and a second forward, or tensor
+hooks before a backward. A custom ``autograd.Function`` is one of the op families.
 
 >>> [ending.__name__ for ending in ENDINGS][:2]
 ['plain_backward', 'retained_intermediates']
@@ -56,6 +57,30 @@ def in_place(draw, program: Program, x: Var):
     return None
 
 
+def view_in_place(draw, program: Program, x: Var):
+    """A clone of ``x``, a view of it written in place (the clone follows: torch's CopySlices,
+    the view's grad_fn AsStridedBackward0), and sometimes a node that saved the clone or the
+    view before the write: torch's version-counter error at backward, message and all."""
+    base = program.emit(f"{x.name}.clone()", x.shape, x.dtype)
+    b, shape = base.name, x.shape
+    views = [(f"{b}.view(-1)", (math.prod(shape),)), (f"{b}.unsqueeze(0)", (1, *shape))]
+    if shape:
+        views += [(f"{b}[0]", shape[1:]), (f"{b}[:1]", (1, *shape[1:]))]
+    if len(shape) == 2:
+        views += [(f"{b}.t()", shape[::-1]), (f"{b}.transpose(0, 1)[1:]", (shape[1] - 1, shape[0]))]
+    view = program.emit(*draw(st.sampled_from(views)))
+    if draw(st.booleans()):
+        saver = draw(st.sampled_from((b, view.name)))
+        program.emit(f"{saver}.sin()", base.shape if saver == b else view.shape)
+    v = view.name
+    for _ in range(draw(st.integers(1, 2))):
+        choices = [f"{v}.mul_(2)", f"{v}.add_({x.name}.sum())", f"{v}.zero_()", f"{b}.mul_(-1)"]
+        if view.shape:
+            choices.append(f"{v}[0] = 1.5")
+        program.step(draw(st.sampled_from(choices)))
+    return None
+
+
 def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
     return ops.broadcasts(shape, target) and np.broadcast_shapes(shape, target) == target
 
@@ -89,10 +114,30 @@ def x64_conversion(draw, program: Program, x: Var):
     return draw(st.sampled_from((f"{x.name}.double()", f"{x.name}.to(torch.float64)"))), x.shape
 
 
+_SCALED_SQUARE = """class ScaledSquare(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, k):
+        ctx.save_for_backward(a)
+        ctx.k = k
+        return a * a * k
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return 2 * a * grad * ctx.k, None"""
+
+
+def custom_function(draw, program: Program, x: Var):
+    """``ScaledSquare.apply(x, k)``: a custom ``autograd.Function`` (defined once)."""
+    if _SCALED_SQUARE not in program.steps:
+        program.step(_SCALED_SQUARE)
+    return f"ScaledSquare.apply({x.name}, {draw(st.sampled_from(('0.5', '-2.0')))})", x.shape
+
+
 FAMILIES = (
     ops.unary, ops.unary, ops.binary, ops.binary, ops.reduction, ops.reshape, ops.rearrange,
     composite.index, composite.mask_index, composite.join, composite.matmul, composite.loss,
-    composite.integers, composite.layer, in_place, detach, no_grad_block, x64_conversion,
+    composite.integers, composite.layer, in_place, view_in_place, detach, no_grad_block,
+    x64_conversion, custom_function,
 )  # fmt: skip
 MOVES_DIMS = (ops.rearrange, composite.index, composite.mask_index)
 
@@ -165,9 +210,19 @@ def step_and_forward_again(draw, program: Program) -> None:
     program.step(f"{again.name}.backward()")
 
 
+def hooked_backward(draw, program: Program) -> None:
+    """Tensor hooks (replacing the gradient or not) on intermediates or the input, then a
+    backward; a hook on a tensor that does not require grad raises in both engines."""
+    hooks = ("lambda g: g * 2", "lambda g: g - 1", "lambda g: None", "lambda g: g.clamp(-1, 1)")
+    names = draw(st.lists(st.sampled_from(["x0", *program.names]), min_size=1, max_size=2))
+    for name in names:
+        program.step(f"{name}.register_hook({draw(st.sampled_from(hooks))})")
+    program.step(f"{_loss(program)}.backward()")
+
+
 ENDINGS = (
     plain_backward, retained_intermediates, twice_retaining, twice_without_retaining,
-    second_derivative, several_losses, step_and_forward_again,
+    second_derivative, several_losses, step_and_forward_again, hooked_backward,
 )  # fmt: skip
 
 

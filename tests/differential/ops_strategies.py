@@ -75,6 +75,7 @@ UNARY = (
     "{x}.square()", "({x}.abs() + 1).rsqrt()", "torch.log1p({x}.abs())", "{x}.expm1()",
     "{x}.sign()", "{x}.floor()", "torch.ceil({x})", "{x}.round()", "F.softplus({x})",
     "F.leaky_relu({x}, 0.1)", "abs({x})",
+    "({x}.abs() + 1).log10()", "torch.log2({x}.abs() + 1)",
 )  # fmt: skip
 
 BINARY = (
@@ -125,6 +126,8 @@ def reduction(draw, program: Program, x: Var):
         (f"torch.logsumexp({name}, dim={d}, keepdim={keep})", one),
         (f"torch.softmax({name}, dim={d})", x.shape),
         (f"{name}.log_softmax(dim={d})", x.shape),
+        (f"{name}.cumsum({d})", x.shape), (f"torch.cumprod({name}, dim={d})", x.shape),
+        (f"{name}.prod({d}, keepdim={keep})", one), (f"{name}.sort(dim={d}).values", x.shape),
     ]  # fmt: skip
     if len(x.shape) >= 2:
         dims = (0, -1)

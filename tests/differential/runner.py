@@ -53,6 +53,18 @@ class Run:
     early: dict[str, np.ndarray]  # values read right after their step (``observe_early``)
     error: tuple[int, str] | None
     tensors: list[Any]  # the engine's tensors, for the op-coverage walk
+    message: str | None = None  # an aliasing error's message (see ``EXACT_MESSAGES``)
+
+
+# Errors whose whole message fdiff.torch words as torch does: the version-counter and view
+# rules of in-place ops (compared between engines of one precision: it names the dtype).
+EXACT_MESSAGES = (
+    "modified by an inplace operation",
+    "is being used in an in-place operation",
+    "is a view and",
+    "created in no_grad mode",
+    "more than one element of the written-to tensor",
+)
 
 
 def weights(shape: tuple[int, ...]) -> np.ndarray:
@@ -139,7 +151,7 @@ def execute(program: Program, torch, perturbation: Any = None) -> Run:
     for name, (array, requires_grad) in program.inputs.items():
         scope[name] = _input(torch, array, requires_grad, perturbation)
     early: dict[str, np.ndarray] = {}
-    error, grads = None, {}
+    error, message, grads = None, None, {}
     for index, step in enumerate(program.steps):
         if any(marker in step for marker in BACKWARD_STEPS):
             grads = {n: _grad(t) for n, t in _named_tensors(scope, names).items()}
@@ -147,6 +159,8 @@ def execute(program: Program, torch, perturbation: Any = None) -> Run:
             exec(step, scope)
         except Exception as exc:
             error = (index, _builtin_type(exc))
+            if any(fragment in str(exc) for fragment in EXACT_MESSAGES):
+                message = str(exc)
             break
         grads = {}
         new = [n for n in scope if n not in names and n not in ("torch", "F", "weigh")]
@@ -159,7 +173,7 @@ def execute(program: Program, torch, perturbation: Any = None) -> Run:
             early.update({n: _value(t) for n, t in _named_tensors(scope, new).items()})
     tensors = _named_tensors(scope, names)
     observed = {name: _observe(t, grads, name) for name, t in tensors.items()}
-    return Run(observed, early, error, list(tensors.values()))
+    return Run(observed, early, error, list(tensors.values()), message)
 
 
 def recorded_ops(tensors: list[Any]) -> set[str]:

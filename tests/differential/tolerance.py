@@ -117,6 +117,7 @@ def assert_values_close(actual, expected, sensitivity, scale: float, what: str) 
 def assert_runs_match(program: Program, actual: Run, expected: Run, sensitivity: dict) -> None:
     """Everything observed must agree; see the module docstring for the float bounds."""
     assert actual.error == expected.error, f"errors: fdiff {actual.error}, torch {expected.error}"
+    assert actual.message == expected.message
     assert actual.observed.keys() == expected.observed.keys()
     scale = FLOAT64_SCALE if program.precision == "float64" else 1.0
     for name, want in expected.observed.items():

@@ -1,33 +1,77 @@
-"""``torch.nn`` on JAX: Parameter, Module, layers, losses, and ``nn.functional``."""
+"""``torch.nn`` on JAX: Parameter, Module, containers, layers, losses, ``functional``, ``init``."""
 
 from fdiff.torch._missing import missing_names
 from fdiff.torch.nn import functional as functional
+from fdiff.torch.nn import init as init
 from fdiff.torch.nn import parameter as parameter
-from fdiff.torch.nn.modules import BCEWithLogitsLoss as BCEWithLogitsLoss
-from fdiff.torch.nn.modules import Conv2d as Conv2d
-from fdiff.torch.nn.modules import CrossEntropyLoss as CrossEntropyLoss
-from fdiff.torch.nn.modules import Linear as Linear
+from fdiff.torch.nn.activation import GELU as GELU
+from fdiff.torch.nn.activation import LeakyReLU as LeakyReLU
+from fdiff.torch.nn.activation import LogSoftmax as LogSoftmax
+from fdiff.torch.nn.activation import ReLU as ReLU
+from fdiff.torch.nn.activation import Sigmoid as Sigmoid
+from fdiff.torch.nn.activation import SiLU as SiLU
+from fdiff.torch.nn.activation import Softmax as Softmax
+from fdiff.torch.nn.activation import Softplus as Softplus
+from fdiff.torch.nn.activation import Tanh as Tanh
+from fdiff.torch.nn.batchnorm import BatchNorm1d as BatchNorm1d
+from fdiff.torch.nn.batchnorm import BatchNorm2d as BatchNorm2d
+from fdiff.torch.nn.container import ModuleDict as ModuleDict
+from fdiff.torch.nn.container import ModuleList as ModuleList
+from fdiff.torch.nn.container import Sequential as Sequential
+from fdiff.torch.nn.conv import Conv2d as Conv2d
+from fdiff.torch.nn.dropout import Dropout as Dropout
+from fdiff.torch.nn.flatten import Flatten as Flatten
+from fdiff.torch.nn.linear import Identity as Identity
+from fdiff.torch.nn.linear import Linear as Linear
+from fdiff.torch.nn.loss import BCEWithLogitsLoss as BCEWithLogitsLoss
+from fdiff.torch.nn.loss import CrossEntropyLoss as CrossEntropyLoss
+from fdiff.torch.nn.loss import HuberLoss as HuberLoss
+from fdiff.torch.nn.loss import L1Loss as L1Loss
+from fdiff.torch.nn.loss import MSELoss as MSELoss
+from fdiff.torch.nn.loss import NLLLoss as NLLLoss
+from fdiff.torch.nn.loss import SmoothL1Loss as SmoothL1Loss
 from fdiff.torch.nn.modules import Module as Module
-from fdiff.torch.nn.modules import MSELoss as MSELoss
-from fdiff.torch.nn.modules import ReLU as ReLU
-from fdiff.torch.nn.modules import Sequential as Sequential
-from fdiff.torch.nn.modules import Sigmoid as Sigmoid
-from fdiff.torch.nn.modules import Tanh as Tanh
+from fdiff.torch.nn.normalization import LayerNorm as LayerNorm
 from fdiff.torch.nn.parameter import Parameter as Parameter
+from fdiff.torch.nn.pooling import AvgPool2d as AvgPool2d
+from fdiff.torch.nn.pooling import MaxPool2d as MaxPool2d
+from fdiff.torch.nn.sparse import Embedding as Embedding
 
 __all__ = [
+    "GELU",
+    "AvgPool2d",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Conv2d",
     "CrossEntropyLoss",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "HuberLoss",
+    "Identity",
+    "L1Loss",
+    "LayerNorm",
+    "LeakyReLU",
     "Linear",
+    "LogSoftmax",
     "MSELoss",
+    "MaxPool2d",
     "Module",
+    "ModuleDict",
+    "ModuleList",
+    "NLLLoss",
     "Parameter",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "SmoothL1Loss",
+    "Softmax",
+    "Softplus",
     "Tanh",
     "functional",
+    "init",
     "parameter",
 ]
-__getattr__ = missing_names(__name__, "torch.nn", ("init", "utils"))
+__getattr__ = missing_names(__name__, "torch.nn", ("utils",))

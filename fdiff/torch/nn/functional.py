@@ -1,4 +1,6 @@
-"""``torch.nn.functional``: convolution, linear, activations and losses on the op table.
+"""``torch.nn.functional``: convolution, linear, activations, pooling, normalization,
+dropout and losses on the op table (the losses in ``_loss_functions``, the other layers in
+``_layer_functions``).
 
 >>> import fdiff.torch as torch
 >>> x = torch.tensor([0.0, 2.0], requires_grad=True)
@@ -8,47 +10,67 @@ tensor(1.4100, grad_fn=<BinaryCrossEntropyWithLogitsBackward0>)
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from fdiff.torch import _nn_ops as nn_ops
 from fdiff.torch import _ops as ops
 from fdiff.torch._dispatch import apply
-from fdiff.torch._errors import F, UnsupportedError, refusing_unknown_keywords
-from fdiff.torch._math import log_softmax, relu, sigmoid, softmax, tanh
+from fdiff.torch._math import log_softmax, sigmoid, softmax, tanh
 from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
+from fdiff.torch.nn._arguments import functional, pair
+from fdiff.torch.nn._layer_functions import (
+    avg_pool2d,
+    batch_norm,
+    dropout,
+    embedding,
+    gelu,
+    layer_norm,
+    leaky_relu,
+    max_pool2d,
+    one_hot,
+    relu,
+    silu,
+)
+from fdiff.torch.nn._loss_functions import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 
 __all__ = [
+    "avg_pool2d",
+    "batch_norm",
     "binary_cross_entropy_with_logits",
     "conv2d",
     "cross_entropy",
+    "dropout",
+    "embedding",
+    "gelu",
+    "huber_loss",
+    "l1_loss",
+    "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
+    "max_pool2d",
     "mse_loss",
     "nll_loss",
+    "one_hot",
     "relu",
     "sigmoid",
+    "silu",
+    "smooth_l1_loss",
     "softmax",
     "softplus",
     "tanh",
 ]
 
 __getattr__ = missing_names(__name__, "torch.nn.functional")
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def _functional(function: F) -> F:
-    """``function`` as ``torch.nn.functional.<name>``: an unknown keyword is unsupported."""
-    return refusing_unknown_keywords(function, f"torch.nn.functional.{function.__name__}")
-
-
-def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and v >= 0 for v in pair):
-        raise ValueError(f"conv2d: `{name}` must be an int or a pair of ints >= 0, got {value!r}")
-    return pair  # type: ignore[return-value]
 
 
 def _padding(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, int]) -> tuple:
@@ -57,10 +79,10 @@ def _padding(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, int]) -
     if padding == "same":
         total = [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]
         return tuple((t // 2, t - t // 2) for t in total)
-    return tuple((p, p) for p in _pair(padding, "padding"))
+    return tuple((p, p) for p in pair(padding, "padding"))
 
 
-@_functional
+@functional
 def conv2d(
     input: Tensor,
     weight: Tensor,
@@ -84,98 +106,31 @@ def conv2d(
             f"{list(input.shape)} to have {weight.shape[1] * groups} channels, but got "
             f"{input.shape[1]} channels instead"
         )
-    dil = _pair(dilation, "dilation")
+    dil = pair(dilation, "dilation")
     return apply(
         nn_ops.conv2d,
         input,
         weight,
         bias,
-        stride=_pair(stride, "stride"),
+        stride=pair(stride, "stride"),
         padding=_padding(padding, tuple(weight.shape[2:]), dil),
         dilation=dil,
         groups=groups,
     )
 
 
-@_functional
+@functional
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``."""
     return apply(ops.softplus, input, beta=beta, threshold=threshold)
 
 
-@_functional
-def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """``x`` for ``x > 0``, else ``negative_slope * x`` (the slope is used at 0, as torch)."""
-    return apply(ops.leaky_relu, input, negative_slope=negative_slope)
-
-
-@_functional
+@functional
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input @ weight.T + bias``."""
+    """``input @ weight.T + bias``; on a 2-D input recorded as torch records it (``addmm`` or
+    ``mm`` of ``weight.t()``), so ``grad_fn.next_functions`` walks torch's graph."""
+    if input.dim() == 2 and weight.dim() == 2:
+        if bias is None:
+            return apply(ops.matmul, input, weight.t())
+        return apply(nn_ops.addmm, bias, input, weight.t())
     return apply(nn_ops.linear, input, weight, bias)
-
-
-def _check_reduction(reduction: str) -> str:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return reduction
-
-
-@_functional
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Mean squared error (``reduction`` 'mean', 'sum' or 'none')."""
-    if input.shape != target.shape:
-        warnings.warn(
-            f"Using a target size ({target.shape}) that is different to the input size "
-            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
-            "Please ensure they have the same size.",
-            UserWarning,
-            stacklevel=2,
-        )
-    return apply(nn_ops.mse_loss, input, target, reduction=_check_reduction(reduction))
-
-
-@_functional
-def binary_cross_entropy_with_logits(
-    input: Tensor,
-    target: Tensor,
-    weight: Tensor | None = None,
-    reduction: str = "mean",
-    pos_weight: Tensor | None = None,
-) -> Tensor:
-    """Sigmoid plus binary cross entropy in one numerically stable op (seed 003.1)."""
-    if weight is not None or pos_weight is not None:
-        keyword = "weight" if weight is not None else "pos_weight"
-        raise UnsupportedError(
-            f"torch.nn.functional.binary_cross_entropy_with_logits({keyword}=...)"
-        )
-    if input.shape != target.shape:
-        raise ValueError(
-            f"Target size ({target.shape}) must be the same as input size ({input.shape})"
-        )
-    return apply(
-        nn_ops.binary_cross_entropy_with_logits,
-        input,
-        target,
-        reduction=_check_reduction(reduction),
-    )
-
-
-@_functional
-def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Negative log likelihood of integer class ``target`` under log-probabilities ``input``."""
-    if target.dtype.is_floating_point:
-        raise RuntimeError(
-            "expected scalar type Long but found Float: fdiff.torch's cross_entropy and "
-            "nll_loss take integer class indices"
-        )
-    if input.dim() == 1:
-        return nll_loss(input.unsqueeze(0), target.reshape(1), reduction)
-    return apply(nn_ops.nll_loss, input, target, reduction=_check_reduction(reduction))
-
-
-@_functional
-def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """``nll_loss(log_softmax(input, 1), target)`` for integer class targets."""
-    dim = 0 if input.dim() == 1 else 1
-    return nll_loss(log_softmax(input, dim), target, reduction)

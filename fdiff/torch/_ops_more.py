@@ -1,0 +1,238 @@
+"""More of the op table (see ``_ops``): scans, triangles, ``einsum``, selection and sorting.
+
+Each entry is a jnp implementation and torch's grad_fn name; JAX differentiates every one. Ops
+whose torch results come in pairs (``sort``, ``topk``) are two entries: the differentiable
+values and the non-differentiable indices, computed from the same stable order.
+
+>>> cumsum.grad_fn, gather.grad_fn, sort_indices.differentiable
+('CumsumBackward0', 'GatherBackward0', False)
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from fdiff.torch._opspec import OpSpec, Promotion, op
+
+# --- elementwise and scans --------------------------------------------------------------------
+
+
+@op("Log10Backward0")
+def log10(a):
+    return jnp.log10(a)
+
+
+@op("Log2Backward0")
+def log2(a):
+    return jnp.log2(a)
+
+
+@op("CumsumBackward0", saves=False)
+def cumsum(a, *, dim):
+    return jnp.cumsum(a, axis=dim)
+
+
+@op("CumprodBackward0")
+def cumprod(a, *, dim):
+    return jnp.cumprod(a, axis=dim)
+
+
+@op("ProdBackward1")
+def prod_dim(a, *, dim, keepdim=False):
+    return jnp.prod(a, axis=dim, keepdims=keepdim)
+
+
+@op("TrilBackward0", saves=False)
+def tril(a, *, diagonal=0):
+    return jnp.tril(a, diagonal)
+
+
+@op("TriuBackward0", saves=False)
+def triu(a, *, diagonal=0):
+    return jnp.triu(a, diagonal)
+
+
+@op("MulBackward0", promotes=Promotion())
+def outer(a, b):
+    return jnp.outer(a, b)
+
+
+def _einsum(name: str, grad_fn: str) -> OpSpec:
+    """``einsum`` registered under ``name`` with the grad_fn torch's decomposition ends in (see
+    :func:`~fdiff.torch._math_more.einsum`)."""
+
+    def impl(*operands, equation):
+        return jnp.einsum(equation, *operands, precision=jax.lax.Precision.HIGHEST)
+
+    impl.__name__ = impl.__qualname__ = name
+    return op(grad_fn)(impl)
+
+
+einsum_permute = _einsum("einsum_permute", "PermuteBackward0")
+einsum_sum = _einsum("einsum_sum", "SumBackward1")
+einsum_mul = _einsum("einsum_mul", "MulBackward0")
+einsum_view = _einsum("einsum_view", "ViewBackward0")
+
+
+def _random_fill(name: str, grad_fn: str) -> OpSpec:
+    """An in-place random fill (``x.exponential_()``) recorded as torch records it: the drawn
+    ``values`` replace ``a``, whose gradient is then zero."""
+
+    def impl(a, values):
+        return values.astype(a.dtype)
+
+    impl.__name__ = impl.__qualname__ = name
+    return op(grad_fn, saves=False)(impl)
+
+
+exponential_fill = _random_fill("exponential_fill", "ExponentialBackward0")
+bernoulli_fill = _random_fill("bernoulli_fill", "BernoulliBackward2")
+
+
+# --- comparisons and truth tests: never recorded -----------------------------------------------
+
+
+@op("", saves=False, differentiable=False)
+def isclose(a, b, *, rtol, atol, equal_nan):
+    a, b = jnp.broadcast_arrays(a, b)
+    return jnp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan) | (a == b)
+
+
+@op("", saves=False, differentiable=False)
+def all_(a, *, dim=None, keepdim=False):
+    return jnp.all(a, axis=dim, keepdims=keepdim)
+
+
+@op("", saves=False, differentiable=False)
+def any_(a, *, dim=None, keepdim=False):
+    return jnp.any(a, axis=dim, keepdims=keepdim)
+
+
+@op("", saves=False, differentiable=False)
+def bitwise_not(a):
+    return jnp.invert(a)
+
+
+@op("", saves=False, differentiable=False, promotes=Promotion())
+def bitwise_and(a, b):
+    return jnp.bitwise_and(a, b)
+
+
+@op("", saves=False, differentiable=False, promotes=Promotion())
+def bitwise_or(a, b):
+    return jnp.bitwise_or(a, b)
+
+
+@op("", saves=False, differentiable=False, promotes=Promotion())
+def bitwise_xor(a, b):
+    return jnp.bitwise_xor(a, b)
+
+
+@op("", saves=False, differentiable=False)
+def logical_not(a):
+    return jnp.logical_not(a)
+
+
+@op("", saves=False, differentiable=False)
+def logical_and(a, b):
+    return jnp.logical_and(a, b)
+
+
+@op("", saves=False, differentiable=False)
+def logical_or(a, b):
+    return jnp.logical_or(a, b)
+
+
+# --- selection along a dim --------------------------------------------------------------------
+
+
+def _grid(index, dim: int) -> tuple:
+    """The full coordinates of ``index``'s elements, ``index`` itself along ``dim``: the key
+    torch's ``gather``/``scatter`` use (``out[i][j] = a[i][index[i][j]]`` for dim 1)."""
+    axes = jnp.meshgrid(*(jnp.arange(n) for n in index.shape), indexing="ij", sparse=True)
+    return tuple(index if d == dim else axis for d, axis in enumerate(axes))
+
+
+@op("GatherBackward0")
+def gather(a, index, *, dim):
+    return a[_grid(index, dim)]
+
+
+@op("ScatterBackward0")
+def scatter(a, index, src, *, dim):
+    src = src[tuple(slice(0, n) for n in index.shape)]
+    return a.at[_grid(index, dim)].set(src.astype(a.dtype))
+
+
+@op("ScatterBackward1")
+def scatter_value(a, index, value, *, dim):
+    return a.at[_grid(index, dim)].set(jnp.asarray(value, a.dtype))
+
+
+@op("ScatterAddBackward0")
+def scatter_add(a, index, src, *, dim):
+    src = src[tuple(slice(0, n) for n in index.shape)]
+    return a.at[_grid(index, dim)].add(src.astype(a.dtype))
+
+
+@op("IndexSelectBackward0")
+def index_select(a, index, *, dim):
+    return jnp.take(a, index.reshape(-1), axis=dim)
+
+
+@op("MaskedFillBackward0")
+def masked_fill(a, mask, value):
+    return jnp.where(mask, jnp.asarray(value, a.dtype), a)
+
+
+@op("MaskedFillBackward1")
+def masked_fill_tensor(a, mask, value):
+    return jnp.where(mask, value.astype(a.dtype), a)
+
+
+# --- sorting ----------------------------------------------------------------------------------
+
+
+def _stable_order(a, dim: int, descending: bool):
+    """The stable sort order along ``dim`` in torch's NaN convention: NaN is the largest value
+    (last ascending, first descending); equal values keep their order either way."""
+    a = jnp.moveaxis(a, dim, -1)
+    positions = jnp.broadcast_to(jnp.arange(a.shape[-1]), a.shape)
+    if a.dtype == jnp.bool_:
+        a = a.astype(jnp.int8)
+    if jnp.issubdtype(a.dtype, jnp.floating):
+        nan = jnp.isnan(a)
+        a = jnp.where(nan | (a == 0), jnp.zeros_like(a), a)  # -0.0 ties 0.0, NaN ties NaN
+        keys = (~nan, -a) if descending else (nan, a)
+    else:
+        keys = (~a,) if descending else (a,)  # ~ reverses the order of signed integers
+    order = jax.lax.sort((*keys, positions), dimension=a.ndim - 1, num_keys=len(keys))[-1]
+    return jnp.moveaxis(order, -1, dim)
+
+
+@op("SortBackward0")
+def sort_values(a, *, dim, descending):
+    if a.ndim == 0:
+        return a
+    return jnp.take_along_axis(a, _stable_order(a, dim, descending), axis=dim)
+
+
+@op("", saves=False, differentiable=False)
+def sort_indices(a, *, dim, descending):
+    return _stable_order(a, dim, descending)
+
+
+@op("TopkBackward0")
+def topk_values(a, *, k, dim, largest):
+    if a.ndim == 0:
+        return a
+    order = jax.lax.slice_in_dim(_stable_order(a, dim, largest), 0, k, axis=dim)
+    return jnp.take_along_axis(a, order, axis=dim)
+
+
+@op("", saves=False, differentiable=False)
+def topk_indices(a, *, k, dim, largest):
+    if a.ndim == 0:
+        return jnp.zeros((), int)
+    return jax.lax.slice_in_dim(_stable_order(a, dim, largest), 0, k, axis=dim)

@@ -1,0 +1,192 @@
+"""Which tensors a recorded op saves for backward, and torch's check that they were not modified.
+
+torch's autograd nodes keep some of their inputs (or their output) for the backward formula;
+each saved tensor remembers its version (``t._version``, bumped by every in-place op on it or on
+a view of the same storage). If an in-place op changed a saved tensor before backward runs, the
+backward raises torch's error instead of using the changed value. :data:`SAVES` is torch's
+``derivatives.yaml`` for fdiff's ops: the op name, then which inputs are saved given which
+inputs require grad, and whether the output is saved. An op not in the table saves its tensor
+inputs when its spec says it saves (``OpSpec.saves``), nothing otherwise.
+
+>>> saved_inputs("mul", (True, False)), saved_inputs("exp", (True,)), saves_output("exp")
+((1,), (), True)
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+
+class VersionCounter:
+    """The version of one storage, shared by a tensor, its views and its ``detach()`` twins."""
+
+    __slots__ = ("version",)
+
+    def __init__(self) -> None:
+        self.version = 0
+
+
+def counter_of(tensor: Any) -> VersionCounter:
+    """The tensor's version counter (made on first use: most tensors never need one)."""
+    counter = tensor._counter
+    if counter is None:
+        counter = tensor._counter = VersionCounter()
+    return counter
+
+
+def bump_version(tensor: Any) -> None:
+    """Count an in-place change of ``tensor``'s storage (what every in-place op does).
+
+    An optimizer that writes new values into its parameters calls this for each, so a backward
+    through a graph that saved a parameter's old value raises torch's error.
+    """
+    counter_of(tensor).version += 1
+
+
+def _all(requires: tuple[bool, ...]) -> tuple[int, ...]:
+    return tuple(range(len(requires)))
+
+
+def _nothing(requires: tuple[bool, ...]) -> tuple[int, ...]:
+    return ()
+
+
+def _crossed(requires: tuple[bool, ...]) -> tuple[int, ...]:
+    """``a * b``, ``a @ b``: each operand is saved for the gradient of the other."""
+    return tuple(i for i in (0, 1) if requires[1 - i])
+
+
+def _division(requires: tuple[bool, ...]) -> tuple[int, ...]:
+    """``a / b``: ``b`` for both gradients, ``a`` for ``b``'s."""
+    return tuple(i for i, saved in ((0, requires[1]), (1, any(requires[:2]))) if saved)
+
+
+class Saves(NamedTuple):
+    """What one op's node keeps: the inputs (given which require grad) and the output."""
+
+    inputs: Callable[[tuple[bool, ...]], tuple[int, ...]]
+    output: bool = False
+
+
+_RESULT_ONLY = Saves(_nothing, output=True)
+_INPUTS_AND_RESULT = Saves(_all, output=True)
+
+SAVES: dict[str, Saves] = {
+    "mul": Saves(_crossed),
+    "matmul": Saves(_crossed),
+    "mm": Saves(_crossed),
+    "bmm": Saves(_crossed),
+    "dot": Saves(_crossed),
+    "linear": Saves(_crossed),
+    "div": Saves(_division),
+    "rdiv": Saves(_nothing),  # torch computes ``c / x`` as ``x.reciprocal() * c``
+    "pow_tensor": _INPUTS_AND_RESULT,
+    "rpow": _INPUTS_AND_RESULT,
+    "exp": _RESULT_ONLY,
+    "sqrt": _RESULT_ONLY,
+    "rsqrt": _RESULT_ONLY,
+    "tanh": _RESULT_ONLY,
+    "sigmoid": _RESULT_ONLY,
+    "relu": _RESULT_ONLY,
+    "expm1": _RESULT_ONLY,
+    "softmax": _RESULT_ONLY,
+    "log_softmax": _RESULT_ONLY,
+    "prod": _INPUTS_AND_RESULT,
+    "std": _INPUTS_AND_RESULT,
+    "logsumexp": _INPUTS_AND_RESULT,
+    "norm": _INPUTS_AND_RESULT,
+    "max": _INPUTS_AND_RESULT,
+    "min": _INPUTS_AND_RESULT,
+    "amax": _INPUTS_AND_RESULT,
+    "max_dim": Saves(_nothing),  # the indices only
+    "min_dim": Saves(_nothing),
+    "where": Saves(_nothing),  # the condition only
+    "index": Saves(_nothing),  # the indices only
+    "index_put": Saves(_nothing),
+    "copy_slices": Saves(_nothing),
+    "replayed_gradient": Saves(_nothing),
+}
+
+
+def saved_inputs(name: str, requires: tuple[bool, ...], saves: bool = True) -> tuple[int, ...]:
+    """The positions of the inputs op ``name`` saves, given which inputs require grad."""
+    entry = SAVES.get(name)
+    if entry is None:
+        return _all(requires) if saves else ()
+    return entry.inputs(requires)
+
+
+def saves_output(name: str) -> bool:
+    entry = SAVES.get(name)
+    return entry is not None and entry.output
+
+
+class SavedTensor:
+    """One tensor a node saved: its version counter and the version it had then.
+
+    ``tensor`` is a weak reference (torch names the saved tensor's current grad_fn in its
+    error, and its backward reads the saved tensor's current storage), ``index`` the input
+    position it was saved from, ``output_of`` the node when it is that node's own output.
+    """
+
+    __slots__ = ("counter", "index", "output_of", "tensor", "version")
+
+    def __init__(self, tensor: Any, index: int | None = None, output_of: Any = None) -> None:
+        self.index = index
+        self.counter = counter_of(tensor)
+        self.version = self.counter.version
+        self.tensor = weakref.ref(tensor)
+        self.output_of = output_of
+
+
+SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}
+"""torch's scalar type names (``torch.FloatTensor``), by numpy dtype name."""
+_HINT = (
+    "Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
+    "with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+)
+
+
+def _producer(saved: SavedTensor) -> Any:
+    """The node torch names as the saved tensor's producer (None for a leaf)."""
+    if saved.output_of is not None:
+        return saved.output_of
+    tensor = saved.tensor()
+    return None if tensor is None else tensor._node
+
+
+def modified_message(saved: SavedTensor, node: Any) -> str:
+    """torch's error for a tensor ``node`` saved, changed in place before backward."""
+    value = node if saved.output_of is not None else node.inputs[saved.index]
+    if not hasattr(value, "shape"):  # a leaf's edge: the value the op read
+        value = value.value
+    type_name = SCALAR_TYPE_NAMES.get(np.dtype(value.dtype).name, "Bool")
+    described = f"[torch.{type_name}Tensor {list(value.shape)}]"
+    producer = _producer(saved)
+    if producer is not None:
+        name = re.sub(r"Backward\d*$", "", producer.name())
+        described += f", which is output 0 of {name},"
+    return (
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {described} is at version {saved.counter.version}; expected version "
+        f"{saved.version} instead. {_HINT}"
+    )
+
+
+def check_saved(nodes: Iterable[Any]) -> None:
+    """Raise torch's error if a tensor one of ``nodes`` saved was modified in place since; of
+    several, the one of the latest node, which torch's backward runs first."""
+    stale = [
+        (node.sequence, saved, node)
+        for node in nodes
+        for saved in node.saved
+        if saved.counter.version != saved.version
+    ]
+    if stale:
+        _, saved, node = max(stale, key=lambda found: found[0])
+        raise RuntimeError(modified_message(saved, node))

@@ -1,0 +1,270 @@
+"""``nn.functional``'s layer functions: dropout (torch's random stream), embedding, one_hot,
+layer_norm, batch_norm, max_pool2d, avg_pool2d, gelu, silu.
+
+>>> import fdiff.torch as torch
+>>> _ = torch.manual_seed(0)
+>>> dropout(torch.ones(6), 0.5)
+tensor([0., 0., 2., 0., 0., 0.])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from fdiff.torch import _dtypes, _random
+from fdiff.torch import _layer_ops as layer_ops
+from fdiff.torch import _ops as ops
+from fdiff.torch._dispatch import apply
+from fdiff.torch._errors import UnsupportedError
+from fdiff.torch._inplace import assign, overwrite
+from fdiff.torch._layer_ops import batch_statistics
+from fdiff.torch._math import relu as torch_relu
+from fdiff.torch._tensor import Tensor
+from fdiff.torch._tensor_base import new_tensor
+from fdiff.torch.nn._arguments import functional, pair
+
+
+@functional
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``; the
+    mask is ``bernoulli_(1 - p)`` drawn from torch's generator, so seeded runs match torch."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    storage = input.dtype.storage()
+    if p == 1:
+        return in_place_or_not(input, input * new_tensor(jnp.zeros((), storage)), inplace)
+    keep = _random.default_generator.bernoulli_scalar(tuple(input.shape), 1 - p)
+    noise = keep.astype(storage) / storage.type(1 - p)  # torch: noise.div_(1 - p)
+    return in_place_or_not(input, input * new_tensor(jnp.asarray(noise)), inplace)
+
+
+def in_place_or_not(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
+    """``result``, or with ``inplace`` ``input`` made to hold it (torch's ``relu_``, ...)."""
+    return assign(input, result) if inplace else result
+
+
+@functional
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(x, 0)``; ``inplace`` writes it into ``input`` (``relu_``)."""
+    return in_place_or_not(input, torch_relu(input), inplace)
+
+
+@functional
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` for ``x > 0``, else ``negative_slope * x`` (the slope is used at 0, as torch)."""
+    spec = layer_ops.leaky_relu_in_place if inplace else ops.leaky_relu
+    return in_place_or_not(input, apply(spec, input, negative_slope=negative_slope), inplace)
+
+
+@functional
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``; the ``padding_idx`` row gets no
+    gradient."""
+    for name, value, default in (
+        ("max_norm", max_norm, None),
+        ("scale_grad_by_freq", scale_grad_by_freq, False),
+        ("sparse", sparse, False),
+    ):
+        if value != default:
+            raise UnsupportedError(f"torch.nn.functional.embedding({name}=...)")
+    rows = weight.shape[0]
+    if padding_idx is not None:
+        if not -rows <= padding_idx < rows:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx %= rows
+    values = np.asarray(input.detach().numpy())
+    if values.size and (values.min() < 0 or values.max() >= rows):
+        raise IndexError("index out of range in self")
+    return apply(layer_ops.embedding, weight, input.detach(), padding_idx=padding_idx)
+
+
+@functional
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """``int64`` rows with a 1 at each class index (``num_classes=-1``: the largest + 1).
+
+    >>> import fdiff.torch as torch
+    >>> one_hot(torch.tensor([0, 2]))
+    tensor([[1, 0, 0],
+            [0, 0, 1]])
+    """
+    if tensor.dtype is not _dtypes.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    values = np.asarray(tensor.numpy())
+    if values.size and values.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        num_classes = int(values.max()) + 1 if values.size else 0
+    elif values.size and values.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    encoded = values[..., None] == np.arange(num_classes)
+    return new_tensor(jnp.asarray(encoded, _dtypes.int64.storage()))
+
+
+@functional
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | tuple[int, ...] | list[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize over the trailing ``normalized_shape`` dimensions (biased variance)."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.dim() - len(shape) :]) != shape or input.dim() < len(shape):
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size{list(input.shape)}"
+        )
+    return apply(layer_ops.layer_norm, input, weight, bias, normalized_dims=len(shape), eps=eps)
+
+
+@functional
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each channel (dim 1) by the batch's statistics when ``training`` (updating
+    the running ones in place: ``(1 - momentum) running + momentum batch``, the variance
+    unbiased), else by the running statistics."""
+    per_channel = input.numel() // input.shape[1]
+    if training and per_channel == 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {input.shape}"
+        )
+    if training and running_mean is not None:
+        _update_running_statistics(input, running_mean, running_var, momentum, per_channel)
+    if training or running_mean is None:
+        return apply(layer_ops.batch_norm, input, None, None, weight, bias, eps=eps)
+    return apply(
+        layer_ops.batch_norm,
+        input,
+        running_mean.detach(),
+        running_var.detach(),
+        weight,
+        bias,
+        eps=eps,
+    )
+
+
+def _update_running_statistics(
+    input: Tensor, mean: Tensor, variance: Tensor, momentum: float, count: int
+) -> None:
+    batch_mean, batch_variance = batch_statistics(input._value)
+    unbiased = batch_variance * (count / (count - 1))
+    overwrite(
+        mean, (momentum * batch_mean + (1 - momentum) * mean._value).astype(mean._value.dtype)
+    )
+    overwrite(
+        variance,
+        (momentum * unbiased + (1 - momentum) * variance._value).astype(variance._value.dtype),
+    )
+
+
+def _pool_geometry(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+    function: str,
+) -> tuple[Any, ...]:
+    """Kernel, stride, padding pairs, dilation and output size, as torch's pooling computes
+    them (``ceil_mode`` keeps a last window that starts inside the input or left padding)."""
+    if input.dim() not in (3, 4):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    kernel = pair(kernel_size, "kernel_size", function)
+    stride = kernel if stride is None or stride == [] else pair(stride, "stride", function)
+    pad, dil = pair(padding, "padding", function), pair(dilation, "dilation", function)
+    out_size, paddings = [], []
+    for n, k, s, p, d in zip(input.shape[-2:], kernel, stride, pad, dil, strict=True):
+        if p > (d * (k - 1) + 1) // 2:
+            raise RuntimeError(
+                "pad should be at most half of effective kernel size, but got "
+                f"pad={p}, kernel_size={k} and dilation={d}"
+            )
+        span = n + 2 * p - d * (k - 1) - 1
+        out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (out - 1) * s >= n + p:
+            out -= 1
+        out_size.append(out)
+        paddings.append((p, max(p, (out - 1) * s + d * (k - 1) + 1 - n - p)))
+    return kernel, stride, tuple(paddings), dil, tuple(out_size)
+
+
+@functional
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor:
+    """The maximum of each window; its gradient goes to the window's first maximum."""
+    if return_indices:
+        raise UnsupportedError("torch.nn.functional.max_pool2d(return_indices=True)")
+    kernel, stride, paddings, dil, out_size = _pool_geometry(
+        input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d"
+    )
+    static = {"kernel": kernel, "stride": stride, "padding": paddings, "dilation": dil}
+    return apply(layer_ops.max_pool2d, input, **static, out_size=out_size)
+
+
+@functional
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """The mean of each window (divided as torch divides at the borders)."""
+    kernel, stride, paddings, _, out_size = _pool_geometry(
+        input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d"
+    )
+    static = {
+        "kernel": kernel,
+        "stride": stride,
+        "padding": paddings,
+        "out_size": out_size,
+        "count_include_pad": bool(count_include_pad),
+        "divisor_override": divisor_override,
+    }
+    return apply(layer_ops.avg_pool2d, input, **static)
+
+
+@functional
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """``x Phi(x)`` (``approximate='tanh'``: torch's tanh formula)."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return apply(layer_ops.gelu, input, approximate=approximate)
+
+
+@functional
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x sigmoid(x)``."""
+    return in_place_or_not(input, apply(layer_ops.silu, input), inplace)
