@@ -16,14 +16,32 @@ same weights and data, and the final losses are checked to agree.
 thread (``jax_cpu_enable_async_dispatch=False``, a process-wide JAX setting that must be made
 before JAX starts its CPU client); for loops of tiny ops that is what eager PyTorch does.
 
-Run: ``python benchmarks/adapter_loop.py [--steps 200] [--repeats 3] [--sync-dispatch]``
+Two shape-changing loops, each engine in its own process (so that its peak RSS is its own),
+the same MLP and ``optim.SGD`` on fresh ``randn`` data every step (the torch-exact generator
+gives both engines the same numbers):
+
+* ``random-batch``: a batch size drawn in 1..256 every step;
+* ``unique-shape``: a new batch size every step (1, 2, 3, ...): memory must stay flat.
+
+They print total seconds, the ratio, each engine's peak RSS, fdiff's number of XLA compiles
+and the compiled shapes its caches hold at the end (bounded: see ``fdiff.torch._caches``);
+the per-step losses of the first ``--compare-steps`` steps must agree within float32 rounding
+(later steps drift apart by accumulated rounding, as any two float32 implementations do).
+``--creation`` measures the peak RSS of ``zeros(500_000_000)`` in both.
+
+Run: ``python benchmarks/adapter_loop.py [--steps 200] [--repeats 3] [--sync-dispatch]
+[--shape-steps 300] [--creation]``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
+import resource
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -84,16 +102,137 @@ LOOPS: dict[str, Callable[[Any, int], tuple[list[float], float]]] = {
 }
 
 
+def _shape_loop(torch: Any, sizes: list[int]) -> list[float]:
+    """The MLP of ``mlp_loop`` trained on a fresh ``randn`` batch of ``sizes[i]`` rows at step i;
+    the per-step losses."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))
+    loss_fn = torch.nn.MSELoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    losses = []
+    for n in sizes:
+        x, y = torch.randn(n, 10), torch.randn(n, 1)
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+SHAPE_LOOPS: dict[str, Callable[[int], list[int]]] = {
+    "random-batch": lambda steps: np.random.default_rng(2).integers(1, 257, steps).tolist(),
+    "unique-shape": lambda steps: list(range(1, steps + 1)),
+}
+
+
+def _run_shape_loop(engine: str, loop: str, steps: int, limits: str | None) -> None:
+    """Child process: one engine, one shape loop; prints a JSON line of what it measured."""
+    compiles = [0]
+    if engine == "torch":
+        import torch as module
+
+        module.set_num_threads(1)
+    else:
+        import fdiff.torch as module
+        from fdiff.torch import _caches
+
+        if limits:
+            _caches.LIMITS.per_program, _caches.LIMITS.total = map(int, limits.split(","))
+
+        def count(event: str, duration: float, **_: Any) -> None:
+            compiles[0] += event == "/jax/core/compile/backend_compile_duration"
+
+        jax.monitoring.register_event_duration_secs_listener(count)
+    start, cpu = time.perf_counter(), time.process_time()
+    losses = _shape_loop(module, SHAPE_LOOPS[loop](steps))
+    result = {
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "losses": losses,
+        "compiles": compiles[0],
+        "held": _caches.compiled_total() if engine == "fdiff" else 0,
+    }
+    print(json.dumps(result))
+
+
+def _child(*args: str) -> dict:
+    command = [sys.executable, __file__, *args]
+    return json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
+
+
+def shape_loops(steps: int, compare_steps: int, sync: bool, limits: str | None) -> None:
+    """Run both shape loops under both engines, each in a child process; print the table."""
+    flags = ["--sync-dispatch"] if sync else []
+    flags += ["--cache-limits", limits] if limits else []
+    print(f"\n{'shape loop':13} {'steps':>6} {'fdiff s':>8} {'torch s':>8} {'ratio':>7} "
+          f"{'CPU ratio':>9} {'fdiff MB':>9} {'torch MB':>9} {'compiles':>9} "
+          f"{'held':>5}")  # fmt: skip
+    for loop in SHAPE_LOOPS:
+        runs = {e: _child("--child", e, loop, str(steps), *flags) for e in ("fdiff", "torch")}
+        fdiff, torch = runs["fdiff"], runs["torch"]
+        # the first steps agree within float32 rounding: a loss is a mean of up to 256 squares
+        # of sums of 33 products, a few ulps each, compounded over a few SGD steps
+        np.testing.assert_allclose(
+            fdiff["losses"][:compare_steps], torch["losses"][:compare_steps], rtol=1e-5
+        )
+        print(f"{loop:13} {steps:6} {fdiff['seconds']:8.1f} {torch['seconds']:8.1f} "
+              f"{fdiff['seconds'] / torch['seconds']:7.1f} "
+              f"{fdiff['cpu_seconds'] / torch['cpu_seconds']:9.1f} {fdiff['rss_mb']:9.0f} "
+              f"{torch['rss_mb']:9.0f} {fdiff['compiles']:9} {fdiff['held']:5}")  # fmt: skip
+
+
+def _run_creation(engine: str) -> None:
+    """Child process: the peak RSS added by ``zeros(500_000_000)``, printed as JSON."""
+    module: Any
+    if engine == "torch":
+        import torch as module
+    else:
+        import fdiff.torch as module
+    module.zeros(1)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    module.zeros(500_000_000)
+    added = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    print(json.dumps({"added_mb": added / 1024}))
+
+
+def creation() -> None:
+    """``zeros(500_000_000)`` (2 GB of float32) in each engine: the peak RSS it adds."""
+    added = {e: _child("--child-creation", e)["added_mb"] for e in ("fdiff", "torch")}
+    print(f"\nzeros(500_000_000): fdiff adds {added['fdiff']:.0f} MB peak, torch "
+          f"{added['torch']:.0f} MB, ratio {added['fdiff'] / added['torch']:.2f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3, help="runs per engine, alternating")
     parser.add_argument("--warmup", type=int, default=5, help="steps left out of the median")
     parser.add_argument("--sync-dispatch", action="store_true", help="see the module docstring")
+    parser.add_argument("--shape-steps", type=int, default=300, help="steps of the shape loops")
+    parser.add_argument("--compare-steps", type=int, default=20, help="losses compared per step")
+    parser.add_argument("--only-shapes", action="store_true", help="only the shape loops")
+    parser.add_argument("--creation", action="store_true", help="also zeros(500_000_000)")
+    parser.add_argument("--cache-limits", help="PER_PROGRAM,TOTAL compiled shapes (fdiff)")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child-creation", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sync_dispatch:
         jax.config.update("jax_cpu_enable_async_dispatch", False)
+    if args.child:
+        return _run_shape_loop(*args.child[:2], int(args.child[2]), args.cache_limits)
+    if args.child_creation:
+        return _run_creation(args.child_creation)
+    if not args.only_shapes:
+        fixed_loops(args)
+    shape_loops(args.shape_steps, args.compare_steps, args.sync_dispatch, args.cache_limits)
+    if args.creation:
+        creation()
 
+
+def fixed_loops(args: argparse.Namespace) -> None:
+    """The fixed-shape loops, both engines in this process, alternating."""
     import torch
 
     import fdiff.torch as fdiff_torch

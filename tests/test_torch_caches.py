@@ -7,6 +7,10 @@ import importlib
 import pkgutil
 
 import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from support import assert_same, run_both
 
 import fdiff.torch
 from fdiff.torch import _caches, _ops
@@ -106,7 +110,11 @@ def test_every_cache_in_the_package_is_registered():
         if isinstance(value, functools._lru_cache_wrapper):
             assert value.cache_clear in registered, f"{name} is an unregistered lru_cache"
         elif isinstance(value, type(jax.jit(abs))):
-            assert value.clear_cache in registered, f"{name} is an unregistered jax.jit"
+            raise AssertionError(f"{name}: a jax.jit outside _caches (unbounded shapes)")
+        elif isinstance(value, _caches.Program):
+            assert value.clear_cache in registered, f"{name} is an unregistered Program"
+        elif isinstance(value, _caches.Programs):
+            assert value.clear in registered, f"{name} is an unregistered Programs"
         elif isinstance(value, dict) and not name.rpartition(".")[2].startswith("__"):
             assert name in NOT_CACHES, f"{name}: a module-level dict; a cache?"
     for spec in _ops.OPS.values():
@@ -120,3 +128,132 @@ def test_results_stay_right_after_clearing():
     fdiff.torch.clear_caches()
     (w**2).sum().backward()  # compiles again and accumulates: d/dw w^2 = 2w, twice
     assert w.grad.tolist() == [4.0, 8.0]
+
+
+# --- bounded by compiled shapes ---------------------------------------------------------------
+
+
+@pytest.fixture
+def small_limits(monkeypatch):
+    """Compiled-shape limits small enough that a few shapes pass them; caches empty around."""
+    fdiff.torch.clear_caches()
+    monkeypatch.setattr(_caches.LIMITS, "per_program", 3)
+    monkeypatch.setattr(_caches.LIMITS, "total", 5)
+    yield _caches.LIMITS
+    fdiff.torch.clear_caches()
+
+
+def _programs():
+    """Every compiled program of fdiff.torch that holds compiled shapes now."""
+    return list(_caches._holding)
+
+
+def _within(limits) -> None:
+    assert all(p.compiled <= limits.per_program for p in _programs())
+    assert _caches.compiled_total() <= limits.total
+    assert _caches.compiled_total() == sum(p.jitted._cache_size() for p in _programs())
+
+
+def test_a_program_past_its_limit_is_cleared_and_compiles_again(small_limits):
+    add_one = _caches.Program(lambda x: x + 1)
+    held = []
+    for n in (1, 2, 3, 4, 1):
+        assert add_one(jnp.zeros(n)).tolist() == [1.0] * n
+        held.append(add_one.compiled)
+        _within(small_limits)
+    assert held == [1, 2, 3, 0, 1]  # the 4th shape cleared all, the 1st compiled again
+
+
+def test_past_the_total_the_least_recently_used_program_is_cleared(small_limits):
+    older, newer = _caches.Program(jnp.sin), _caches.Program(jnp.cos)
+    for n in (1, 2, 3):
+        older(jnp.zeros(n))
+    newer(jnp.zeros(1))
+    newer(jnp.zeros(2))  # 3 + 2 = 5 shapes: at the total
+    assert (older.compiled, newer.compiled) == (3, 2)
+    newer(jnp.zeros(3))  # 6: `older`, used least recently, is cleared
+    assert (older.compiled, newer.compiled) == (0, 3)
+    _within(small_limits)
+
+
+def test_structures_beyond_maxsize_are_dropped_with_their_shapes():
+    name = "tests.test_torch_caches.powers"
+    powers = _caches.Programs(name, lambda k: lambda x: x**k, maxsize=2)
+    try:
+        assert [float(powers(k)(2.0)) for k in (1, 2, 3)] == [2.0, 4.0, 8.0]
+        assert _caches.sizes()[name] == 2  # key 1, the least recently used, was dropped
+        assert float(powers(1)(2.0)) == 2.0  # made again
+        powers.clear()
+        assert _caches.sizes()[name] == 0
+    finally:
+        _caches.unregister(name)
+
+
+def _changing_batch_loop(torch, sizes):
+    """An MLP step per batch size, weights and data from NumPy (the same in both engines); the
+    loss and the parameters' gradients of every step."""
+    data = np.random.default_rng(5)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.tensor(data.uniform(-0.5, 0.5, tuple(p.shape)).astype(np.float32)))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    steps = []
+    for n in sizes:
+        x = torch.tensor(data.normal(size=(n, 4)).astype(np.float32))
+        y = torch.tensor(data.normal(size=(n, 1)).astype(np.float32))
+        optimizer.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        steps.append([loss.detach(), *(p.grad.clone() for p in model.parameters())])
+        optimizer.step()
+    return steps
+
+
+def test_gradients_stay_torchs_past_the_cache_limits(real_torch, small_limits):
+    sizes = [1, 2, 3, 4, 2, 5]  # past 3 shapes per program and 5 in all, one again
+    compiled = []
+    original = _caches._compiled
+
+    def counting(program):
+        compiled.append(program)
+        original(program)
+        _within(small_limits)  # after every compile, never only at the end
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_caches, "_compiled", counting)
+        actual, expected = run_both(real_torch, lambda torch: _changing_batch_loop(torch, sizes))
+    assert_same(actual, expected)
+    backward = [p for p in compiled if p in fdiff.torch._graph.compiled_gradients]
+    assert len(backward) >= len(set(sizes)) + 1  # evicted, then compiled again
+
+
+def test_op_programs_stay_within_their_limit(small_limits):
+    for n in range(1, 8):
+        (fdiff.torch.ones(n) * 2).tolist()
+        _within(small_limits)
+    assert _ops.mul.jitted.compiled <= small_limits.per_program
+
+
+# --- creation in the final dtype --------------------------------------------------------------
+
+
+def test_creation_built_in_its_final_dtype_equals_torchs(real_torch):
+    def created(torch):
+        return [
+            torch.zeros(2, 3),
+            torch.ones((4,), dtype=torch.int64),
+            torch.full((2, 2), 2.7, dtype=torch.int64),  # the fill value cast as torch casts it
+            torch.full((3,), True),
+            torch.full((2,), 7),
+            torch.empty(0, 2).shape,
+            torch.zeros(3, requires_grad=True),
+            torch.arange(5),
+            torch.arange(-7, 20, 4),
+            torch.arange(10, 0, -0.7),
+            torch.arange(0, 1, 0.1),
+            torch.arange(3, dtype=torch.float32),
+        ]
+
+    actual, expected = run_both(real_torch, created)
+    assert_same(actual, expected, rtol=0, atol=0)

@@ -107,8 +107,7 @@ def test_function_in_a_training_loop_compiles_once(real_torch):
     fdiff.torch.clear_caches()
     actual, expected = run_both(real_torch, program)
     assert_same(actual, expected, rtol=1e-5, atol=1e-6)
-    compiled = fdiff.torch._graph.compiled_gradients.cache_info()
-    assert (compiled.misses, compiled.hits) == (1, 2)
+    assert fdiff.torch._graph.compiled_gradients.size() == 1  # 3 backwards, 1 compiled shape
 
 
 def test_once_differentiable_first_order_and_double_backward_error(real_torch):

@@ -67,8 +67,7 @@ def test_hook_clipping_gradients_in_a_training_loop(real_torch):
 
     fdiff.torch.clear_caches()
     assert_same(*run_both(real_torch, program))
-    compiled = fdiff.torch._graph.compiled_gradients.cache_info()
-    assert (compiled.misses, compiled.hits) == (1, 2)
+    assert fdiff.torch._graph.compiled_gradients.size() == 1  # 3 backwards, 1 compiled shape
 
 
 def test_a_hook_changing_the_size_raises_torchs_error(real_torch):

@@ -407,14 +407,14 @@ def test_a_training_loop_compiles_its_backward_once():
     model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
     x, y = inputs(torch, 16, 4, requires_grad=False), inputs(torch, 16, 1, requires_grad=False)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    _graph.compiled_gradients.cache_clear()
-    sgd_traces = sgd._sgd_update._cache_size()
+    _graph.compiled_gradients.clear()
+    sgd_traces = sgd._sgd_update.compiled
     for _ in range(20):
         optimizer.zero_grad()
         loss = torch.nn.functional.mse_loss(model(x), y)
         loss.backward()
         optimizer.step()
-    assert _graph.compiled_gradients.cache_info().misses == 1
+    assert _graph.compiled_gradients.size() == 1  # compiled shapes, of every structure
     key = _graph.plan([torch.nn.functional.mse_loss(model(x), y).grad_fn]).key
-    assert _graph.compiled_gradients(key)._cache_size() == 1
-    assert sgd._sgd_update._cache_size() - sgd_traces <= 2
+    assert _graph.compiled_gradients(key).compiled == 1
+    assert sgd._sgd_update.compiled - sgd_traces <= 2

@@ -8,6 +8,7 @@ NumPy array keeps its dtype. Random tensors come from the torch-exact CPU genera
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,7 +86,15 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 def _filled(fill: float, size: tuple, dtype, requires_grad: bool) -> Tensor:
     resolved = _dtypes.resolve(dtype, _dtypes.float32)
-    return _leaf(np.full(shape_args(size), fill), resolved, requires_grad)
+    return _constant(fill, shape_args(size), resolved, requires_grad)
+
+
+def _constant(fill: Any, shape: tuple[int, ...], dtype: _dtypes.dtype, requires_grad: bool):
+    """A leaf of ``shape`` filled with ``fill``, built in its final dtype: the only full-size
+    buffer is the tensor's own (a broadcast view of one element is what is copied from)."""
+    storage = dtype.storage()
+    one = np.asarray(fill).astype(storage)  # as torch casts the fill value (2.7 -> 2 for ints)
+    return _leaf(np.broadcast_to(one, shape), dtype, requires_grad)
 
 
 @torch_function
@@ -110,8 +119,8 @@ def full(size: Sequence[int], fill_value: float, *, dtype: Any = None,
          device: Any = None, requires_grad: bool = False) -> Tensor:  # fmt: skip
     check_device(device, "torch.full")
     default = _infer_dtype(fill_value)
-    return _leaf(np.full(shape_args((size,)), fill_value), _dtypes.resolve(dtype, default),
-                 requires_grad)  # fmt: skip
+    return _constant(fill_value, shape_args((size,)), _dtypes.resolve(dtype, default),
+                     requires_grad)  # fmt: skip
 
 
 @torch_function
@@ -154,8 +163,30 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
     if step == 0:
         raise RuntimeError("step must be nonzero")
     is_int = all(isinstance(v, builtins.int) for v in (start, end, step))
-    default = _dtypes.int64 if is_int else _dtypes.float32
-    return _leaf(np.arange(start, end, step), _dtypes.resolve(dtype, default), requires_grad)
+    resolved = _dtypes.resolve(dtype, _dtypes.int64 if is_int else _dtypes.float32)
+    return _leaf(_arange_values(start, end, step, is_int, resolved.storage()), resolved,
+                 requires_grad)  # fmt: skip
+
+
+_ARANGE_CHUNK = 1 << 20
+
+
+def _arange_values(start: float, end: float, step: float, is_int: bool, storage: np.dtype):
+    """``start + i * step`` for the ``i`` below torch's length, written straight into an array
+    of the final dtype (no int64 or float64 array of the full length); floats are computed in
+    double, as torch's CPU kernel does, a chunk at a time."""
+    if (
+        is_int
+        and np.can_cast(np.min_scalar_type(start), storage)
+        and np.can_cast(np.min_scalar_type(end - step), storage)
+    ):
+        return np.arange(start, end, step, dtype=storage)
+    length = max(math.ceil((end - start) / step), 0)
+    values = np.empty(length, storage)
+    for first in range(0, length, _ARANGE_CHUNK):
+        index = np.arange(first, min(first + _ARANGE_CHUNK, length), dtype=np.float64)
+        values[first : first + len(index)] = start + index * step
+    return values
 
 
 @torch_function

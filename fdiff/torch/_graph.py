@@ -398,16 +398,16 @@ def gradients(key: GraphKey, leaves, consts, scalars, cotangents, accumulated=No
     return tuple(roots), grads
 
 
-@_caches.lru_cache(maxsize=512)
-def compiled_gradients(key: GraphKey, hook=None) -> Callable[..., tuple[jax.Array, ...]]:
-    """``jax.jit`` of :func:`gradients` for one graph structure (compiled once per key)."""
-    return jax.jit(functools.partial(gradients, key, hook=hook))
-
-
-@_caches.lru_cache(maxsize=512)
-def compiled_replay(key: GraphKey) -> Callable[..., list[jax.Array]]:
-    """``jax.jit`` of :func:`replay` for one graph structure: the deferred forward."""
-    return jax.jit(functools.partial(replay, key))
+# One jitted program per graph structure (and hook), compiled per input shape; ``_caches``
+# bounds both.
+compiled_gradients = _caches.Programs(
+    "fdiff.torch._graph.compiled_gradients",
+    lambda key, hook=None: functools.partial(gradients, key, hook=hook),
+    maxsize=512,
+)
+compiled_replay = _caches.Programs(  # the deferred forward
+    "fdiff.torch._graph.compiled_replay", lambda key: functools.partial(replay, key), maxsize=512
+)
 
 
 def materialize(node: Node) -> jax.Array:
