@@ -93,6 +93,7 @@ def _constant(fill: Any, shape: tuple[int, ...], dtype: _dtypes.dtype, requires_
     """A leaf of ``shape`` filled with ``fill``, built in its final dtype: the only full-size
     buffer is the tensor's own (a broadcast view of one element is what is copied from)."""
     storage = dtype.storage()
+    _dtypes.check_storage_range(fill, dtype)  # before the cast to int32 would wrap it
     one = np.asarray(fill).astype(storage)  # as torch casts the fill value (2.7 -> 2 for ints)
     return _leaf(np.broadcast_to(one, shape), dtype, requires_grad)
 
