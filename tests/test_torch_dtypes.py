@@ -62,6 +62,10 @@ X64_PROGRAMS = {
         "v = T.tensor([-2.0, 0.5]).clone()\nv.add_(x)\nv.mul_(x * 1.5)\n"
         "(v * 2).sum().backward()\nout = (v, x.grad)"
     ),
+    "a float32 tensor and a NumPy int array: NumPy's float64": (
+        "import numpy as np\nout = (T.ones(2) + np.array([1, 2]), T.ones(2) * np.ones(2))"
+    ),
+    "int64 beyond int32": "out = (T.tensor([2**40]) * 3, T.full((2,), 2**40) + 1)",
 }
 
 _WORKER = """

@@ -16,17 +16,24 @@ import numpy as np
 from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._tensor_base import TensorBase
 
-_OPERANDS = (TensorBase, float, int, complex, np.ndarray, np.generic, jax.Array)
+_OPERANDS = (TensorBase, float, int, complex, np.generic, jax.Array)
 
 
 def binary_operator(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """A ``Tensor`` operator (``__add__``...) that refuses an operand torch refuses (``None``, a
     list, a string) by returning ``NotImplemented``, so Python raises torch's ``TypeError``:
-    "unsupported operand type(s) for +: 'NoneType' and 'Tensor'"."""
+    "unsupported operand type(s) for +: 'NoneType' and 'Tensor'". A NumPy array is declined too,
+    as torch's tensors decline it: NumPy then computes ``x + np.ones(2)`` itself, with its own
+    promotion, and ``Tensor.__array_wrap__`` makes the result a tensor. A NumPy scalar is a
+    Python number (``x * np.float64(2)`` keeps ``x``'s dtype)."""
 
     @functools.wraps(method)
     def operator(self: Any, other: Any) -> Any:
-        return method(self, other) if isinstance(other, _OPERANDS) else NotImplemented
+        if not isinstance(other, _OPERANDS):
+            return NotImplemented
+        if isinstance(other, np.generic):
+            other = other.item()
+        return method(self, other)
 
     return operator
 

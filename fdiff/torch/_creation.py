@@ -33,17 +33,12 @@ __all__ = [
 
 
 def _leaf(values: Any, dtype: _dtypes.dtype, requires_grad: bool) -> Tensor:
+    _dtypes.check_storage_range(values, dtype)
     tensor = new_tensor(jnp.asarray(values, dtype=dtype.storage()))
     return tensor.requires_grad_(requires_grad) if requires_grad else tensor
 
 
-_NUMPY_DTYPES = {
-    np.dtype(np.float32): _dtypes.float32,
-    np.dtype(np.float64): _dtypes.float64,
-    np.dtype(np.int32): _dtypes.int32,
-    np.dtype(np.int64): _dtypes.int64,
-    np.dtype(np.bool_): _dtypes.bool_,
-}
+_NUMPY_DTYPES = _dtypes.BY_NUMPY
 
 
 def _infer_dtype(data: Any) -> _dtypes.dtype:
@@ -98,6 +93,7 @@ def _constant(fill: Any, shape: tuple[int, ...], dtype: _dtypes.dtype, requires_
     """A leaf of ``shape`` filled with ``fill``, built in its final dtype: the only full-size
     buffer is the tensor's own (a broadcast view of one element is what is copied from)."""
     storage = dtype.storage()
+    _dtypes.check_storage_range(fill, dtype)  # before the cast to int32 would wrap it
     one = np.asarray(fill).astype(storage)  # as torch casts the fill value (2.7 -> 2 for ints)
     return _leaf(np.broadcast_to(one, shape), dtype, requires_grad)
 

@@ -44,9 +44,7 @@ class dtype:
         if self.itemsize == 8 and not jax.config.jax_enable_x64:
             if self.is_floating_point:
                 raise TypeError(
-                    f"{self!r} needs JAX's 64-bit mode; call "
-                    "jax.config.update('jax_enable_x64', True) before creating tensors, "
-                    "or use torch.float32"
+                    f"{self!r} needs JAX's 64-bit mode; {X64_HINT}, or use torch.float32"
                 )
             return np.dtype(np.int32)
         return self.numpy
@@ -63,6 +61,8 @@ long = int64
 int = int32
 
 _BY_STORAGE = {d.numpy: d for d in (float32, float64, int32)}
+BY_NUMPY = {d.numpy: d for d in (float32, float64, int32, int64, bool_)}
+"""The torch dtype a NumPy array of each dtype becomes (``torch.from_numpy`` keeps it)."""
 
 
 def from_storage(storage: np.dtype) -> dtype:
@@ -76,6 +76,86 @@ def from_storage(storage: np.dtype) -> dtype:
         return _BY_STORAGE[storage]
     except KeyError:
         raise TypeError(f"fdiff.torch has no dtype for JAX arrays of type {storage}") from None
+
+
+_INT32 = np.iinfo(np.int32)
+
+X64_HINT = "call jax.config.update('jax_enable_x64', True) before creating tensors"
+
+
+def check_storage_range(values: Any, torch_dtype: dtype) -> None:
+    """Refuse ``values`` that ``torch_dtype``'s storage cannot hold: ``torch.int64`` is stored
+    as int32 without JAX's 64-bit mode, and a value beyond int32's range would wrap silently.
+
+    >>> check_storage_range(np.array([2**31 - 1]), int64)
+    >>> check_storage_range([2**40], int64)
+    Traceback (most recent call last):
+    ...
+    OverflowError: value 1099511627776 is out of range for torch.int64 without JAX's 64-bit mode \
+(stored as int32, in [-2147483648, 2147483647]); call jax.config.update('jax_enable_x64', True) \
+before creating tensors
+    """
+    if torch_dtype is not int64 or jax.config.jax_enable_x64:
+        return
+    array = np.asarray(values)
+    if array.dtype.kind not in "iuf" or array.itemsize <= 4 or array.size == 0:
+        return
+    outside = (array < _INT32.min) | (array > _INT32.max)
+    if outside.any():
+        raise OverflowError(
+            f"value {array[outside].flat[0]} is out of range for torch.int64 without JAX's 64-bit "
+            f"mode (stored as int32, in [{_INT32.min}, {_INT32.max}]); {X64_HINT}"
+        )
+
+
+SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+                     "bool": "Bool"}  # fmt: skip
+"""torch's ScalarType names, as most of its dtype messages spell a dtype."""
+C_TYPE_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+                "bool": "bool"}  # fmt: skip
+"""The C type names some of torch's messages use instead (``mm``, ``clamp_``)."""
+NAMES = (SCALAR_TYPE_NAMES, C_TYPE_NAMES)
+
+
+def check_matmul_dtypes(function: str, *operands: Any) -> None:
+    """torch's error where a matrix product's operands differ in dtype (torch does not promote
+    there): ``function`` is ``"matmul"`` (worded by the operands' dimensions as torch dispatches
+    them), ``"mm"``, ``"bmm"``, ``"dot"`` or ``"linear"`` (input, weight, bias or None).
+
+    >>> import fdiff.torch as torch
+    >>> check_matmul_dtypes("mm", torch.ones(2, 3), torch.ones(3, 2, dtype=torch.long))
+    Traceback (most recent call last):
+    ...
+    RuntimeError: expected m1 and m2 to have the same dtype, but got: float != long int
+    """
+    a, b, *bias = operands
+    bias = bias[0] if bias else None
+    if not all(hasattr(t, "dim") for t in (a, b)):  # not tensors: running the op says why
+        return
+    if a.dtype is b.dtype and (bias is None or bias.dtype is b.dtype):
+        return
+    if function == "linear":
+        if bias is not None:
+            first, name = (a, "mat1") if a.dtype is not b.dtype else (bias, "self")
+            first, second = SCALAR_TYPE_NAMES[first.dtype.name], SCALAR_TYPE_NAMES[b.dtype.name]
+            raise RuntimeError(
+                f"{name} and mat2 must have the same dtype, but got {first} and {second}"
+            )
+        function = "mm"
+    elif function == "matmul":
+        dims = a.dim(), b.dim()
+        function = (
+            "dot" if dims == (1, 1) else "mv" if dims[1] == 1 else "mm" if dims[1] == 2 else "bmm"
+        )
+    (a_name, b_name), (a_c, b_c) = ([n[t.dtype.name] for t in (a, b)] for n in NAMES)
+    messages = {
+        "dot": f"dot : expected both vectors to have same dtype, but found {a_name} and {b_name}",
+        "mv": "addmv input tensors must have the same dtype, "
+        f"but got {b_name}, {a_name}, and {b_name}",
+        "mm": f"expected m1 and m2 to have the same dtype, but got: {a_c} != {b_c}",
+        "bmm": f"expected scalar type {a_name} but found {b_name}",
+    }
+    raise RuntimeError(messages[function])
 
 
 def resolve(value: dtype | None, default: dtype) -> dtype:

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _caches, _dtypes, _indexing
+from fdiff.torch import _caches, _dtypes, _indexing, _math
 from fdiff.torch import _ops as ops
 from fdiff.torch import _shape_ops as shape_ops
 from fdiff.torch._dispatch import apply, run
@@ -28,11 +28,11 @@ from fdiff.torch._errors import (
     NO_GRAD_VIEW_IN_PLACE,
     OVERLAPPING_WRITE,
     VIEW_OF_LEAF_IN_PLACE,
+    describe_failure,
     multi_output_view_message,
 )
-from fdiff.torch._grad_mode import is_grad_enabled
+from fdiff.torch._grad_mode import is_grad_enabled, no_grad
 from fdiff.torch._opspec import OpSpec
-from fdiff.torch._saving import SCALAR_TYPE_NAMES as _SCALAR_TYPE_NAMES
 from fdiff.torch._saving import SavedTensor, bump_version
 from fdiff.torch._tensor_base import TensorBase
 from fdiff.torch._views import ViewInfo, copy_slices, overlaps, view_of_base, views_of
@@ -161,25 +161,49 @@ def fill_(self: Any, value: Any) -> Any:
 
 
 def copy_(self: Any, src: Any) -> Any:
+    _check_broadcasts_into(self, src)
     return assign(self, apply(ops.copy, self, src))
+
+
+def _check_broadcasts_into(self: Any, *operands: Any) -> None:
+    """torch's error where an in-place result would not have ``self``'s shape: operands that
+    broadcast to a larger shape, or that do not broadcast with ``self`` at all."""
+    arrays = [self, *(o for o in operands if hasattr(o, "shape"))]
+    shapes = [tuple(a.shape) for a in arrays]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError as error:
+        raise RuntimeError(describe_failure(ops.copy.name, arrays, error)) from None
+    if shape != shapes[0]:
+        raise RuntimeError(
+            f"output with shape {list(shapes[0])} doesn't match the broadcast shape {list(shape)}"
+        )
 
 
 def _arithmetic(spec: OpSpec, self: Any, other: Any, **static: Any) -> Any:
     """``self`` after ``self.<op>_(other)``: the result keeps ``self``'s dtype, so an operand
     that promotes further (float64 into float32) is cast first, inside the recorded op; a result
     of a higher category (a float into a long) is refused, as torch does."""
+    _check_broadcasts_into(self, other)
     own = self._storage[0].dtype
     operand = other._storage[0] if isinstance(other, TensorBase) else other
     result = _dtypes.promotion([self._storage[0], operand], spec.promotes.to_float)
     if result is not None and result != own:
-        if "bif".index(result.kind) > "bif".index(own.kind):
-            names = [_dtypes.from_storage(d).name for d in (result, own)]
-            result_name, own_name = (_SCALAR_TYPE_NAMES.get(n, n.capitalize()) for n in names)
-            raise RuntimeError(
-                f"result type {result_name} can't be cast to the desired output type {own_name}"
-            )
+        _check_castable(result, own, _dtypes.SCALAR_TYPE_NAMES)
         static["promote_to"] = own
     return assign(self, apply(spec, self, other, **static))
+
+
+def _check_castable(result: np.dtype, own: np.dtype, own_names: dict[str, str]) -> None:
+    """torch's error where an in-place result of a higher category (a float into a long, an
+    int into a bool) would be cast to ``self``'s dtype; ``own_names`` spells ``self``'s dtype
+    as the op's message does (``add_``: "Long", ``clamp_``: "long int")."""
+    if "bif".index(result.kind) > "bif".index(own.kind):
+        result_name = _dtypes.SCALAR_TYPE_NAMES[_dtypes.from_storage(result).name]
+        own_name = own_names[_dtypes.from_storage(own).name]
+        raise RuntimeError(
+            f"result type {result_name} can't be cast to the desired output type {own_name}"
+        )
 
 
 def add_(self: Any, other: Any, alpha: float = 1) -> Any:
@@ -199,10 +223,62 @@ def div_(self: Any, other: Any) -> Any:
 
 
 def clamp_(self: Any, min: Any = None, max: Any = None) -> Any:
-    return assign(self, apply(ops.clamp, self, low=min, high=max))
+    own = self._storage[0].dtype
+    bounds = [
+        b._storage[0] if isinstance(b, TensorBase) else b for b in (min, max) if b is not None
+    ]
+    result = _dtypes.promotion([self._storage[0], *bounds])
+    if result is not None and result != own:
+        _check_castable(result, own, _dtypes.C_TYPE_NAMES)
+    return assign(self, _math.clamp(self, min, max))
 
 
 def setitem(self: Any, key: Any, value: Any) -> None:
     """``self[key] = value``: recorded as torch's CopySlices or IndexPutBackward0."""
     static_key, indices = _indexing.encode(key, self.shape)
-    assign(self, apply(shape_ops.index_put, self, value, *indices, key=static_key))
+    try:
+        result = apply(shape_ops.index_put, self, value, *indices, key=static_key)
+    except RuntimeError:
+        value = _value_fitting(self, key, value, advanced=bool(indices))
+        result = apply(shape_ops.index_put, self, value, *indices, key=static_key)
+    assign(self, result)
+
+
+def _value_fitting(self: Any, key: Any, value: Any, advanced: bool) -> Any:
+    """``value`` for ``self[key] = value`` where it does not broadcast to ``self[key]`` as it is:
+    without its leading size-1 dims if that makes it fit (torch drops them), else torch's error.
+    """
+    with no_grad():
+        target = tuple(self[key].shape)
+    shape = tuple(value.shape)
+    while len(shape) > len(target) and shape[0] == 1:
+        shape = shape[1:]
+    if advanced:
+        if _broadcasts(shape, target):
+            return value.reshape(shape)
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
+            f"indexing result of shape {list(target)}"
+        )
+    if len(shape) > len(target):
+        name = _dtypes.SCALAR_TYPE_NAMES[value.dtype.name]
+        raise RuntimeError(
+            f"expand(torch.{name}Tensor{{{list(shape)}}}, size={list(target)}): the number of "
+            f"sizes provided ({len(target)}) must be greater or equal to the number of dimensions "
+            f"in the tensor ({len(shape)})"
+        )
+    for dim in range(1, len(shape) + 1):
+        if shape[-dim] not in (1, target[-dim]):
+            raise RuntimeError(
+                f"The expanded size of the tensor ({target[-dim]}) must match the existing size "
+                f"({shape[-dim]}) at non-singleton dimension {len(target) - dim}.  "
+                f"Target sizes: {list(target)}.  Tensor sizes: {list(shape)}"
+            )
+    return value.reshape(shape)
+
+
+def _broadcasts(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False

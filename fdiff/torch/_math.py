@@ -18,11 +18,13 @@ import math
 import warnings
 from typing import Any, NamedTuple
 
+from fdiff.torch import _dtypes
 from fdiff.torch import _ops as ops
 from fdiff.torch import _ops_more as more_ops
 from fdiff.torch import _return_types as return_types
 from fdiff.torch._args import checked_dim, reduced_dims
 from fdiff.torch._dispatch import apply
+from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
 from fdiff.torch._opspec import OpSpec
 from fdiff.torch._tensor_base import TensorBase as Tensor
@@ -79,13 +81,28 @@ def div(input: Tensor, other: Any) -> Tensor:
 
 @torch_function
 def pow(input: Any, exponent: Any) -> Tensor:
+    """``input ** exponent``; an integer tensor to a negative integer power raises, as in torch.
+
+    >>> import fdiff.torch as torch
+    >>> torch.tensor([2]) ** -1
+    Traceback (most recent call last):
+    ...
+    RuntimeError: Integers to negative integer powers are not allowed.
+    """
     if not isinstance(input, Tensor):
         return apply(ops.rpow, exponent, input)
-    return input**exponent
+    if isinstance(exponent, Tensor):
+        return apply(ops.pow_tensor, input, exponent)
+    if isinstance(exponent, builtins.int) and not input.dtype.is_floating_point and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if exponent == 0:  # torch's gradient is a constant zero: it never requires grad
+        return apply(ops.pow_zero, input)
+    return apply(ops.pow_scalar, input, exponent)
 
 
 @torch_function
 def matmul(input: Tensor, other: Tensor) -> Tensor:
+    _dtypes.check_matmul_dtypes("matmul", input, other)
     return apply(ops.matmul, input, other)
 
 
@@ -93,7 +110,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     if input.dim() != 2 or mat2.dim() != 2:
         raise RuntimeError(f"mm expects 2-D tensors, got {input.dim()}-D and {mat2.dim()}-D")
-    return matmul(input, mat2)
+    _dtypes.check_matmul_dtypes("mm", input, mat2)
+    return apply(ops.matmul, input, mat2)
 
 
 @torch_function
@@ -102,6 +120,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
         raise RuntimeError(
             f"1D tensors expected, but got {input.dim()}D and {tensor.dim()}D tensors"
         )
+    _dtypes.check_matmul_dtypes("dot", input, tensor)
     return apply(ops.dot, input, tensor)
 
 
@@ -211,11 +230,14 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     if input.dim() != 3 or mat2.dim() != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor; got {input.dim()}-D and {mat2.dim()}-D")
+    _dtypes.check_matmul_dtypes("bmm", input, mat2)
     return apply(ops.bmm, input, mat2)
 
 
 @torch_function
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
+    if (isinstance(p, str) and p != "fro") or p in (0, -math.inf):
+        raise UnsupportedError(f"torch.norm(p={p!r})")
     order = 2.0 if p in ("fro", None) else builtins.float(p)
     return apply(ops.norm, input, p=order, dim=reduced_dims(input, dim), keepdim=keepdim)
 
@@ -317,6 +339,11 @@ def minimum(input: Tensor, other: Tensor) -> Tensor:
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        raise UnsupportedError("torch.clamp(min=Tensor, max=Tensor)")
+    promoted = _dtypes.promotion([input._storage[0], *(b for b in (min, max) if b is not None)])
+    if promoted is not None and promoted != input._storage[0].dtype:  # clamp(ints, 0.5): floats
+        input = apply(ops.to_dtype, input, dtype=promoted)
     return apply(ops.clamp, input, low=min, high=max)
 
 

@@ -149,7 +149,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
 
 def _same_dtype(input: Tensor, other: Tensor) -> None:
     if input.dtype != other.dtype:
-        names = (_inplace._SCALAR_TYPE_NAMES.get(t.dtype.name, t.dtype.name.capitalize())
+        names = (_dtypes.SCALAR_TYPE_NAMES.get(t.dtype.name, t.dtype.name.capitalize())
                  for t in (input, other))  # fmt: skip
         raise RuntimeError("{} did not match {}".format(*names))
 
@@ -256,7 +256,7 @@ def in_place(function: Callable[..., Tensor], name: str) -> Callable[..., Tensor
                 f"{list(result.shape)}"
             )
         if result.dtype.is_floating_point and not self.dtype.is_floating_point:
-            names = (_inplace._SCALAR_TYPE_NAMES.get(t.dtype.name, t.dtype.name.capitalize())
+            names = (_dtypes.SCALAR_TYPE_NAMES.get(t.dtype.name, t.dtype.name.capitalize())
                      for t in (result, self))  # fmt: skip
             raise RuntimeError(
                 "result type {} can't be cast to the desired output type {}".format(*names)

@@ -73,6 +73,12 @@ def pow_scalar(a, exponent):
     return kinks.pow_scalar(a, exponent)
 
 
+@op("PowBackward0")
+def pow_zero(a):
+    """``a ** 0``: ones (also at 0, inf and nan), with torch's gradient, a zero constant."""
+    return jnp.ones_like(a)
+
+
 @op("PowBackward1", promotes=OPERANDS)
 def pow_tensor(a, exponent):
     return kinks.pow_tensor(a, exponent)
@@ -322,27 +328,31 @@ def min_(a):
 
 @op("MaxBackward0")
 def max_dim(a, *, dim, keepdim=False):
+    if a.ndim == 0:  # torch reduces a 0-d tensor along dim 0 or -1 to itself
+        return a
     return kinks.select_along(a, jnp.argmax(a, axis=dim), dim, keepdim)
 
 
 @op("MinBackward0")
 def min_dim(a, *, dim, keepdim=False):
+    if a.ndim == 0:
+        return a
     return kinks.select_along(a, jnp.argmin(a, axis=dim), dim, keepdim)
 
 
 @op("AmaxBackward0")
 def amax(a, *, dim, keepdim=False):
-    return jnp.max(a, axis=dim, keepdims=keepdim)
+    return jnp.max(a, axis=None if a.ndim == 0 else dim, keepdims=keepdim)
 
 
 @op("", differentiable=False)
 def argmax(a, *, dim=None, keepdim=False):
-    return jnp.argmax(a, axis=dim, keepdims=keepdim)
+    return jnp.argmax(a, axis=None if a.ndim == 0 else dim, keepdims=keepdim)
 
 
 @op("", differentiable=False)
 def argmin(a, *, dim=None, keepdim=False):
-    return jnp.argmin(a, axis=dim, keepdims=keepdim)
+    return jnp.argmin(a, axis=None if a.ndim == 0 else dim, keepdims=keepdim)
 
 
 @op("SoftmaxBackward0")

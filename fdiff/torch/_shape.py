@@ -100,7 +100,9 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 def squeeze(input: Tensor, dim: int | None = None) -> Tensor:
     if dim is None:
         return apply(shape_ops.squeeze, input)
-    return apply(shape_ops.squeeze_dim, input, dim=checked_dim(input, dim))
+    dim = checked_dim(input, dim)
+    return apply(shape_ops.squeeze_dims if isinstance(dim, tuple) else shape_ops.squeeze_dim,
+                 input, dim=dim)  # fmt: skip
 
 
 @torch_function

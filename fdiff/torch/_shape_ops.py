@@ -27,7 +27,7 @@ def t(a):
 
 @op("TransposeBackward0", saves=False)
 def transpose(a, *, dim0, dim1):
-    return jnp.swapaxes(a, dim0, dim1)
+    return jnp.swapaxes(a, dim0, dim1) if a.ndim else a  # a 0-d tensor: dims 0 and -1 are it
 
 
 @op("PermuteBackward0", saves=False)
@@ -47,7 +47,14 @@ def squeeze(a):
 
 @op("SqueezeBackward1", saves=False)
 def squeeze_dim(a, *, dim):
-    return jnp.squeeze(a, dim) if a.shape[dim] == 1 else a
+    return squeeze_dims.impl(a, dim=(dim,))
+
+
+@op("SqueezeBackward2", saves=False)
+def squeeze_dims(a, *, dim):
+    """Squeeze the dims in ``dim`` whose size is 1; a 0-d tensor stays as it is."""
+    dims = tuple(d for d in dim if a.ndim and a.shape[d] == 1)
+    return jnp.squeeze(a, dims) if dims else a
 
 
 @op("ExpandBackward0", saves=False)

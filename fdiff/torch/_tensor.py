@@ -252,8 +252,13 @@ class Tensor(TensorBase, returned_by_ops=True):
         return np.asarray(self._value)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        array = np.asarray(self._value)
+        array = self.numpy()  # refuses a tensor that requires grad, as torch's does
         return array if dtype is None else array.astype(dtype)
+
+    def __array_wrap__(self, array: np.ndarray, context: Any = None, return_scalar: bool = False):
+        """A NumPy result computed from this tensor is a tensor (``x + np.ones(2)``: tensors
+        decline NumPy arrays, as torch's do, so NumPy computes it with its own promotion)."""
+        return _creation.tensor(array)
 
     def __len__(self) -> int:
         if self.dim() == 0:
@@ -325,15 +330,18 @@ class Tensor(TensorBase, returned_by_ops=True):
     def __truediv__(self, other):
         return apply(ops.div, self, other)
 
-    @binary_operator
     def __rtruediv__(self, other):
+        if isinstance(other, np.ndarray):  # torch's is self.reciprocal() * other: NumPy's then
+            return (1 / self) * other
+        return self._rdiv(other)
+
+    @binary_operator
+    def _rdiv(self, other):
         return apply(ops.rdiv, self, other)
 
     @binary_operator
     def __pow__(self, exponent):
-        return apply(
-            ops.pow_tensor if isinstance(exponent, Tensor) else ops.pow_scalar, self, exponent
-        )
+        return _math.pow(self, exponent)
 
     @binary_operator
     def __rpow__(self, base):
@@ -341,11 +349,11 @@ class Tensor(TensorBase, returned_by_ops=True):
 
     @binary_operator
     def __matmul__(self, other):
-        return apply(ops.matmul, self, other)
+        return _math.matmul(self, other)
 
     @binary_operator
     def __rmatmul__(self, other):
-        return apply(ops.matmul, other, self)
+        return _math.matmul(other, self)
 
     def __neg__(self):
         return apply(ops.neg, self)
@@ -353,8 +361,13 @@ class Tensor(TensorBase, returned_by_ops=True):
     def __abs__(self):
         return apply(ops.abs_, self)
 
-    @binary_operator
     def __eq__(self, other):  # type: ignore[override]
+        if isinstance(other, np.ndarray):  # torch's eq takes an array as a tensor of its values
+            return _creation.tensor(np.asarray(self._value) == other)
+        return self._eq(other)
+
+    @binary_operator
+    def _eq(self, other):
         return apply(ops.eq, self, other)
 
     @binary_operator

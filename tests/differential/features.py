@@ -77,7 +77,7 @@ v3 = torch.cat([x0, x0 * 2], dim=0) + torch.stack([x0, x0], 0).view(4, 3)
 v4 = x0[1] + x0[0:1].squeeze(0) + x0[..., 0].sum() + x0[:, ::2].sum()
 v5 = x0[torch.tensor([0, 0, 1])]
 v6 = x0[x0 > 0]
-v7 = x0.clone()
+v7 = x0.clone() + x0[None, :, None].squeeze((0, 2))
 v8 = x0[...] + x0[:, 0:] + x0[1, 0:].sum() + x0[None][0] + x0[0:1, None].sum() + x0.flatten(1)
 weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8).backward()
 """

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fdiff.torch import _dtypes
 from fdiff.torch import _nn_ops as nn_ops
 from fdiff.torch import _ops as ops
 from fdiff.torch._dispatch import apply
@@ -129,6 +130,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``; on a 2-D input recorded as torch records it (``addmm`` or
     ``mm`` of ``weight.t()``), so ``grad_fn.next_functions`` walks torch's graph."""
+    _dtypes.check_matmul_dtypes("linear", input, weight, bias)
     if input.dim() == 2 and weight.dim() == 2:
         if bias is None:
             return apply(ops.matmul, input, weight.t())
