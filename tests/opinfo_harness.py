@@ -82,10 +82,6 @@ KNOWN_DEVIATIONS: dict[str, str] = {
     **{
         key: f"open bug, found by this sweep: {what}"
         for key, what in {
-            "cumsum: forward raised RuntimeError": "cumsum of a 0-d tensor",
-            "cumprod: forward raised RuntimeError": "cumprod of a 0-d tensor",
-            "index_select: forward raised RuntimeError": "index_select of a 0-d tensor",
-            "gather: forward raised RuntimeError": "gather of a 0-d tensor",
             "einsum: forward raised AttributeError": "einsum with operands as one list",
             "nn.functional.avg_pool2d: forward raised ValueError": "avg_pool2d with padding=(1,)",
             "nn.functional.batch_norm: forward raised IndexError": "batch_norm on some inputs",
