@@ -82,7 +82,6 @@ KNOWN_DEVIATIONS: dict[str, str] = {
     **{
         key: f"open bug, found by this sweep: {what}"
         for key, what in {
-            "einsum: forward raised AttributeError": "einsum with operands as one list",
             "nn.functional.avg_pool2d: forward raised ValueError": "avg_pool2d with padding=(1,)",
             "nn.functional.batch_norm: forward raised IndexError": "batch_norm on some inputs",
             "nn.functional.embedding: forward raised IndexError": "embedding on some inputs",
@@ -112,6 +111,7 @@ def op_key(opinfo: Any) -> str:
 ADAPTED = {
     "where": lambda self, condition, other: fdiff.torch.where(condition, self, other),
     "zero_": lambda x: x.clone().zero_(),
+    "einsum": lambda tensors, equation: fdiff.torch.einsum(equation, tensors),
 }
 """Entries whose OpInfo ``op`` is a lambda around the torch function: fdiff.torch's same."""
 
