@@ -82,7 +82,6 @@ KNOWN_DEVIATIONS: dict[str, str] = {
     **{
         key: f"open bug, found by this sweep: {what}"
         for key, what in {
-            "nn.functional.avg_pool2d: forward raised ValueError": "avg_pool2d with padding=(1,)",
             "nn.functional.batch_norm: forward raised IndexError": "batch_norm on some inputs",
             "nn.functional.embedding: forward raised IndexError": "embedding on some inputs",
             "narrow: forward raised RuntimeError": "narrow with a tensor start (traced in the op)",

@@ -422,3 +422,25 @@ def test_bce_with_logits_weights(real_torch, reduction):
         return loss, x.grad, loss.grad_fn.name()
 
     assert_same(*run_both(real_torch, program))
+
+
+def test_functional_int_pair_arguments_accept_one_int_in_a_sequence(real_torch):
+    """torch's ``int[2]`` arguments of F.avg_pool2d/max_pool2d/conv2d expand ``(n,)`` to
+    ``(n, n)``; pooling's ``stride=()`` means omitted. Conv data are small integers, so its
+    sums are exact."""
+
+    def program(torch):
+        F = torch.nn.functional
+        x = _data(torch, 1, 2, 5, 6)
+        image = torch.arange(30.0).reshape(1, 1, 5, 6).requires_grad_()
+        weight = torch.tensor([[[[1.0, -2.0], [0.0, 3.0]]]])
+        outs = [
+            F.avg_pool2d(x, 3, padding=(1,)),
+            F.avg_pool2d(x, (2,), stride=()),
+            F.max_pool2d(x, 3, stride=(2,), padding=[1], dilation=(1,)),
+            F.conv2d(image, weight, stride=(2,), padding=(1,), dilation=[2]),
+        ]
+        total = sum(out.sum() * (i + 1) for i, out in enumerate(outs))
+        return outs, torch.autograd.grad(total, [x, image])
+
+    assert_same(*run_both(real_torch, program))

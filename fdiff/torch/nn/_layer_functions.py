@@ -192,9 +192,16 @@ def _pool_geometry(
     them (``ceil_mode`` keeps a last window that starts inside the input or left padding)."""
     if input.dim() not in (3, 4):
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
-    kernel = pair(kernel_size, "kernel_size", function)
-    stride = kernel if stride is None or stride == [] else pair(stride, "stride", function)
-    pad, dil = pair(padding, "padding", function), pair(dilation, "dilation", function)
+    kernel, pad, dil = (
+        pair(value, name, function, expand_one=True)
+        for value, name in (
+            (kernel_size, "kernel_size"),
+            (padding, "padding"),
+            (dilation, "dilation"),
+        )
+    )
+    omitted = stride is None or stride in ([], ())
+    stride = kernel if omitted else pair(stride, "stride", function, expand_one=True)
     out_size, paddings = [], []
     for n, k, s, p, d in zip(input.shape[-2:], kernel, stride, pad, dil, strict=True):
         if p > (d * (k - 1) + 1) // 2:
