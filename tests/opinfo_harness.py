@@ -82,8 +82,6 @@ KNOWN_DEVIATIONS: dict[str, str] = {
     **{
         key: f"open bug, found by this sweep: {what}"
         for key, what in {
-            "nn.functional.batch_norm: forward raised IndexError": "batch_norm on some inputs",
-            "nn.functional.embedding: forward raised IndexError": "embedding on some inputs",
             "narrow: forward raised RuntimeError": "narrow with a tensor start (traced in the op)",
         }.items()
     },
@@ -111,6 +109,9 @@ ADAPTED = {
     "where": lambda self, condition, other: fdiff.torch.where(condition, self, other),
     "zero_": lambda x: x.clone().zero_(),
     "einsum": lambda tensors, equation: fdiff.torch.einsum(equation, tensors),
+    "nn.functional.embedding": lambda weight, idx, **kwargs: fdiff.torch.nn.functional.embedding(
+        idx, weight, **kwargs
+    ),
 }
 """Entries whose OpInfo ``op`` is a lambda around the torch function: fdiff.torch's same."""
 

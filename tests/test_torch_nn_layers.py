@@ -444,3 +444,21 @@ def test_functional_int_pair_arguments_accept_one_int_in_a_sequence(real_torch):
         return outs, torch.autograd.grad(total, [x, image])
 
     assert_same(*run_both(real_torch, program))
+
+
+def test_batch_norm_of_an_empty_input_is_a_scaled_copy(real_torch):
+    """torch's shortcut for an input without elements: ``input.clone() * weight[0] + bias[0]``
+    (any rank), the running statistics untouched, no per-channel check."""
+
+    def program(torch):
+        F = torch.nn.functional
+        x = torch.zeros(0, 3, requires_grad=True)
+        weight = torch.tensor([2.0, 3.0, 4.0], requires_grad=True)
+        bias = torch.tensor([1.0, 1.0, 1.0], requires_grad=True)
+        mean, var = torch.ones(3), torch.ones(3)
+        out = F.batch_norm(x, mean, var, weight, bias, training=True)
+        bare = F.batch_norm(torch.zeros(0, requires_grad=True), torch.zeros(0), torch.zeros(0))
+        grads = torch.autograd.grad((out.sum() + 1) * weight.sum(), [x, weight, bias])
+        return out, out.grad_fn.name(), bare, mean, var, grads
+
+    assert_same(*run_both(real_torch, program))

@@ -145,6 +145,10 @@ def batch_norm(
     """Normalize each channel (dim 1) by the batch's statistics when ``training`` (updating
     the running ones in place: ``(1 - momentum) running + momentum batch``, the variance
     unbiased), else by the running statistics."""
+    if input.numel() == 0:  # torch's shortcut: a copy, times weight[0] plus bias[0]
+        out = input.clone()
+        out = out if weight is None else out * weight[0]
+        return out if bias is None else out + bias[0]
     per_channel = input.numel() // input.shape[1]
     if training and per_channel == 1:
         raise ValueError(
