@@ -79,12 +79,6 @@ KNOWN_DEVIATIONS: dict[str, str] = {
     "diagonal: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
     "nn.functional.layer_norm: gradient 0": "a one-element layer_norm's exact gradient is 0; "
     "torch's is rounding noise (6e-5 on that sample), fdiff.torch's exactly 0",
-    **{
-        key: f"open bug, found by this sweep: {what}"
-        for key, what in {
-            "narrow: forward raised RuntimeError": "narrow with a tensor start (traced in the op)",
-        }.items()
-    },
 }
 """``"op[.variant]: stage"`` -> why fdiff.torch differs there. The sweep asserts that each
 still happens, so a fixed one must leave this list."""
