@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import fdiff
 
 PACKAGE = Path(fdiff.__file__).resolve().parent
@@ -98,6 +100,7 @@ print(json.dumps(failures))
 """
 
 
+@pytest.mark.slow  # one import per module from a clean slate: ~25 s, in the slow profile
 def test_every_module_imports_in_isolation():
     names = sorted(set(MODULES) - RUN_AS_SCRIPT)
     done = subprocess.run(

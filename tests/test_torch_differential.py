@@ -139,6 +139,7 @@ def test_random_float64_program_matches_torch(x64, program):
     x64.check(program)
 
 
+@pytest.mark.slow  # re-runs every feature program to collect its ops: ~20 s
 def test_every_table_op_has_a_differential_sample(x64):
     """Every op-table entry is run by a feature program (unrecorded ones: written in one).
 
