@@ -59,19 +59,12 @@ BILINEAR = {"matmul", "mm", "bmm", "dot", "nn.functional.linear", "nn.functional
             "mean"}  # fmt: skip
 """Sums of products of the inputs: the magnitude is the op of absolute values."""
 
-_LEAF_OUTPUT = (
-    "fdiff.torch's autograd.grad refuses an output that is itself a leaf (RuntimeError); this "
-    "op returns its input itself there, and torch's gradient is then grad_outputs"
-)
 _STRUCTURAL_REQUIRES_GRAD = (
     "a create_graph gradient requires grad in torch when its backward formula reads an input "
     "that requires grad; in fdiff.torch when its value depends on one (fdiff/torch/_dependence"
     ".py): this gradient is constant in the input, so only torch lets it be differentiated again"
 )
 KNOWN_DEVIATIONS: dict[str, str] = {
-    "contiguous: backward raised RuntimeError": _LEAF_OUTPUT,
-    "flatten: backward raised RuntimeError": _LEAF_OUTPUT,
-    "float: backward raised RuntimeError": _LEAF_OUTPUT,
     "int: forward output 0": "without x64, torch.int32 and torch.int64 share int32 storage, "
     "which reports itself as torch.int64",
     "cat: forward raised IndexError": "torch's legacy rule skips 1-D empty tensors in cat before "
@@ -86,20 +79,6 @@ KNOWN_DEVIATIONS: dict[str, str] = {
     "diagonal: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
     "nn.functional.layer_norm: gradient 0": "a one-element layer_norm's exact gradient is 0; "
     "torch's is rounding noise (6e-5 on that sample), fdiff.torch's exactly 0",
-    **{
-        key: f"open bug, found by this sweep: {what}"
-        for key, what in {
-            "cumsum: forward raised RuntimeError": "cumsum of a 0-d tensor",
-            "cumprod: forward raised RuntimeError": "cumprod of a 0-d tensor",
-            "index_select: forward raised RuntimeError": "index_select of a 0-d tensor",
-            "gather: forward raised RuntimeError": "gather of a 0-d tensor",
-            "einsum: forward raised AttributeError": "einsum with operands as one list",
-            "nn.functional.avg_pool2d: forward raised ValueError": "avg_pool2d with padding=(1,)",
-            "nn.functional.batch_norm: forward raised IndexError": "batch_norm on some inputs",
-            "nn.functional.embedding: forward raised IndexError": "embedding on some inputs",
-            "narrow: forward raised RuntimeError": "narrow with a tensor start (traced in the op)",
-        }.items()
-    },
 }
 """``"op[.variant]: stage"`` -> why fdiff.torch differs there. The sweep asserts that each
 still happens, so a fixed one must leave this list."""
@@ -123,6 +102,10 @@ def op_key(opinfo: Any) -> str:
 ADAPTED = {
     "where": lambda self, condition, other: fdiff.torch.where(condition, self, other),
     "zero_": lambda x: x.clone().zero_(),
+    "einsum": lambda tensors, equation: fdiff.torch.einsum(equation, tensors),
+    "nn.functional.embedding": lambda weight, idx, **kwargs: fdiff.torch.nn.functional.embedding(
+        idx, weight, **kwargs
+    ),
 }
 """Entries whose OpInfo ``op`` is a lambda around the torch function: fdiff.torch's same."""
 

@@ -226,3 +226,19 @@ def test_create_graph_backward_of_a_linear_loss_gives_a_constant_grad(real_torch
         return w.grad, w.grad.grad_fn is None
 
     assert_same(*run_both(real_torch, program))
+
+
+def test_grad_of_an_output_that_is_the_input_leaf_is_its_cotangent(real_torch):
+    """``x.contiguous()`` returns ``x`` itself: torch's grad passes the cotangent (implicit ones
+    for one element) through, and adds it to the other outputs' gradients."""
+
+    def program(torch):
+        x = torch.tensor([1.0, 2.0], requires_grad=True)
+        s = torch.tensor(2.0, requires_grad=True)
+        given = torch.tensor([3.0, 4.0])
+        passed = torch.autograd.grad(x.contiguous(), x, given)
+        both = torch.autograd.grad([x, (x * x).sum()], x, [given, None])
+        mixed = torch.autograd.grad([s, s * 3], [s, x], allow_unused=True)
+        return passed, passed[0] is given, both, mixed, torch.autograd.grad(s.flatten(), s)
+
+    assert_same(*run_both(real_torch, program))

@@ -422,3 +422,43 @@ def test_bce_with_logits_weights(real_torch, reduction):
         return loss, x.grad, loss.grad_fn.name()
 
     assert_same(*run_both(real_torch, program))
+
+
+def test_functional_int_pair_arguments_accept_one_int_in_a_sequence(real_torch):
+    """torch's ``int[2]`` arguments of F.avg_pool2d/max_pool2d/conv2d expand ``(n,)`` to
+    ``(n, n)``; pooling's ``stride=()`` means omitted. Conv data are small integers, so its
+    sums are exact."""
+
+    def program(torch):
+        F = torch.nn.functional
+        x = _data(torch, 1, 2, 5, 6)
+        image = torch.arange(30.0).reshape(1, 1, 5, 6).requires_grad_()
+        weight = torch.tensor([[[[1.0, -2.0], [0.0, 3.0]]]])
+        outs = [
+            F.avg_pool2d(x, 3, padding=(1,)),
+            F.avg_pool2d(x, (2,), stride=()),
+            F.max_pool2d(x, 3, stride=(2,), padding=[1], dilation=(1,)),
+            F.conv2d(image, weight, stride=(2,), padding=(1,), dilation=[2]),
+        ]
+        total = sum(out.sum() * (i + 1) for i, out in enumerate(outs))
+        return outs, torch.autograd.grad(total, [x, image])
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_batch_norm_of_an_empty_input_is_a_scaled_copy(real_torch):
+    """torch's shortcut for an input without elements: ``input.clone() * weight[0] + bias[0]``
+    (any rank), the running statistics untouched, no per-channel check."""
+
+    def program(torch):
+        F = torch.nn.functional
+        x = torch.zeros(0, 3, requires_grad=True)
+        weight = torch.tensor([2.0, 3.0, 4.0], requires_grad=True)
+        bias = torch.tensor([1.0, 1.0, 1.0], requires_grad=True)
+        mean, var = torch.ones(3), torch.ones(3)
+        out = F.batch_norm(x, mean, var, weight, bias, training=True)
+        bare = F.batch_norm(torch.zeros(0, requires_grad=True), torch.zeros(0), torch.zeros(0))
+        grads = torch.autograd.grad((out.sum() + 1) * weight.sum(), [x, weight, bias])
+        return out, out.grad_fn.name(), bare, mean, var, grads
+
+    assert_same(*run_both(real_torch, program))

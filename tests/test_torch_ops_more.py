@@ -377,3 +377,26 @@ def test_fdiff_compare_agrees_on_a_script_of_these_ops(real_torch):
     report = compare_script(Path(__file__).parent / "data" / "ops_more_script.py")
     assert report.agree, format_report(report)
     assert report.transcript and all(row.status == "same" for row in report.transcript)
+
+
+def test_cumulative_and_selection_ops_of_a_0d_tensor(real_torch):
+    """torch treats a 0-d tensor as one element along dim 0 (and gather a 0-d index or input
+    as 1-d): values and gradients, and index_select's check of a scalar's index."""
+
+    def program(torch):
+        x = torch.tensor(2.0, requires_grad=True)
+        v = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        outs = [
+            torch.cumsum(x, 0),
+            x.cumprod(-1),
+            torch.index_select(x, 0, torch.tensor([0])),
+            torch.gather(x, 0, torch.tensor(0)),
+            torch.gather(x, 0, torch.tensor([0, 0])),
+            torch.gather(v, 0, torch.tensor(2)),
+        ]
+        grads = torch.autograd.grad(sum(out.sum() * (i + 1) for i, out in enumerate(outs)), [x, v])
+        return outs, grads
+
+    assert_same(*run_both(real_torch, program))
+    assert_same_error(real_torch, lambda t: t.index_select(t.tensor(1.0), 0, t.tensor([0, 0])))
+    assert_same_error(real_torch, lambda t: t.gather(t.tensor(1.0), 0, t.tensor([[0]])))

@@ -299,3 +299,17 @@ def test_overwrite_bumps_the_version_and_updates_views():
     assert w._version == 1 and tail.tolist() == [5.0, 6.0]
     with pytest.raises(RuntimeError, match="is at version 1; expected version 0 instead"):
         loss.backward()
+
+
+def test_narrow_with_a_0d_integer_tensor_start(real_torch):
+    """torch reads a tensor ``start`` as its integer (negative counts from the end); any other
+    tensor is refused with torch's message."""
+
+    def program(torch):
+        x = torch.arange(6.0).reshape(2, 3).requires_grad_()
+        outs = [torch.narrow(x, 1, torch.tensor(1), 2), x.narrow(-1, torch.tensor(-1), 1)]
+        return outs, torch.autograd.grad(outs[0].sum() + 2 * outs[1].sum(), x)
+
+    assert_same(*run_both(real_torch, program))
+    for start in ([1], 1.0, True):
+        assert_same_error(real_torch, lambda t, s=start: t.ones(2, 3).narrow(1, t.tensor(s), 1))

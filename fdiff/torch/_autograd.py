@@ -256,8 +256,16 @@ def grad(
     for t in targets:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    if any(o.is_leaf for o in outs):
-        raise RuntimeError("grad of a leaf output is not supported; use the identity instead")
+    # An output that is a leaf (``x.contiguous()`` returns ``x``) passes its cotangent through.
+    passed = {}
+    for out, cot in zip(outs, cotangents, strict=True):
+        if out.is_leaf:
+            cot = new_tensor(jnp.ones_like(out._value)) if cot is None else cot
+            passed[id(out)] = passed[id(out)] + cot if id(out) in passed else cot
+    graph = [(o, c) for o, c in zip(outs, cotangents, strict=True) if not o.is_leaf]
+    if not graph:
+        return _per_target(targets, None, [], allow_unused, passed)
+    outs, cotangents = (list(x) for x in zip(*graph, strict=True))
     wanted_ids = {id(t) for t in targets if t.is_leaf}
     non_leaf_ids = {id(t._node) for t in targets if not t.is_leaf}
     plan = _graph.plan(
@@ -268,18 +276,25 @@ def grad(
     grads = _gradients(plan, cotangents, create_graph)
     if not (create_graph if retain_graph is None else retain_graph):
         _graph.free(plan.nodes)
-    return _per_target(targets, plan, grads, allow_unused)
+    return _per_target(targets, plan, grads, allow_unused, passed)
 
 
 def _per_target(
-    targets: list[Tensor], plan: Plan, grads: list[Tensor], allow_unused: bool
+    targets: list[Tensor],
+    plan: Plan | None,
+    grads: list[Tensor],
+    allow_unused: bool,
+    passed: dict[int, Tensor],
 ) -> tuple[Tensor | None, ...]:
-    n_leaves = len(plan.key.wanted_leaves)
-    by_leaf: dict[int, Tensor] = {}
-    for slot, g in zip(plan.key.wanted_leaves, grads[:n_leaves], strict=True):
-        ident = id(plan.leaves[slot].tensor)
-        by_leaf[ident] = by_leaf[ident] + g if ident in by_leaf else g
-    node_grads = dict(zip((id(n) for n in plan.perturbed), grads[n_leaves:], strict=True))
+    """Each target's gradient: the plan's, plus ``passed`` (leaf outputs' cotangents by id)."""
+    by_leaf: dict[int, Tensor] = dict(passed)
+    node_grads: dict[int, Tensor] = {}
+    if plan is not None:
+        n_leaves = len(plan.key.wanted_leaves)
+        for slot, g in zip(plan.key.wanted_leaves, grads[:n_leaves], strict=True):
+            ident = id(plan.leaves[slot].tensor)
+            by_leaf[ident] = by_leaf[ident] + g if ident in by_leaf else g
+        node_grads = dict(zip((id(n) for n in plan.perturbed), grads[n_leaves:], strict=True))
     result: list[Tensor | None] = []
     for i, t in enumerate(targets):
         g = by_leaf.get(id(t)) if t.is_leaf else node_grads.get(id(t._node))

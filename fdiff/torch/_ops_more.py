@@ -30,12 +30,12 @@ def log2(a):
 
 @op("CumsumBackward0", saves=False)
 def cumsum(a, *, dim):
-    return jnp.cumsum(a, axis=dim)
+    return a if a.ndim == 0 else jnp.cumsum(a, axis=dim)
 
 
 @op("CumprodBackward0")
 def cumprod(a, *, dim):
-    return jnp.cumprod(a, axis=dim)
+    return a if a.ndim == 0 else jnp.cumprod(a, axis=dim)
 
 
 @op("ProdBackward1")
@@ -156,6 +156,8 @@ def _grid(index, dim: int) -> tuple:
 
 @op("GatherBackward0")
 def gather(a, index, *, dim):
+    if a.ndim <= 1:  # a 0-d ``a`` or ``index`` counts as 1-d (its values are checked in range)
+        return a.reshape(-1)[index]
     return a[_grid(index, dim)]
 
 
@@ -178,7 +180,7 @@ def scatter_add(a, index, src, *, dim):
 
 @op("IndexSelectBackward0")
 def index_select(a, index, *, dim):
-    return jnp.take(a, index.reshape(-1), axis=dim)
+    return a if a.ndim == 0 else jnp.take(a, index.reshape(-1), axis=dim)
 
 
 @op("MaskedFillBackward0")

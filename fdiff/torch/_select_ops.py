@@ -42,9 +42,11 @@ def _indices(index: Any, function: str) -> np.ndarray:
 def _check_index(input: Tensor, dim: int, index: Tensor, function: str) -> np.ndarray:
     """``index``'s values, after torch's checks for ``gather``/``scatter`` along ``dim``."""
     values = _indices(index, function)
-    if index.dim() != input.dim():
+    if function != "gather" and {index.dim(), input.dim()} == {0, 1}:
+        raise UnsupportedError(f"torch.{function} (a 0-d input or index with a 1-d other)")
+    if max(index.dim(), 1) != max(input.dim(), 1):  # torch counts a 0-d tensor as 1-d here
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
-    for d, (n, limit) in enumerate(zip(index.shape, input.shape, strict=True)):
+    for d, (n, limit) in enumerate(zip(index.shape, input.shape, strict=False)):
         if d != dim and n > limit:
             raise RuntimeError(
                 f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
@@ -120,6 +122,10 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         raise IndexError("index_select(): Index is supposed to be a vector")
     values = np.asarray(index._value)
     size = input.shape[dim] if input.dim() else 1
+    if input.dim() == 0 and values.size != 1:
+        raise RuntimeError(
+            f"index_select(): Index to scalar can have only 1 value, got {values.size} value(s)"
+        )
     if ((values < 0) | (values >= size)).any():
         raise IndexError("index out of range in self")
     return apply(more_ops.index_select, input, index, dim=dim)

@@ -131,6 +131,10 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """A view of ``length`` entries of ``dim`` from ``start`` on (torch's ``SliceBackward0``)."""
     dim = checked_dim(input, dim) % input.dim()
     size = input.shape[dim]
+    if isinstance(start, Tensor):
+        if start.dim() != 0 or start.dtype.is_floating_point or start.dtype.name == "bool":
+            raise RuntimeError("start must be an 0-dim integral Tensor.")
+        start = int(start.item())
     start = start + size if start < 0 else start
     if not 0 <= start <= size or length < 0 or start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")

@@ -18,9 +18,18 @@ def functional(function: F) -> F:
     return refusing_unknown_keywords(function, f"torch.nn.functional.{function.__name__}")
 
 
-def pair(value: Any, name: str, function: str = "conv2d") -> tuple[int, int]:
-    """``value``, an int or a pair of ints >= 0, as a pair."""
+def pair(
+    value: Any, name: str, function: str = "conv2d", expand_one: bool = False
+) -> tuple[int, int]:
+    """``value``, an int or a pair of ints >= 0, as a pair; with ``expand_one`` (torch's
+    functions' ``int[2]`` arguments) a sequence of one int too.
+
+    >>> pair([2], "stride", "avg_pool2d", expand_one=True)
+    (2, 2)
+    """
     pair = (value, value) if isinstance(value, int) else tuple(value)
+    if expand_one and len(pair) == 1:
+        pair = pair * 2
     if len(pair) != 2 or not all(isinstance(v, int) and v >= 0 for v in pair):
         raise ValueError(
             f"{function}: `{name}` must be an int or a pair of ints >= 0, got {value!r}"

@@ -145,6 +145,10 @@ def batch_norm(
     """Normalize each channel (dim 1) by the batch's statistics when ``training`` (updating
     the running ones in place: ``(1 - momentum) running + momentum batch``, the variance
     unbiased), else by the running statistics."""
+    if input.numel() == 0:  # torch's shortcut: a copy, times weight[0] plus bias[0]
+        out = input.clone()
+        out = out if weight is None else out * weight[0]
+        return out if bias is None else out + bias[0]
     per_channel = input.numel() // input.shape[1]
     if training and per_channel == 1:
         raise ValueError(
@@ -192,9 +196,16 @@ def _pool_geometry(
     them (``ceil_mode`` keeps a last window that starts inside the input or left padding)."""
     if input.dim() not in (3, 4):
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
-    kernel = pair(kernel_size, "kernel_size", function)
-    stride = kernel if stride is None or stride == [] else pair(stride, "stride", function)
-    pad, dil = pair(padding, "padding", function), pair(dilation, "dilation", function)
+    kernel, pad, dil = (
+        pair(value, name, function, expand_one=True)
+        for value, name in (
+            (kernel_size, "kernel_size"),
+            (padding, "padding"),
+            (dilation, "dilation"),
+        )
+    )
+    omitted = stride is None or stride in ([], ())
+    stride = kernel if omitted else pair(stride, "stride", function, expand_one=True)
     out_size, paddings = [], []
     for n, k, s, p, d in zip(input.shape[-2:], kernel, stride, pad, dil, strict=True):
         if p > (d * (k - 1) + 1) // 2:

@@ -80,7 +80,7 @@ def _padding(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, int]) -
     if padding == "same":
         total = [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]
         return tuple((t // 2, t - t // 2) for t in total)
-    return tuple((p, p) for p in pair(padding, "padding"))
+    return tuple((p, p) for p in pair(padding, "padding", expand_one=True))
 
 
 @functional
@@ -107,13 +107,13 @@ def conv2d(
             f"{list(input.shape)} to have {weight.shape[1] * groups} channels, but got "
             f"{input.shape[1]} channels instead"
         )
-    dil = pair(dilation, "dilation")
+    dil = pair(dilation, "dilation", expand_one=True)
     return apply(
         nn_ops.conv2d,
         input,
         weight,
         bias,
-        stride=pair(stride, "stride"),
+        stride=pair(stride, "stride", expand_one=True),
         padding=_padding(padding, tuple(weight.shape[2:]), dil),
         dilation=dil,
         groups=groups,
