@@ -1,7 +1,8 @@
 """fdiff.torch against PyTorch's own OpInfo samples (see ``opinfo_harness``).
 
-The default run checks a few ops on their first samples (forward and gradient); the ``slow``
-sweep checks every OpInfo entry fdiff.torch implements, ``FULL_SWEEP_SAMPLES`` samples each,
+All of it is in the ``slow`` profile (importing ``op_db`` alone takes ~10 s): a few common ops
+on their first samples (forward and gradient), the harness's own failure checks, and the
+sweep, which checks every OpInfo entry fdiff.torch implements, ``FULL_SWEEP_SAMPLES`` samples each,
 with second derivatives. A deviation fails unless listed with its reason in
 ``opinfo_harness.KNOWN_DEVIATIONS``; a sample fdiff.torch refuses with ``UnsupportedError`` is
 counted as unsupported. ``python tests/test_torch_opinfo.py --table`` runs the full sweep and
@@ -19,6 +20,8 @@ import fdiff.torch
 
 sys.path.insert(0, str(Path(__file__).parent))  # run as a script: support, opinfo_harness
 import opinfo_harness as harness
+
+pytestmark = pytest.mark.slow
 
 DEFAULT_OPS = ["add", "mul", "div.no_rounding_mode", "exp", "matmul", "sum", "softmax",
                "where", "nn.functional.linear", "sigmoid"]  # fmt: skip
@@ -58,7 +61,6 @@ def test_the_harness_counts_unsupported_samples(ops_by_key):
     ]
 
 
-@pytest.mark.slow
 def test_every_opinfo_sample_matches_torch_or_is_accounted_for(real_torch):
     ops = harness.selected_ops()
     outcomes, _ = harness.timed_sweep(ops, FULL_SWEEP_SAMPLES, second_order=True)
