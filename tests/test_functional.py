@@ -248,6 +248,38 @@ def test_backward_cotangent_errors_name_shapes_dtypes_structures():
         backward(lambda x: jnp.round(x).astype(jnp.int32), jnp.ones(()))
 
 
+def test_backward_argnums_and_has_aux_follow_jax_value_and_grad():
+    def loss(w, x, labels):
+        error = w * x - labels
+        return (error**2).sum(), error
+
+    w, x, labels = jnp.array(2.0), jnp.array([1.0, 3.0]), jnp.array([1, 3])
+    (value, error), w_grad = backward(loss, w, x, labels, argnums=0, has_aux=True)
+    # analytic: error = [1, 3], value = 10, d/dw = sum(2 * error * x) = 2 + 18
+    assert_close(value, 10.0)
+    assert_close(error, [1.0, 3.0])
+    assert_close(w_grad, 20.0)
+    (_, _), (g_w, g_x) = backward(loss, w, x, labels, argnums=(0, 1), has_aux=True)
+    want = jax.value_and_grad(loss, argnums=(0, 1), has_aux=True)(w, x, labels)[1]
+    assert_close(g_w, want[0])
+    assert_close(g_x, want[1])  # 2 * error * w = [4, 12]
+    assert_close(g_x, [4.0, 12.0])
+    value, g_x = backward(lambda w, x: (w * x).sum(), w, x, argnums=-1)
+    assert_close(g_x, [2.0, 2.0])
+
+
+def test_backward_argnums_and_has_aux_errors():
+    f = lambda w, n: w * n  # noqa: E731
+    with pytest.raises(TypeError, match=r"Argument 1 has dtype int32"):
+        backward(f, jnp.array(1.0), jnp.array(2), argnums=1)
+    with pytest.raises(ValueError, match=r"`argnums` has 2, but `f` was given 2"):
+        backward(f, jnp.array(1.0), jnp.array(2), argnums=2)
+    with pytest.raises(TypeError, match=r"`argnums` must be an int"):
+        backward(f, jnp.array(1.0), jnp.array(2), argnums=())
+    with pytest.raises(TypeError, match=r"must return a pair \(output, aux\)"):
+        backward(f, jnp.array(1.0), jnp.array(2), argnums=0, has_aux=True)
+
+
 # --- retained_vjp -------------------------------------------------------------------------------
 
 
@@ -384,6 +416,42 @@ def test_tap_inside_separately_jitted_function_is_reported():
     inner = jax.jit(lambda a: tap("b", a * 2))
     with pytest.raises(RuntimeError, match=r"not reached for \['b'\].*jit"):
         intermediate_grads(lambda a: inner(a).sum(), jnp.ones(2))
+
+
+@pytest.mark.parametrize(
+    "loop",
+    [
+        lambda body, x: jax.lax.scan(lambda c, _: (body(c), None), x, None, length=3)[0],
+        lambda body, x: jax.lax.fori_loop(0, 3, lambda i, c: body(c), x),
+        lambda body, x: jax.vmap(body)(x),
+    ],
+    ids=["scan", "fori_loop", "vmap"],
+)
+def test_tap_inside_a_loop_raises_instead_of_summing(loop):
+    body = lambda c: tap("h", c * 2.0)  # noqa: E731
+    with pytest.raises(ValueError, match=r"inside `jax\.(lax\.scan|lax\.fori_loop|vmap)`.*sum"):
+        intermediate_grads(lambda x: loop(body, x).sum(), jnp.ones((2, 2)))
+
+
+def test_tap_of_stacked_zeros_gives_per_iteration_gradients():
+    def f(x):
+        ps = tap("h", jnp.zeros((3, 2)))
+        last, _ = jax.lax.scan(lambda c, p: (c * 2.0 + p, None), x, ps)
+        return last.sum()
+
+    # h_i = 2 h_{i-1}: d(sum h_2)/dh_i = 2**(2 - i)
+    _, (x_grad,), inter = intermediate_grads(f, jnp.ones(2))
+    assert_close(inter["h"], [[4.0, 4.0], [2.0, 2.0], [1.0, 1.0]])
+    assert_close(x_grad, [8.0, 8.0])
+
+
+def test_intermediate_grads_inside_a_user_scan_is_allowed():
+    def step(carry, x):
+        _, _, inter = intermediate_grads(lambda a: (tap("b", a * 3.0) ** 2).sum(), x)
+        return carry, inter["b"]
+
+    _, stacked = jax.lax.scan(step, 0.0, jnp.array([[1.0], [2.0]]))
+    assert_close(stacked, [[6.0], [12.0]])  # d(b^2)/db = 2b = 6a
 
 
 # --- grad_fn_names / output_grad_fn -------------------------------------------------------------

@@ -11,6 +11,7 @@ The active mode is kept on a per-thread stack: the one piece of hidden state thi
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -31,6 +32,30 @@ CACHED_TRACE_HINT = (
     "function's cached trace does not call `tap` again: call `tap` outside it, and jit the "
     "whole `intermediate_grads` call instead."
 )
+
+
+_REPEATING = {
+    ("lax/control_flow/loops.py", "scan"): "jax.lax.scan",
+    ("lax/control_flow/loops.py", "fori_loop"): "jax.lax.fori_loop",
+    ("lax/control_flow/loops.py", "while_loop"): "jax.lax.while_loop",
+    ("lax/control_flow/loops.py", "map"): "jax.lax.map",
+    ("api.py", "vmap_f"): "jax.vmap",
+}
+"""JAX's functions (file under ``jax/_src/``, function) that trace a body once and run it many
+times: a `tap` inside one would see one perturbation for every iteration or batch element."""
+
+
+def _repeating_transform() -> str | None:
+    """The outermost of JAX's looping transforms between `tap` and `intermediate_grads`."""
+    frame = sys._getframe(2)  # the caller of `tap`
+    found = None
+    while frame is not None and frame.f_globals is not globals():
+        filename = frame.f_code.co_filename.replace("\\", "/")
+        if "jax/_src/" in filename:
+            key = (filename.rpartition("jax/_src/")[2], frame.f_code.co_name)
+            found = _REPEATING.get(key, found)
+        frame = frame.f_back
+    return found
 
 
 def _stack() -> list[Any]:
@@ -64,7 +89,9 @@ def tap(name: str, x: T) -> T:
     Raises:
         TypeError: If `name` is not a string, or (inside `intermediate_grads`) `x` is not
             floating-point.
-        ValueError: If the same name is tapped twice in one call (inside `intermediate_grads`).
+        ValueError: If the same name is tapped twice in one call, or the tap is inside
+            ``jax.lax.scan``, ``fori_loop``, ``while_loop``, ``map`` or ``jax.vmap`` within
+            `f` (inside `intermediate_grads`): tap the loop's stacked output instead.
 
     >>> import jax.numpy as jnp
     >>> tap("b", jnp.ones(2) + 2)
@@ -73,7 +100,20 @@ def tap(name: str, x: T) -> T:
     if not isinstance(name, str):
         raise TypeError(f"`tap` takes the name first, as a string; got `{name!r}`.")
     stack = _stack()
-    return stack[-1].visit(name, x) if stack else x
+    if not stack:
+        return x
+    loop = _repeating_transform()
+    if loop is not None:
+        raise ValueError(
+            f"`tap({name!r}, ...)` is called inside `{loop}`, which traces its body once and "
+            "runs it many times: one perturbation would stand for every iteration and "
+            "`intermediate_grads` would return their sum. For per-iteration gradients, tap a "
+            "stacked zero outside the loop and add it in the body through the loop's inputs: "
+            "`ps = tap(name, jnp.zeros((steps, *shape)))`, `lax.scan(lambda c, p: body(c) + p, "
+            "init, ps)`: its gradient is the value's gradient at each iteration, stacked along "
+            "the scan axis."
+        )
+    return stack[-1].visit(name, x)
 
 
 class _Discovery:
