@@ -148,7 +148,7 @@ def backward(
     ...     error = w * x - labels
     ...     return (error**2).sum(), error
     >>> (value, error), w_grad = backward(
-    ...     loss, jnp.array(2.0), jnp.ones(2), jnp.array([1, 3]), argnums=0, has_aux=True
+    ...     loss, jnp.float32(2.0), jnp.ones(2), jnp.array([1, 3]), argnums=0, has_aux=True
     ... )
     >>> value, error, w_grad
     (Array(2., dtype=float32), Array([ 1., -1.], dtype=float32), Array(0., dtype=float32))
