@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 """The package's version (pyproject.toml reads it from here; ``fdiff --version`` prints it)."""
 
 _SOURCES = {
-    "fdiff.errors": ("InputError", "OutputError"),
+    "fdiff.errors": ("InputError", "OutputError", "TraceWarning"),
     "fdiff.fields": (
         "DescentPath",
         "Expression",
@@ -59,6 +59,7 @@ __all__ = [
     "GradientField",
     "InputError",
     "OutputError",
+    "TraceWarning",
     "accumulate",
     "backward",
     "descent_path",

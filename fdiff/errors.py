@@ -1,4 +1,5 @@
-"""``InputError``: bad input from the user, as opposed to a bug in fdiff; ``OutputError``.
+"""``InputError``: bad input from the user, as opposed to a bug in fdiff; ``OutputError``;
+``TraceWarning``.
 
 Every error fdiff documents as the caller's mistake (a rejected expression, an unknown preset, a
 plot window with ``low >= high``, a missing script to compare, a bad command-line argument) is an
@@ -16,7 +17,7 @@ printed the same way.
 no gradient-field preset for example '999.9'; known: 000.1, 002.1
 """
 
-__all__ = ["InputError", "OutputError"]
+__all__ = ["InputError", "OutputError", "TraceWarning"]
 
 
 class InputError(ValueError):
@@ -29,4 +30,13 @@ class OutputError(OSError):
     The message is one line naming the file and the reason; the ``fdiff`` command prints it as
     ``fdiff: error: ...`` and exits with status 2. It is an ``OSError``: the cause is the file
     system, not a bug.
+    """
+
+
+class TraceWarning(UserWarning):
+    """A recorded program read one of its values into Python: its control flow is frozen.
+
+    ``fdiff.torch.functionalize`` warns with it, as ``torch.jit.trace`` warns with
+    ``TracerWarning``: the pure function replays the ops that ran, so an ``if`` on a recorded
+    value keeps the branch taken when the program was recorded. The message names the line.
     """

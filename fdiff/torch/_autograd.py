@@ -17,6 +17,7 @@ import jax.numpy as jnp
 
 from fdiff.torch import _caches, _graph, _hooks
 from fdiff.torch import _ops as ops
+from fdiff.torch import _python_reads as python_reads
 from fdiff.torch._dependence import float_dependence
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import UnsupportedError
@@ -320,6 +321,10 @@ def functionalize(output: Tensor) -> Functionalized:
 
     Constants (tensors that do not require grad) are baked in; ``fn(*args)`` recomputes
     ``output``'s value, ready for ``jax.jacrev``, ``jax.hessian`` or ``jax.make_jaxpr``.
+    Python control flow is frozen, as in ``torch.jit.trace``: ``fn`` replays the ops that ran,
+    so a value computed from the leaves and read into Python before ``output`` was computed
+    (``if h.sum() > 0:``, ``.item()``) warns with :class:`fdiff.errors.TraceWarning`, naming
+    the line (see :mod:`fdiff.torch._python_reads`).
 
     >>> import jax
     >>> import fdiff.torch as torch
@@ -335,6 +340,7 @@ def functionalize(output: Tensor) -> Functionalized:
             "this one is a leaf with no recorded program"
         )
     plan = _graph.plan([output._node])
+    python_reads.warn_frozen_reads(output._node, plan.leaves, stacklevel=2)
     leaves: dict[int, Tensor] = {}
     for leaf in plan.leaves:
         leaves.setdefault(id(leaf.tensor), leaf.tensor)

@@ -19,6 +19,7 @@ from fdiff.torch._errors import op_failure
 from fdiff.torch._grad_mode import is_grad_enabled
 from fdiff.torch._graph import AccumulateGrad, Node, Rebased
 from fdiff.torch._opspec import OpSpec
+from fdiff.torch._python_reads import note_derived
 from fdiff.torch._saving import SavedTensor, saved_inputs, saves_output
 from fdiff.torch._tensor_base import TensorBase, new_tensor
 from fdiff.torch._views import VIEW_OPS, check_usable, record_view
@@ -69,6 +70,8 @@ def apply(spec: OpSpec, *args: Any, **static: Any) -> Any:
         if deferred:
             values = _materialized(args, values)
         result = new_tensor(run(spec, values, static))
+        if needs_grad and grad_mode:  # a comparison or argmax of recorded values
+            note_derived(result, args)
     if spec in VIEW_OPS:
         record_view(result, args[0], spec, tuple(sorted(static.items())), grad_mode)
     return result

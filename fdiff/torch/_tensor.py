@@ -34,6 +34,7 @@ from fdiff.torch import _conversions as conversions
 from fdiff.torch import _device as device_
 from fdiff.torch import _math_more as math_more
 from fdiff.torch import _ops as ops
+from fdiff.torch import _python_reads as python_reads
 from fdiff.torch import _random_draws as random_draws
 from fdiff.torch import _select_ops as select_ops
 from fdiff.torch import _shape_ops as shape_ops
@@ -234,6 +235,7 @@ class Tensor(TensorBase, returned_by_ops=True):
 
     def item(self) -> builtins.float | builtins.int | builtins.bool:
         """The single value as a Python number."""
+        python_reads.note_read(self)
         if self.numel() != 1:
             raise RuntimeError(
                 f"a Tensor with {self.numel()} elements cannot be converted to Scalar"
@@ -241,6 +243,7 @@ class Tensor(TensorBase, returned_by_ops=True):
         return np.asarray(self._value).reshape(()).item()
 
     def tolist(self) -> Any:
+        python_reads.note_read(self)
         return np.asarray(self._value).tolist()
 
     def numpy(self) -> np.ndarray:
