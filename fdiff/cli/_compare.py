@@ -5,6 +5,9 @@ a tolerance or timeout that is not a finite positive number, no real PyTorch) ra
 :class:`~fdiff.errors.InputError` with a one-line message; ``fdiff`` prints it and exits with
 status 2. Otherwise the exit status is 0 when the engines agree, 1 when they differ and 3 when a
 run failed (timed out, killed by a signal, ended without a result, or never started).
+With ``--against PORT.py`` the script runs under real PyTorch and ``PORT.py``, its pure JAX
+rewrite, under plain JAX (``--example ID --against jax``: the catalog's own rewrite); the exit
+statuses are the same.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from fdiff.compare import (
     DEFAULT_ATOL,
     DEFAULT_RTOL,
     compare_example,
+    compare_port,
     compare_script,
     format_report,
     report_json,
@@ -69,6 +73,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run fdiff.torch without JAX's 64-bit mode (on by default, so float64 and "
         "int64 work as in torch)",
     )
+    parser.add_argument(
+        "--against",
+        metavar="PORT",
+        help="compare the torch script with PORT.py, its pure JAX rewrite, instead of "
+        "fdiff.torch (with --example, `jax` is the catalog's own rewrite)",
+    )
     parser.add_argument("--json", action="store_true", help="print the JSON report instead")
 
 
@@ -102,9 +112,18 @@ def run(args: argparse.Namespace) -> int:
     """
     if (args.script is None) == (args.example is None):
         raise UsageError("give either a script to compare or --example ID, not both or neither")
+    if args.against == "jax" and args.example is None:
+        raise UsageError(
+            "`--against jax` is the catalog's own JAX rewrite: use it with --example ID, or "
+            "give your port's file (--against PORT.py)"
+        )
     with _terminations_exit():
         if args.example is not None:
-            report = compare_example(args.example, args.tol, args.atol, args.timeout, args.x64)
+            report = compare_example(
+                args.example, args.tol, args.atol, args.timeout, args.x64, args.against
+            )
+        elif args.against is not None:
+            report = compare_port(args.script, args.against, args.tol, args.atol, args.timeout)
         else:
             report = compare_script(args.script, args.tol, args.atol, args.timeout, args.x64)
     if args.json:

@@ -74,6 +74,8 @@ import tempfile
 from pathlib import Path
 
 from fdiff.compare._engines import OUTCOMES, run_engines
+from fdiff.compare._port_rules import PORT_RULES
+from fdiff.compare._port_text import unwrapped
 from fdiff.compare._report import (
     Report,
     TensorComparison,
@@ -92,6 +94,7 @@ __all__ = [
     "DEFAULT_RTOL",
     "MIN_TIMEOUT",
     "OUTCOMES",
+    "PORT_RULES",
     "RULES",
     "SCRIPT_ENGINES",
     "Report",
@@ -100,8 +103,10 @@ __all__ = [
     "TranscriptRow",
     "align_transcripts",
     "compare_example",
+    "compare_port",
     "compare_script",
     "compare_tensors",
+    "example_port",
     "example_script",
     "explain",
     "format_report",
@@ -130,7 +135,15 @@ def _check_arguments(rtol: float, atol: float, timeout: float) -> None:
 
 def _read_script(path: Path) -> str:
     """The script's source, decoded as Python does (a coding cookie is honoured); a script
-    that does not compile is the caller's mistake, an :class:`InputError`."""
+    that does not compile is the caller's mistake, an :class:`InputError`, and so is a
+    machine without real PyTorch."""
+    source = _read_source(path)
+    if importlib.util.find_spec("torch") is None:
+        raise InputError("real PyTorch is not installed: pip install 'fdiff[torch]'")
+    return source
+
+
+def _read_source(path: Path) -> str:
     if path.suffix != ".py":
         raise InputError(f"`{path}` is not a Python script: give a file ending in .py")
     if not path.is_file():
@@ -144,8 +157,6 @@ def _read_script(path: Path) -> str:
     except SyntaxError as error:
         where = f" line {error.lineno}" if error.lineno else ""
         raise InputError(f"`{path}`{where}: {type(error).__name__}: {error.msg}") from None
-    if importlib.util.find_spec("torch") is None:
-        raise InputError("real PyTorch is not installed: pip install 'fdiff[torch]'")
     return source
 
 
@@ -195,6 +206,60 @@ def compare_script(
     return report
 
 
+def compare_port(
+    script: str | Path,
+    port: str | Path,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    timeout: float = 300.0,
+) -> Report:
+    """Run ``script`` under real PyTorch and ``port``, its pure JAX rewrite, and compare.
+
+    Each runs in its own process, at once. The port's floating-point globals are matched to
+    torch's recorded tensors by name (``w``, ``w_grad`` for ``w.grad``, dicts flattened with
+    dots; see :mod:`fdiff.compare._port_record`); what both print is compared number by number
+    once ``tensor(...)`` and ``Array(...)`` are unwrapped (:mod:`fdiff.compare._port_text`),
+    a line printed by one side only not counting. The explanations are the port rules of
+    :mod:`fdiff.compare._port_rules`: max ties, ``var``'s default, kinks, x64, RNG streams...
+
+    Args:
+        script: a ``.py`` file of torch code.
+        port: a ``.py`` file of plain JAX code computing the same values.
+        rtol, atol, timeout: as in :func:`compare_script`.
+
+    Returns:
+        The :class:`Report` (``report.port`` set); ``exit_code`` 0 agree, 1 differ, 3 a run
+        failed.
+
+    Raises:
+        InputError: as in :func:`compare_script`, for either file.
+    """
+    _check_arguments(rtol, atol, timeout)
+    path, port_path = Path(script), Path(port)
+    source, port_source = _read_script(path), _read_source(port_path)
+    records = run_engines(path, timeout, port=port_path)
+    torch_tensors = records["torch"]["tensors"]
+    ported = {n: r for n, r in records["jax"]["tensors"].items() if n in torch_tensors}
+    report = Report(
+        script=str(path),
+        source=source,
+        records=records,
+        transcript=align_transcripts(
+            unwrapped(records["torch"]["stdout"]), unwrapped(records["jax"]["stdout"]), rtol, atol
+        ),
+        tensors=compare_tensors(
+            {n: r for n, r in torch_tensors.items() if n in ported}, ported, rtol, atol
+        ),
+        rtol=rtol,
+        atol=atol,
+        port=str(port_path),
+        port_source=port_source,
+        port_missing=[n for n in torch_tensors if n not in ported],
+    )
+    report.explanations = explain(report, PORT_RULES)
+    return report
+
+
 def example_script(example_id: str) -> str:
     """The full program of a catalog example, or of a whole seed document's examples.
 
@@ -215,18 +280,67 @@ def example_script(example_id: str) -> str:
     return "\n".join(f"# --- {e.id}: {e.title}\n{e.torch_source}" for e in chosen)
 
 
+def _documented_keys(example_id: str) -> list[str]:
+    from fdiff.examples import CATALOG
+
+    chosen = [e for e in CATALOG.values() if example_id in (e.id, e.document)]
+    return list(dict.fromkeys(key for e in chosen for key in e.documented))
+
+
+def example_port(example_id: str) -> str:
+    """A JAX port script of a catalog example (or a seed document's examples): the catalog's
+    JAX rewrites run, their values recorded (``fdiff_record``) and printed key by key
+    (:mod:`fdiff.compare._documented`), a later example's value replacing an earlier's.
+
+    Raises:
+        InputError: for an id that is neither an example nor a document.
+    """
+    example_script(example_id)  # checks the id
+    return (
+        "from fdiff.compare._documented import show_documented\n"
+        "from fdiff.examples import CATALOG\n\n"
+        f"chosen = [e for e in CATALOG.values() if {example_id!r} in (e.id, e.document)]\n"
+        "fdiff_record = {}\n"
+        "for example in chosen:\n"
+        "    fdiff_record.update(example.jax())\n"
+        f"show_documented({_documented_keys(example_id)!r}, fdiff_record)\n"
+    )
+
+
+def _with_documented(source: str, example_id: str) -> str:
+    """The example's torch program, then its documented quantities printed (see
+    :mod:`fdiff.compare._documented`)."""
+    return (
+        f"{source}\n# --- fdiff compare --against: the documented quantities\n"
+        "from fdiff.compare._documented import show_documented\n"
+        f"show_documented({_documented_keys(example_id)!r}, namespace=globals())\n"
+    )
+
+
 def compare_example(
     example_id: str,
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
     timeout: float = 300.0,
     x64: bool = True,
+    against: str | Path | None = None,
 ) -> Report:
-    """:func:`compare_script` on an example's torch-style source (see :func:`example_script`)."""
+    """:func:`compare_script` on an example's torch-style source (see :func:`example_script`);
+    with ``against``, :func:`compare_port` with that port, ``"jax"`` for the catalog's own
+    JAX rewrite (:func:`example_port`)."""
     source = example_script(example_id)
+    if against == "jax":
+        source = _with_documented(source, example_id)
     with tempfile.TemporaryDirectory(prefix="fdiff-example-") as folder:
         path = Path(folder) / f"example_{re.sub(r'[^0-9A-Za-z]+', '_', example_id)}.py"
         path.write_text(source, encoding="utf-8")
-        report = compare_script(path, rtol, atol, timeout, x64)
+        if against is None:
+            report = compare_script(path, rtol, atol, timeout, x64)
+        else:
+            port = Path(folder) / "port_jax.py" if against == "jax" else Path(against)
+            if against == "jax":
+                port.write_text(example_port(example_id), encoding="utf-8")
+            report = compare_port(path, port, rtol, atol, timeout)
+            report.port = f"<example {example_id} in JAX>" if against == "jax" else str(port)
     report.script, report.example = f"<example {example_id}>", example_id
     return report

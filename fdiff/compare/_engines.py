@@ -45,7 +45,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fdiff.compare._runner import SCRIPT_ENGINES
+from fdiff.compare._runner import PORT_ENGINES, SCRIPT_ENGINES
 from fdiff.compare._scan import read_names
 
 __all__ = [
@@ -311,28 +311,32 @@ def _record(run: _Run, timeout: float) -> dict[str, Any]:
 
 
 def run_engines(
-    script: Path, timeout: float = 300.0, x64: bool = True
+    script: Path, timeout: float = 300.0, x64: bool = True, port: Path | None = None
 ) -> dict[str, dict[str, Any]]:
     """Run ``script`` under both engines, concurrently; their records by engine.
 
     ``x64`` turns JAX's 64-bit mode on in the ``fdiff.torch`` child (``JAX_ENABLE_X64``), so
     ``torch.float64`` and ``int64`` work there as in torch; ``fdiff.torch``'s default dtype
-    stays float32 either way.
+    stays float32 either way. With ``port``, the engines are :data:`PORT_ENGINES`: ``script``
+    under torch and ``port`` under plain JAX, in JAX's own default mode (``x64`` unused).
     """
-    script = script.resolve()
     package_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     env["PYTHONIOENCODING"] = "utf-8"
+    if port is None:
+        plan = [(engine, script.resolve()) for engine in SCRIPT_ENGINES]
+    else:
+        plan = list(zip(PORT_ENGINES, (script.resolve(), port.resolve()), strict=True))
     with tempfile.TemporaryDirectory(prefix="fdiff-compare-") as temporary:
         runs = []
-        for engine in SCRIPT_ENGINES:
+        for engine, path in plan:
             folder = Path(temporary) / engine
             folder.mkdir()
             engine_env = dict(env)
             if engine == "fdiff.torch":
                 engine_env["JAX_ENABLE_X64"] = "1" if x64 else "0"
-            runs.append(_Run(engine, script, folder, engine_env))
+            runs.append(_Run(engine, path, folder, engine_env))
         for run in runs:
             run.launch(timeout)
         _watch(runs, timeout)

@@ -17,7 +17,7 @@ import math
 import re
 from typing import Any
 
-from fdiff.compare._runner import SCRIPT_ENGINES
+from fdiff.compare._runner import PORT_ENGINES, SCRIPT_ENGINES
 
 __all__ = ["Report", "TensorComparison", "TranscriptRow", "format_report", "report_json"]
 
@@ -60,6 +60,21 @@ class Report:
     explanations: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     x64: bool = True
     """Whether the ``fdiff.torch`` run had JAX's 64-bit mode on."""
+    port: str | None = None
+    """``--against``: the pure JAX port compared with the torch script (its engine ``"jax"``)."""
+    port_source: str = ""
+    port_missing: list[str] = dataclasses.field(default_factory=list)
+    """``--against``: the tensors torch recorded that the port defines under no name."""
+
+    @property
+    def engines(self) -> tuple[str, str]:
+        """The two engines: torch and ``fdiff.torch``, or torch and ``jax`` for a port."""
+        return SCRIPT_ENGINES if self.port is None else PORT_ENGINES
+
+    @property
+    def other(self) -> str:
+        """The engine compared with torch, as the report names it."""
+        return "fdiff.torch" if self.port is None else "the JAX port"
 
     def error(self, engine: str) -> dict[str, Any] | None:
         return self.records[engine]["error"]
@@ -73,15 +88,18 @@ class Report:
     def failed_runs(self) -> list[str]:
         """The engines whose run failed (timed out, killed, ended without a result, never
         started): there is nothing to compare, so the report has no verdict, exit code 3."""
-        return [engine for engine in SCRIPT_ENGINES if self.records[engine].get("failure")]
+        return [engine for engine in self.engines if self.records[engine].get("failure")]
 
     @property
     def errors_agree(self) -> bool:
         """Neither engine raised, or both raised the same exception type at the same line of
-        the script (an error at no line of the script never agrees)."""
-        torch_error, fdiff_error = self.error("torch"), self.error("fdiff.torch")
+        the script (an error at no line of the script never agrees); for a port, two
+        files, the same exception type."""
+        torch_error, fdiff_error = (self.error(engine) for engine in self.engines)
         if torch_error is None or fdiff_error is None:
             return torch_error is fdiff_error
+        if self.port is not None:
+            return torch_error["type"] == fdiff_error["type"]
         if torch_error["line"] is None or torch_error["line"] != fdiff_error["line"]:
             return False
         return torch_error["type"] == fdiff_error["type"] or _same_missing_attribute(
@@ -93,7 +111,10 @@ class Report:
         """``(name, line)`` for every name the script uses that torch has and fdiff.torch
         lacks, in the order of their lines: the static scan's (:mod:`fdiff.compare._scan`),
         and what the ``fdiff.torch`` run stopped on (a keyword, ``"torch.sum(dtype=...)"``,
-        or indexing, ``"torch.nn.Sequential.__getitem__"``) unless torch failed alike."""
+        or indexing, ``"torch.nn.Sequential.__getitem__"``) unless torch failed alike; none
+        for a port."""
+        if self.port is not None:
+            return []
         in_torch = self.records["torch"].get("names", {}).get("found", {})
         scanned = self.records["fdiff.torch"].get("names", {"lines": {}, "found": {}})
         found = {
@@ -109,10 +130,20 @@ class Report:
 
     @property
     def agree(self) -> bool:
-        return (
-            not self.failed_runs
+        """Runs finished, errors agree, every block and tensor matches. For a port, a line
+        only one side printed does not count (a port need not print what the script does),
+        and there must be something to compare: a tensor, or a line printed alike."""
+        unpaired = ("torch only", "fdiff only") if self.port is not None else ()
+        compared = (
+            self.port is None
+            or self.tensors
+            or any(row.status in ("same", "close", "differ") for row in self.transcript)
+        )
+        return bool(
+            compared
+            and not self.failed_runs
             and self.errors_agree
-            and all(row.status in ("same", "close") for row in self.transcript)
+            and all(row.status in ("same", "close", *unpaired) for row in self.transcript)
             and all(t.ok for t in self.tensors)
         )
 
@@ -185,19 +216,24 @@ def _failure_lines(report: Report) -> list[str]:
 
 
 def _verdict(report: Report) -> str:
+    subject = report.script if report.port is None else f"{report.script} and {report.port}"
     if report.failed_runs:
         failed = " and ".join(f"{e} ({report.outcome(e)})" for e in report.failed_runs)
-        return f"RUN FAILED: no verdict on {report.script}: {failed} did not finish"
+        return f"RUN FAILED: no verdict on {subject}: {failed} did not finish"
     if report.agree:
-        return f"agree: torch and fdiff.torch agree on {report.script}"
-    return f"DIFFER: torch and fdiff.torch differ on {report.script}"
+        return f"agree: torch and {report.other} agree on {subject}"
+    return f"DIFFER: torch and {report.other} differ on {subject}"
 
 
 def format_report(report: Report) -> str:
     """The human-readable report: transcripts side by side, errors, tensor table, verdict."""
-    lines = [f"fdiff compare {report.script}  (rtol {report.rtol:g}, atol {report.atol:g})", ""]
+    against = "" if report.port is None else f" --against {report.port}"
+    lines = [
+        f"fdiff compare {report.script}{against}  (rtol {report.rtol:g}, atol {report.atol:g})",
+        "",
+    ]
     width = min(60, max([len("torch"), *map(len, _printed(report, "torch"))]))
-    lines.append(f"  {'torch':{width}s}   fdiff.torch")
+    lines.append(f"  {'torch':{width}s}   {report.engines[1]}")
     for row in report.transcript:
         pairs = itertools.zip_longest(
             (row.torch or "").split("\n"), (row.fdiff or "").split("\n"), fillvalue=""
@@ -205,7 +241,7 @@ def format_report(report: Report) -> str:
         lines += [f"  {t:{width}s} {_MARKS[row.status]} {f}".rstrip() for t, f in pairs]
     if not report.transcript:
         lines.append("  (neither engine printed anything)")
-    errors = [(e, report.error(e)) for e in SCRIPT_ENGINES if report.error(e)]
+    errors = [(e, report.error(e)) for e in report.engines if report.error(e)]
     if errors:
         lines += ["", "errors:"]
         for engine, error in errors:
@@ -231,7 +267,15 @@ def format_report(report: Report) -> str:
                 f"{verdict}"
             )
     else:
-        lines += ["", "  (no tensor requires grad)"]
+        lines += [
+            "",
+            "  (no tensor requires grad)" if report.port is None else "  (no tensor compared)",
+        ]
+    if report.port_missing:
+        lines += [
+            "",
+            f"  not in the port (no global of that name): {', '.join(report.port_missing)}",
+        ]
     if report.explanations:
         lines += ["", "explanations:"]
         lines += [f"  [{name}] {message}" for name, message in report.explanations]
@@ -262,7 +306,7 @@ def report_json(report: Report) -> dict[str, Any]:
                 "outcome": report.outcome(engine),
                 **{field: report.records[engine].get(field) for field in _RUN_FIELDS},
             }
-            for engine in SCRIPT_ENGINES
+            for engine in report.engines
         },
         "transcript": [dataclasses.asdict(row) for row in report.transcript],
         "tensors": [
@@ -280,4 +324,6 @@ def report_json(report: Report) -> dict[str, Any]:
         "explanations": [{"rule": name, "message": text} for name, text in report.explanations],
         "unsupported": [{"name": name, "line": line} for name, line in report.unsupported],
         "x64": report.x64,
+        "port": report.port,
+        "port_missing": list(report.port_missing),
     }

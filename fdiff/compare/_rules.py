@@ -167,10 +167,11 @@ RULES: tuple[Rule, ...] = (
 """The known semantic differences, checked in this order."""
 
 
-def explain(report: Report) -> list[tuple[str, str]]:
-    """``(rule name, message)`` for every rule of :data:`RULES` whose condition holds."""
+def explain(report: Report, rules: tuple[Rule, ...] = RULES) -> list[tuple[str, str]]:
+    """``(rule name, message)`` for every rule of ``rules`` whose condition holds (for a port,
+    :data:`~fdiff.compare._port_rules.PORT_RULES`)."""
     found = []
-    for rule in RULES:
+    for rule in rules:
         message = rule.check(report)
         if message:
             found.append((rule.name, message))

@@ -1,9 +1,10 @@
 """The subprocess side of ``fdiff compare``: run one script under one engine, record the result.
 
-``main(["--engine", "torch" or "fdiff.torch", "--out", RECORD.json, "--status-fd", FD,
+``main(["--engine", "torch" or "fdiff.torch" or "jax", "--out", RECORD.json, "--status-fd", FD,
 "--timeout", SECONDS, SCRIPT.py])``, in a ``python -u`` child (:mod:`fdiff.compare._engines`),
-imports the engine (real ``torch``, or ``fdiff.torch`` installed as ``torch``), writes which
-torch names of the script exist in it (:func:`fdiff.compare._scan.write_names`), writes
+imports the engine (real ``torch``, ``fdiff.torch`` installed as ``torch``, or for a pure JAX
+port plain ``jax``), writes which torch names of the script exist in it
+(:func:`fdiff.compare._scan.write_names`; not for a JAX port), writes
 ``started`` to file descriptor ``FD`` (from then on the script's timeout runs), executes
 ``SCRIPT.py`` as ``__main__``, waits for its non-daemon threads, writes one JSON record to
 ``RECORD.json``, then ``finished`` to ``FD`` (the interpreter's exit, seconds for torch on a
@@ -14,7 +15,8 @@ loaded machine, is not the script's time):
   tensor that requires grad, every parameter of a global ``nn.Module`` (``model.weight``) and the
   ``.grad`` of each (``x.grad``), values flattened in C order; a tensor whose values cannot be
   read is recorded as ``{"shape", "dtype", "values": null, "unreadable": "Type: message"}``
-  (shape and dtype ``null`` where they cannot be read either), never left out;
+  (shape and dtype ``null`` where they cannot be read either), never left out; for a JAX port,
+  its floating-point global arrays instead (:mod:`fdiff.compare._port_record`);
 - ``error``: ``null`` or ``{"type", "message", "line", "source", "missing"}``, where ``line`` is
   the script's line number (``null`` when the failure is outside the script), ``source`` that
   line's text and ``missing`` torch's name of what ``fdiff.torch`` lacks (``"Tensor.logcumsumexp"``,
@@ -47,10 +49,13 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
+from fdiff.compare._port_record import port_tensors
 from fdiff.compare._scan import write_names
 
 SCRIPT_ENGINES = ("torch", "fdiff.torch")
 """What a script can run under: real PyTorch, and ``fdiff.torch`` installed as ``torch``."""
+PORT_ENGINES = ("torch", "jax")
+"""``fdiff compare --against``: the torch script under real PyTorch, its port under plain JAX."""
 _FDIFF_TORCH_DIR = Path(__file__).resolve().parents[1] / "torch"
 
 
@@ -276,7 +281,7 @@ def _engine_context(engine: str) -> contextlib.AbstractContextManager[Any]:
         from fdiff.crosscheck import torch_modules
 
         return torch_modules(importlib.import_module("fdiff.torch"))
-    importlib.import_module("torch")
+    importlib.import_module("jax.numpy" if engine == "jax" else "torch")
     return contextlib.nullcontext()
 
 
@@ -301,7 +306,8 @@ def run_script(script: Path, engine: str) -> dict[str, Any]:
         with contextlib.suppress(Exception):  # a closed or replaced stream is the script's
             sys.stdout.flush()
     _wait_for_threads()
-    return {"engine": engine, "tensors": collect_tensors(namespace), "error": error}
+    collect = port_tensors if engine == "jax" else collect_tensors
+    return {"engine": engine, "tensors": collect(namespace), "error": error}
 
 
 def _wait_for_threads() -> None:
@@ -329,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     --out record.json script.py`` runs one engine with the script printing to the terminal
     (``--status-fd`` and ``--timeout`` are what :mod:`fdiff.compare._engines` adds)."""
     parser = argparse.ArgumentParser(prog="fdiff.compare._runner")
-    parser.add_argument("--engine", choices=SCRIPT_ENGINES, required=True)
+    parser.add_argument("--engine", choices=(*SCRIPT_ENGINES, "jax"), required=True)
     parser.add_argument("--out", required=True, help="where to write the JSON record")
     parser.add_argument("--status-fd", type=int, help="`started`, then `finished`, written here")
     parser.add_argument("--timeout", type=float, help="dump the stack after this many seconds")
@@ -341,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
         os.set_inheritable(args.status_fd, False)  # processes the script starts do not hold it
         status = os.fdopen(args.status_fd, "w")
     with _engine_context(args.engine), status as report:
-        write_names(Path(args.out), Path(args.script), sys.modules["torch"])  # not timed
+        if args.engine != "jax":
+            write_names(Path(args.out), Path(args.script), sys.modules["torch"])  # not timed
         if args.timeout is not None:
             with contextlib.suppress(OverflowError):  # a timeout past faulthandler's range
                 faulthandler.dump_traceback_later(args.timeout)  # before the parent's clock

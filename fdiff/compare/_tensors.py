@@ -38,12 +38,12 @@ def _shape(record: dict[str, Any] | None) -> tuple[int, ...] | None:
 
 
 def _difference(
-    name: str, want: dict[str, Any], got: dict[str, Any], rtol: float, atol: float
+    name: str, want: dict[str, Any], got: dict[str, Any], rtol: float, atol: float, other: str
 ) -> TensorComparison:
     shape_t, shape_f = _shape(want), _shape(got)
     unreadable = [
         f"could not read under {engine}: {record['unreadable']}"
-        for engine, record in (("torch", want), ("fdiff.torch", got))
+        for engine, record in (("torch", want), (other, got))
         if record.get("unreadable")
     ]
     if unreadable:
@@ -59,9 +59,14 @@ def _difference(
     max_rel = float(np.max(relative, initial=0.0))
     ok = bool(np.allclose(f, t, rtol=rtol, atol=atol, equal_nan=True))
     note = "" if ok else "values differ"
-    if want["dtype"] != got["dtype"]:
+    if _dtype_name(want) != _dtype_name(got):
         ok, note = False, f"dtype {want['dtype']} vs {got['dtype']}"
     return TensorComparison(name, shape_t, shape_f, max_abs, max_rel, ok, note)
+
+
+def _dtype_name(record: dict[str, Any]) -> str:
+    """``"torch.float32"`` and JAX's ``"float32"`` alike: ``"float32"``."""
+    return str(record["dtype"]).removeprefix("torch.")
 
 
 def compare_tensors(
@@ -69,10 +74,12 @@ def compare_tensors(
     fdiff_tensors: dict[str, Any],
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
+    other: str = "fdiff.torch",
 ) -> list[TensorComparison]:
     """Compare the runner's tensor records by name (torch's order, then fdiff-only names).
 
-    A tensor one engine lacks, or could not read, fails with a note saying so.
+    A tensor one engine lacks, or could not read, fails with a note saying so; ``other``
+    names the engine compared with torch in those notes.
 
     >>> compared = compare_tensors(
     ...     {"x": {"shape": [2], "dtype": "torch.float32", "values": [1.0, 2.0]}},
@@ -85,9 +92,9 @@ def compare_tensors(
     for name in [*torch_tensors, *(n for n in fdiff_tensors if n not in torch_tensors)]:
         want, got = torch_tensors.get(name), fdiff_tensors.get(name)
         if want is None or got is None:
-            missing = "fdiff.torch" if got is None else "torch"
+            missing = other if got is None else "torch"
             note = f"missing under {missing}"
             rows.append(TensorComparison(name, _shape(want), _shape(got), None, None, False, note))
         else:
-            rows.append(_difference(name, want, got, rtol, atol))
+            rows.append(_difference(name, want, got, rtol, atol, other))
     return rows
