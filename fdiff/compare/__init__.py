@@ -72,6 +72,7 @@ import math
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from fdiff.compare._engines import OUTCOMES, run_engines
 from fdiff.compare._port_rules import PORT_RULES
@@ -111,6 +112,7 @@ __all__ = [
     "explain",
     "format_report",
     "line_status",
+    "port_report",
     "report_json",
     "run_engines",
 ]
@@ -238,10 +240,34 @@ def compare_port(
     path, port_path = Path(script), Path(port)
     source, port_source = _read_script(path), _read_source(port_path)
     records = run_engines(path, timeout, port=port_path)
+    return port_report(str(path), source, str(port_path), port_source, records, rtol, atol)
+
+
+def port_report(
+    script: str,
+    source: str,
+    port: str,
+    port_source: str,
+    records: dict[str, dict[str, Any]],
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+) -> Report:
+    """The :class:`Report` of a torch run and a JAX port's run (``records`` keyed ``"torch"``
+    and ``"jax"``, as :func:`run_engines` returns them), explained by the port rules.
+
+    >>> record = {"shape": [1], "dtype": "torch.float32", "values": [2.0]}
+    >>> records = {
+    ...     "torch": {"stdout": "", "error": None, "tensors": {"w": record, "b": record}},
+    ...     "jax": {"stdout": "", "error": None, "tensors": {"w": {**record, "dtype": "float32"}}},
+    ... }
+    >>> report = port_report("s.py", "", "p.py", "", records)
+    >>> report.agree, report.port_missing
+    (True, ['b'])
+    """
     torch_tensors = records["torch"]["tensors"]
     ported = {n: r for n, r in records["jax"]["tensors"].items() if n in torch_tensors}
     report = Report(
-        script=str(path),
+        script=script,
         source=source,
         records=records,
         transcript=align_transcripts(
@@ -252,7 +278,7 @@ def compare_port(
         ),
         rtol=rtol,
         atol=atol,
-        port=str(port_path),
+        port=port,
         port_source=port_source,
         port_missing=[n for n in torch_tensors if n not in ported],
     )

@@ -149,10 +149,14 @@ def _var_unbiased(report: Report) -> str | None:
     )
     if not (torch_use and port_use):
         return None
+    sizes = set()  # n must be the size of something the script has: a tensor, or one dim
+    for record in report.records["torch"]["tensors"].values():
+        if record.get("shape") is not None:
+            sizes |= {math.prod(record["shape"]), *record["shape"]}
     for ratio in _ratios(report):
         for power, what in ((1, "var"), (2, "std")):
             n = _ratio_size(ratio, power)
-            if n is not None:
+            if n is not None and n in sizes:
                 return (
                     f"torch's `{torch_use}` divides by n - 1 (unbiased, Bessel's correction) "
                     f"and the port's `{port_use}` by n: with n = {n} torch's {what} is "
@@ -215,7 +219,7 @@ def _pow_at_zero(report: Report) -> str | None:
 
 
 def _norm_at_zero(report: Report) -> str | None:
-    if not (re.search(r"\bnorm\(", report.source) and re.search(r"\bnorm\(", report.port_source)):
+    if not (re.search(r"\bnorm\b", report.source) and re.search(r"\bnorm\b", report.port_source)):
         return None
     for d in _grads(report):
         bad = _nan_where_torch_finite(d)
@@ -287,7 +291,8 @@ _TORCH_DRAW = (
     r"|\.(?:uniform_|normal_|random_|bernoulli_)\s*\("
 )
 _PORT_DRAW = (
-    r"\bjax\.random\.\w+\s*\(|\brandom\.(?:normal|uniform|randint|bernoulli|permutation)\s*\("
+    r"\bjax\.random\.(?!split|key|PRNGKey|fold_in)\w+\s*\("
+    r"|\brandom\.(?:normal|uniform|randint|bernoulli|permutation)\s*\("
 )
 
 

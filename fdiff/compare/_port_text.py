@@ -20,6 +20,7 @@ import re
 __all__ = ["unwrapped"]
 
 _WRAPPER = re.compile(r"\b(?:tensor|Array)\(")
+_LINE_END_SPACE = re.compile(r" +\n")
 _TORCH_DTYPE = re.compile(r"\btorch\.(?=(?:float|int|uint|bool|complex|bfloat)\w*\b)")
 
 
@@ -51,7 +52,8 @@ def unwrapped(text: str) -> str:
         end, data_end = _closing(text, match.end())
         if end < 0:
             break
-        pieces += [text[position : match.start()], text[match.end() : data_end].replace(",", " ")]
+        data = text[match.end() : data_end].replace(",", " ")
+        pieces += [text[position : match.start()], _LINE_END_SPACE.sub("\n", data)]
         position = end + 1
     pieces.append(text[position:])
     return _TORCH_DTYPE.sub("", "".join(pieces))

@@ -2,10 +2,9 @@
 import torch
 import torch.nn as nn
 
-image = torch.tensor([[[[2., 2., 1., 3.],
-                        [4., 3., 1., 2.],
-                        [1., 2., 2., 2.],
-                        [1., 1., 2., 4.]]]])
+image = torch.tensor(
+    [[[[2.0, 2.0, 1.0, 3.0], [4.0, 3.0, 1.0, 2.0], [1.0, 2.0, 2.0, 2.0], [1.0, 1.0, 2.0, 4.0]]]]
+)
 c_weight = torch.tensor([[[[3, 4, 5], [1, 2, 5], [1, 4, 5]]]], dtype=torch.float32)
 c_weight = nn.parameter.Parameter(c_weight)
 c_bias = torch.tensor([0], dtype=torch.float32)
