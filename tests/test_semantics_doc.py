@@ -40,6 +40,17 @@ def test_every_mapping_row_and_difference_has_a_snippet():
         assert "assert" in code, f"the snippet under `{name}` checks nothing"
 
 
-@pytest.mark.parametrize(("heading", "code"), snippets(), ids=[n for n, _ in snippets()])
+SLOW_HEADINGS = ("Port rule", "Torch-style recordings")
+"""Snippets that compile a dozen small JAX programs each: run in the slow profile, to keep the
+default run within its budget."""
+
+
+@pytest.mark.parametrize(
+    ("heading", "code"),
+    [
+        pytest.param(n, c, id=n, marks=[pytest.mark.slow] if n.startswith(SLOW_HEADINGS) else [])
+        for n, c in snippets()
+    ],
+)
 def test_snippet_runs(heading, code):
     exec(compile(code, f"{DOC.name}: {heading}", "exec"), {"__name__": "__semantics__"})
