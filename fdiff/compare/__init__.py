@@ -286,11 +286,8 @@ def port_report(
     return report
 
 
-def example_script(example_id: str) -> str:
-    """The full program of a catalog example, or of a whole seed document's examples.
-
-    ``example_id`` is an example id (``"000.1"``) or a document name (``"000_d3cb...txt"``),
-    whose examples' torch-style sources are concatenated in catalog order.
+def _chosen_examples(example_id: str) -> list[Any]:
+    """The catalog examples of an example id, or of a seed document's name, in catalog order.
 
     Raises:
         InputError: for an id that is neither.
@@ -303,44 +300,57 @@ def example_script(example_id: str) -> str:
             chosen = [get(example_id)]
         except KeyError as error:
             raise InputError(error.args[0]) from None
-    return "\n".join(f"# --- {e.id}: {e.title}\n{e.torch_source}" for e in chosen)
+    return chosen
 
 
-def _documented_keys(example_id: str) -> list[str]:
-    from fdiff.examples import CATALOG
+def example_script(example_id: str) -> str:
+    """The full program of a catalog example, or of a whole seed document's examples.
 
-    chosen = [e for e in CATALOG.values() if example_id in (e.id, e.document)]
-    return list(dict.fromkeys(key for e in chosen for key in e.documented))
+    ``example_id`` is an example id (``"000.1"``) or a document name (``"000_d3cb...txt"``),
+    whose examples' torch-style sources are concatenated in catalog order.
+
+    Raises:
+        InputError: for an id that is neither.
+    """
+    return "\n".join(
+        f"# --- {e.id}: {e.title}\n{e.torch_source}" for e in _chosen_examples(example_id)
+    )
+
+
+def _documented_script(example_id: str) -> str:
+    """:func:`example_script`, each example followed by its documented quantities printed
+    (:mod:`fdiff.compare._documented`), as its JAX rewrite prints them (:func:`example_port`)."""
+    return "\n".join(
+        f"# --- {e.id}: {e.title}\n{e.torch_source}"
+        "from fdiff.compare._documented import show_documented\n"
+        f"show_documented({list(e.documented)!r}, namespace=globals())\n"
+        for e in _chosen_examples(example_id)
+    )
 
 
 def example_port(example_id: str) -> str:
-    """A JAX port script of a catalog example (or a seed document's examples): the catalog's
-    JAX rewrites run, their values recorded (``fdiff_record``) and printed key by key
-    (:mod:`fdiff.compare._documented`), a later example's value replacing an earlier's.
+    """A JAX port script of a catalog example (or a seed document's examples): each example's
+    JAX rewrite runs and prints its documented quantities key by key
+    (:mod:`fdiff.compare._documented`); for a single example its values are also recorded
+    (``fdiff_record``) and compared by name with the torch program's tensors.
 
     Raises:
         InputError: for an id that is neither an example nor a document.
     """
-    example_script(example_id)  # checks the id
-    return (
-        "from fdiff.compare._documented import show_documented\n"
-        "from fdiff.examples import CATALOG\n\n"
-        f"chosen = [e for e in CATALOG.values() if {example_id!r} in (e.id, e.document)]\n"
-        "fdiff_record = {}\n"
-        "for example in chosen:\n"
-        "    fdiff_record.update(example.jax())\n"
-        f"show_documented({_documented_keys(example_id)!r}, fdiff_record)\n"
-    )
-
-
-def _with_documented(source: str, example_id: str) -> str:
-    """The example's torch program, then its documented quantities printed (see
-    :mod:`fdiff.compare._documented`)."""
-    return (
-        f"{source}\n# --- fdiff compare --against: the documented quantities\n"
-        "from fdiff.compare._documented import show_documented\n"
-        f"show_documented({_documented_keys(example_id)!r}, namespace=globals())\n"
-    )
+    chosen = _chosen_examples(example_id)
+    lines = [
+        "from fdiff.compare._documented import show_documented",
+        "from fdiff.examples import CATALOG",
+        "",
+    ]
+    for e in chosen:
+        lines += [
+            f"values = CATALOG[{e.id!r}].jax()",
+            f"show_documented({list(e.documented)!r}, values)",
+        ]
+    if len(chosen) == 1:  # a document's examples reuse names: only printed, not recorded
+        lines.append("fdiff_record = values")
+    return "\n".join(lines) + "\n"
 
 
 def compare_example(
@@ -354,9 +364,7 @@ def compare_example(
     """:func:`compare_script` on an example's torch-style source (see :func:`example_script`);
     with ``against``, :func:`compare_port` with that port, ``"jax"`` for the catalog's own
     JAX rewrite (:func:`example_port`)."""
-    source = example_script(example_id)
-    if against == "jax":
-        source = _with_documented(source, example_id)
+    source = _documented_script(example_id) if against == "jax" else example_script(example_id)
     with tempfile.TemporaryDirectory(prefix="fdiff-example-") as folder:
         path = Path(folder) / f"example_{re.sub(r'[^0-9A-Za-z]+', '_', example_id)}.py"
         path.write_text(source, encoding="utf-8")
