@@ -191,6 +191,8 @@ SCHEMA = {
     "explanations": list,
     "unsupported": list,
     "x64": bool,
+    "port": (str, type(None)),
+    "port_missing": list,
 }
 ERROR_SCHEMA = {
     "type": str,

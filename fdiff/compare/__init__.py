@@ -55,7 +55,11 @@ JSON report (``fdiff compare --json``, :func:`report_json`), one object:
   ``fdiff.torch`` lacks, all of them (a static scan of the script, then the run; see
   :mod:`fdiff.compare._scan`), ``name`` (str: ``"torch.special.zeta"``, ``"Tensor.logcumsumexp"``,
   ``"torch.sum(dtype=...)"``) and ``line`` (int or null: its first line in the script);
-- ``x64`` (bool): whether the ``fdiff.torch`` run had JAX's 64-bit mode on.
+- ``x64`` (bool): whether the ``fdiff.torch`` run had JAX's 64-bit mode on;
+- ``port`` (str or null): with ``--against``, the JAX port compared with the script (the
+  engines are then ``"torch"`` and ``"jax"``, and the ``fdiff`` side of ``transcript`` and
+  ``tensors`` is the port's); ``port_missing`` (list of str): the tensors torch recorded that
+  the port has no global for (empty without ``--against``).
 
 >>> compared = compare_tensors(
 ...     {"x": {"shape": [2], "dtype": "torch.float32", "values": [1.0, 2.0]}},
