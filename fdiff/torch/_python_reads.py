@@ -74,6 +74,12 @@ def note_derived(result: Any, args: tuple[Any, ...]) -> None:
     _derived[key] = (weakref.ref(result, lambda _: _derived.pop(key, None)), edges)
 
 
+_leaves_below: weakref.WeakKeyDictionary[_graph.Node, tuple[weakref.ref, ...]] = (
+    weakref.WeakKeyDictionary()
+)
+"""The leaf values found below a node already read: a second read walks no further."""
+
+
 def _leaf_values(root: Any) -> tuple[weakref.ref, ...]:
     """Weak references to the leaf arrays (the values as recorded) below ``root``."""
     seen: set[int] = set()
@@ -87,10 +93,20 @@ def _leaf_values(root: Any) -> tuple[weakref.ref, ...]:
             found.setdefault(id(edge.value), weakref.ref(edge.value))
         elif isinstance(edge, _graph.Node) and id(edge) not in seen:
             seen.add(id(edge))
-            stack.extend(edge.inputs)
+            known = _leaves_below.get(edge)
+            if known is None:
+                stack.extend(edge.inputs)
+            else:
+                for ref in known:
+                    value = ref()
+                    if value is not None:
+                        found.setdefault(id(value), ref)
         elif isinstance(edge, tuple):  # the edges a derived tensor came from
             stack.extend(edge)
-    return tuple(found.values())
+    leaves = tuple(found.values())
+    if isinstance(root, _graph.Node):
+        _leaves_below[root] = leaves
+    return leaves
 
 
 def _user_frame() -> tuple[str, str]:
