@@ -87,7 +87,9 @@ def _ratios(report: Report) -> Iterator[float]:
     for d in _differing(report):
         differ = ~np.isclose(d.port, d.torch, rtol=report.rtol, atol=report.atol, equal_nan=True)
         t, p = d.torch[differ], d.port[differ]
-        if t.size and np.all(t != 0) and np.all(p != 0) and np.all(np.isfinite(t / p)):
+        if not (t.size and np.all(np.isfinite(t)) and np.all(np.isfinite(p))):
+            continue
+        if np.all(t != 0) and np.all(p != 0):
             ratios = t / p
             if np.allclose(ratios, ratios[0], rtol=1e-4):
                 yield float(ratios[0])
