@@ -6,8 +6,10 @@ torch                                          fdiff.functional / jax
 ``p.grad += g`` / ``p.grad is None``           ``acc = accumulate(acc, grads)``, ``acc = None``
 ``p.grad.zero_()``                             ``acc = zeros_like_tree(acc)``
 ``y.backward()`` / ``y.backward(v)``           ``out, grads = backward(f, *xs, cotangent=v)``
+only some inputs require grad; ``has_aux``      ``backward(f, *xs, argnums=0, has_aux=True)``
 ``y.backward(v, retain_graph=True)``, again    ``out, vjp_fn = retained_vjp(f, *xs)``
 ``b.retain_grad()``; ``b.grad``                ``tap("b", b)`` in ``f``; ``intermediate_grads``
+``retain_grad()`` inside a loop                ``tap`` a stacked zero added through ``scan``'s xs
 ``y.grad_fn``                                  ``output_grad_fn(f, *xs)``, ``grad_fn_names``
 ``x.detach()`` / ``torch.no_grad()``           ``jax.lax.stop_gradient(x)`` (used directly)
 =============================================  ===============================================
