@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import linecache
 import sys
+import types
 import warnings
 import weakref
 from collections.abc import Iterable
@@ -33,14 +34,16 @@ READS_KEPT = 1024
 """How many reads of recorded values the log keeps (the oldest are dropped)."""
 
 _PACKAGE = str(Path(__file__).resolve().parents[1])
-_HOW = {
-    "__bool__": "bool() (an `if`, `while`, `and`/`or` or comparison chain)",
-    "__float__": "float()",
-    "__int__": "int()",
-    "__index__": "an index",
-    "item": ".item()",
-    "tolist": ".tolist()",
-}
+_HOW = types.MappingProxyType(
+    {
+        "__bool__": "bool() (an `if`, `while`, `and`/`or` or comparison chain)",
+        "__float__": "float()",
+        "__int__": "int()",
+        "__index__": "an index",
+        "item": ".item()",
+        "tolist": ".tolist()",
+    }
+)
 
 
 class Read(NamedTuple):
