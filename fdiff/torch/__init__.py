@@ -24,11 +24,8 @@ fdiff.torch._errors.UnsupportedAttributeError: fdiff.torch does not support `Ten
 (yet); compute it with jax.numpy on `t.detach().numpy()`, or open an issue
 """
 
-from fdiff.torch import _xla_setup
-
-_xla_setup.configure()  # before JAX starts its CPU backend: sync dispatch (see _xla_setup)
-
 from fdiff.torch import _return_types as return_types
+from fdiff.torch import _xla_setup  # noqa: F401 - sets JAX CPU dispatch (before any computation)
 from fdiff.torch import autograd as autograd
 from fdiff.torch import cuda as cuda
 from fdiff.torch import func as func

@@ -34,7 +34,7 @@ _NO_FMA_FLAG = "--xla_cpu_max_isa=AVX"
 
 
 def configure() -> None:
-    """Apply the settings above (called once, by ``fdiff/torch/__init__.py``)."""
+    """Apply the settings above (done once, when this module is imported)."""
     if os.environ.get(ASYNC_OPT_OUT) != "1" and "JAX_CPU_ENABLE_ASYNC_DISPATCH" not in os.environ:
         jax.config.update("jax_cpu_enable_async_dispatch", False)
     if os.environ.get(NO_FMA_OPT_IN) == "1":
@@ -42,3 +42,5 @@ def configure() -> None:
         if "--xla_cpu_max_isa" not in flags:
             os.environ["XLA_FLAGS"] = f"{flags} {_NO_FMA_FLAG}".strip()
 
+
+configure()
