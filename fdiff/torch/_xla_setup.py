@@ -10,7 +10,8 @@ step itself (benchmarks/dispatch.py measures it). fdiff.torch therefore turns JA
 
 ``FDIFF_NO_FMA=1`` (opt-in) also caps XLA's instruction set at AVX (``--xla_cpu_max_isa=AVX``),
 which has no fused multiply-add, so a compiled ``x * w + b`` rounds twice, as torch's separate
-ops do, at some cost in speed (docs/semantics.md, "torch's bits").
+ops do; torch's own fused multiply-adds (``add(y, alpha=a)``, ``optim.SGD``'s step) then round
+twice too, unlike torch's (docs/semantics.md, "torch's bits", has the measured rates).
 
 JAX reads both when it makes its CPU backend, on the first computation in the process: set
 after that, neither changes the running backend. Import fdiff.torch before any JAX work (or
