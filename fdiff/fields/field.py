@@ -300,9 +300,15 @@ class UpdateRule(Protocol):
     def update(self, grads: jax.Array, state: Any, params: jax.Array) -> tuple[jax.Array, Any]: ...
 
 
+@partial(
+    jax.tree_util.register_dataclass, data_fields=["learning_rate", "momentum"], meta_fields=[]
+)
 @dataclass(frozen=True)
 class HeavyBall:
-    """torch's ``SGD`` with momentum as an update rule: ``v = m v + g``, update ``-lr v``."""
+    """torch's ``SGD`` with momentum as an update rule: ``v = m v + g``, update ``-lr v``.
+
+    A pytree of its two numbers, so a new learning rate or momentum reuses the compiled run.
+    """
 
     learning_rate: float
     momentum: float
@@ -321,11 +327,11 @@ def descend(f: Scalar, rule: UpdateRule, steps: int, starts: np.ndarray, max_nor
     All starts run together: ``rule`` is applied to each start's 2-vector under ``jax.vmap``,
     the steps in one ``jax.lax.scan``; a stopped run keeps its point and state.
     """
-    return _descend(f, rule, steps, jnp.asarray(starts), max_norm)
+    run = _descend_traced_rule if isinstance(rule, HeavyBall) else _descend
+    return run(f, rule, steps, jnp.asarray(starts), max_norm)
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2))
-def _descend(f: Scalar, rule: UpdateRule, steps: int, starts, max_norm):
+def _descend_program(f: Scalar, rule: UpdateRule, steps: int, starts, max_norm):
     value_and_grad = jax.value_and_grad(lambda p: f(p[0], p[1]))
 
     def step(carry, _):
@@ -345,6 +351,10 @@ def _descend(f: Scalar, rule: UpdateRule, steps: int, starts, max_norm):
         return jax.lax.scan(step, init, length=steps + 1)[1]
 
     return jax.vmap(run)(starts)
+
+
+_descend = jax.jit(_descend_program, static_argnums=(0, 1, 2))
+_descend_traced_rule = jax.jit(_descend_program, static_argnums=(0, 2))
 
 
 def descent_results(

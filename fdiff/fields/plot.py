@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -27,7 +28,7 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
-from matplotlib.transforms import ScaledTranslation
+from matplotlib.transforms import Bbox, ScaledTranslation
 
 from fdiff._atomic import atomic_path
 from fdiff.errors import InputError
@@ -64,6 +65,8 @@ CONTOUR_COLORS = ListedColormap(colormaps["bone"](np.linspace(0.35, 1.0, 256)), 
 """The colour map of ``f``'s filled contours."""
 _NON_INTERACTIVE = frozenset({"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"})
 _LEGEND_DROP = 40 / 72  # inches below the Axes: clear of its tick labels and x label
+_BAR_HEIGHT = 0.12  # inches: a horizontal colour bar under the Axes
+_BAR_LABELS = 40 / 72  # inches: its tick labels and label
 
 
 class PathStyle(NamedTuple):
@@ -208,7 +211,8 @@ def plot_field(
         style = path_styles[index] if path_styles is not None else path_style(index)
         _draw_path(ax, path, style, label, zorder=4 + index / max(1, len(paths)))
     if paths and legend:
-        _legend_below(ax)
+        bar = color_by != "none"  # the magnitude's colour bar is under the Axes too
+        _legend_below(ax, _LEGEND_DROP + (_BAR_HEIGHT + _BAR_LABELS if bar else 0.0))
     if field.nonfinite:
         ax.text(
             0.99,
@@ -415,7 +419,11 @@ def _draw_contours(ax: Axes, field: GradientField, count: int, scale: str) -> No
     ax.contour(x, y, values, levels.bounds, colors="black", linewidths=0.3, alpha=0.5)
     ticks = levels.bounds[:: max(1, math.ceil(len(levels.bounds) / 9))]
     bar = ax.get_figure(root=True).colorbar(
-        filled, ax=ax, label=levels.label, ticks=ticks, format="{x:.3g}", fraction=0.05, pad=0.02
+        filled,
+        cax=ax.inset_axes((1.03, 0.0, 0.04, 1.0)),
+        label=levels.label,
+        ticks=ticks,
+        format="{x:.3g}",
     )
     bar.ax.tick_params(labelsize="small")
 
@@ -433,9 +441,7 @@ def _draw_arrows(
         return
     norm = _magnitude_norm(magnitude, color_by)
     drawn = ax.quiver(x, y, u, v, magnitude, cmap="viridis", norm=norm, width=0.003, **scale)
-    ax.get_figure(root=True).colorbar(
-        drawn, ax=ax, label=r"$|\nabla f|$", location="bottom", fraction=0.05, pad=0.02
-    )
+    _magnitude_bar(ax, drawn)
 
 
 def _draw_streamlines(ax: Axes, field: GradientField, sign: float, color_by: str) -> None:
@@ -449,9 +455,16 @@ def _draw_streamlines(ax: Axes, field: GradientField, sign: float, color_by: str
     lines = ax.streamplot(
         x, y, u, v, color=magnitude.filled(np.nan), cmap="viridis", norm=norm, linewidth=0.9
     )
-    ax.get_figure(root=True).colorbar(
-        lines.lines, ax=ax, label=r"$|\nabla f|$", location="bottom", fraction=0.05, pad=0.02
-    )
+    _magnitude_bar(ax, lines.lines)
+
+
+def _magnitude_bar(ax: Axes, mappable) -> None:
+    """The gradient magnitude's colour bar, under the Axes' x label (attached to the Axes)."""
+    cax = ax.inset_axes((0.1, -0.2, 0.8, 0.04))  # placed at draw time by the locator below
+    cax.set_axes_locator(partial(_locate_under, ax, _LEGEND_DROP, _BAR_HEIGHT))
+    figure = ax.get_figure(root=True)
+    bar = figure.colorbar(mappable, cax=cax, orientation="horizontal", label=r"$|\nabla f|$")
+    bar.ax.tick_params(labelsize="small")
 
 
 def _directions(field: GradientField, step: int, sign: float) -> tuple[np.ndarray, ...]:
@@ -507,14 +520,31 @@ def _draw_path(ax: Axes, path: DescentPath, style: PathStyle, label: str, zorder
     ax.plot(*points[-1], end, color=style.color, markersize=12, markeredgecolor="white", zorder=5)
 
 
-def _legend_below(ax: Axes) -> None:
-    """The paths' legend under the Axes' x label: never over the data or the colour bar."""
+def _locate_under(parent: Axes, drop: float, height: float, child: Axes, renderer) -> Bbox:
+    """The box ``drop`` inches under ``parent`` (as drawn), ``height`` inches tall, 80% wide."""
+    box = parent.get_position(original=False)
+    height_inches = parent.get_figure(root=True).get_size_inches()[1]
+    top = box.y0 - drop / height_inches
+    return Bbox.from_bounds(
+        box.x0 + 0.1 * box.width,
+        top - height / height_inches,
+        0.8 * box.width,
+        height / height_inches,
+    )
+
+
+def _below(ax: Axes, inches: float):
+    """A transform of Axes coordinates moved ``inches`` down: 0 is that far below the Axes."""
     figure = ax.get_figure(root=True)
-    below = ax.transAxes + ScaledTranslation(0, -_LEGEND_DROP, figure.dpi_scale_trans)
+    return ax.transAxes + ScaledTranslation(0, -inches, figure.dpi_scale_trans)
+
+
+def _legend_below(ax: Axes, drop: float) -> None:
+    """The paths' legend ``drop`` inches under the Axes: off the data and the colour bars."""
     ax.legend(
         loc="upper center",
         bbox_to_anchor=(0.5, 0.0),
-        bbox_transform=below,
+        bbox_transform=_below(ax, drop),
         fontsize="small",
         ncols=2 if len(ax.get_legend_handles_labels()[1]) > 3 else 1,
         framealpha=0.9,

@@ -173,7 +173,7 @@ def arrow_vectors(
         positive = magnitude.compressed()
         positive = positive[positive > 0]
         floor = float(np.quantile(positive, _SMALL_QUANTILE)) if positive.size else 1.0
-        length = np.ma.log1p(magnitude / floor)
+        length = np.ma.log(1 + magnitude / floor)
     else:
         length = magnitude
     longest = float(length.max()) if length.count() else 0.0
