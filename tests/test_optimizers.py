@@ -133,5 +133,5 @@ def test_bad_optimizers_are_refused(optimizers, message):
 
 
 def test_a_factory_must_make_an_fdiff_torch_optimizer():
-    with pytest.raises(InputError, match="not an fdiff.torch.optim optimizer"):
+    with pytest.raises(InputError, match=r"not an fdiff\.torch\.optim optimizer"):
         optimizer_paths(QUADRATIC, STARTS, {"x": lambda params: object()})
