@@ -70,23 +70,27 @@ _BAR_LABELS = 40 / 72  # inches: its tick labels and label
 
 
 class PathStyle(NamedTuple):
-    """How one path is drawn: its colour, line style and the marker along it."""
+    """How one path is drawn: its colour, line style, the marker along it and its width."""
 
     color: str
     linestyle: str
     marker: str
+    linewidth: float
 
 
 def path_style(index: int) -> PathStyle:
     """The style of path ``index``: colour, line style and marker all change from one to the next.
 
+    Later paths are thinner, so one drawn over an earlier one leaves it showing at both sides.
+
     >>> path_style(0), path_style(1).linestyle
-    (PathStyle(color='#e3191c', linestyle='-', marker='o'), '--')
+    (PathStyle(color='#e3191c', linestyle='-', marker='o', linewidth=3.0), '--')
     """
     return PathStyle(
         PATH_COLORS[index % len(PATH_COLORS)],
         _LINESTYLES[index % len(_LINESTYLES)],
         _MARKERS[index % len(_MARKERS)],
+        max(1.2, 3.0 - 0.6 * index),
     )
 
 
@@ -311,8 +315,9 @@ def plot_comparison(
 ) -> Figure:
     """Optimizers side by side: their paths on the field, and ``f`` against the step.
 
-    Each optimizer has its colour and marker, each start its line style; one legend below
-    both panels names every path with its outcome (steps taken, or where it diverged).
+    Each optimizer has its colour, marker and width (later ones thinner, so overlapping paths
+    stay visible), each start its line style; one legend below both panels names every path
+    with its outcome (steps taken, or where it diverged).
 
     Args:
         field: the field to draw the paths on.
@@ -337,8 +342,8 @@ def plot_comparison(
     paths, styles, names = [], [], []
     for row, (name, run) in enumerate(runs.items()):
         for column, path in enumerate(run):
-            color, _, marker = path_style(row)
-            styles.append(PathStyle(color, _LINESTYLES[column % len(_LINESTYLES)], marker))
+            color, _, marker, width = path_style(row)
+            styles.append(PathStyle(color, _LINESTYLES[column % len(_LINESTYLES)], marker, width))
             paths.append(path)
             names.append(f"{name} {_path_label(path, None)}")
     figure = new_figure(figsize)
@@ -510,7 +515,7 @@ def _draw_path(ax: Axes, path: DescentPath, style: PathStyle, label: str, zorder
         markersize=5,
         markeredgecolor="white",
         markeredgewidth=0.5,
-        linewidth=2,
+        linewidth=style.linewidth,
         alpha=_PATH_ALPHA,
         label=label,
         zorder=zorder,
