@@ -10,7 +10,8 @@ Run: ``python demos/gradient_fields.py [--out docs/img]``. Writes, into ``--out`
 - ``field_optimizers.png``: SGD, momentum and Adam on Rosenbrock's valley, with f per step;
 - ``field_subplots.png``: fields inside ``plt.subplots``, a stretched window on auto aspect;
 - ``field_surface.png``: the valley as a 3-D surface, Adam's path on it;
-- ``field_paths.gif``: the optimizers' paths growing step by step.
+- with ``--gif``, ``field_paths.gif``: the optimizers' paths growing step by step (about 1 MB,
+  so not kept in docs/img).
 
 PNGs are written without a timestamp, so a rerun reproduces the same bytes.
 """
@@ -146,7 +147,7 @@ def animation(out: Path, runs: dict) -> Path:
     paths = [path for run in runs.values() for path in run[:1]]
     labels = list(runs)
     written = animate_paths(
-        field, paths, out / "field_paths.gif", path_labels=labels, normalize=True, dpi=60
+        field, paths, out / "field_paths.gif", path_labels=labels, normalize=True, dpi=50
     )
     print(f"wrote {written}")
     return written
@@ -161,7 +162,9 @@ def save(figure: Figure, path: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "docs" / "img")
-    out = parser.parse_args().out
+    parser.add_argument("--gif", action="store_true", help="also write field_paths.gif")
+    args = parser.parse_args()
+    out = args.out
     out.mkdir(parents=True, exist_ok=True)
     for example_id in PRESETS:
         seed_preset(example_id, out)
@@ -172,7 +175,8 @@ def main() -> None:
     optimizers(out, runs)
     subplots(out)
     surface(out, runs)
-    animation(out, runs)
+    if args.gif:
+        animation(out, runs)
 
 
 if __name__ == "__main__":

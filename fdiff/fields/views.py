@@ -25,7 +25,7 @@ from fdiff.fields.scales import color_levels
 __all__ = ["animate_paths", "plot_surface"]
 
 _SURFACE_GRID = 80  # facets per side: finer only slows rendering
-_MAX_FRAMES = 120
+_MAX_FRAMES = 60
 
 
 def plot_surface(
@@ -109,7 +109,7 @@ def animate_paths(
     Args:
         field: the field drawn behind the paths (by :func:`~fdiff.fields.plot_field`).
         paths: the paths to animate; every path advances one step per frame (long paths are
-            sampled so the GIF has at most 120 frames).
+            sampled so the GIF has at most 60 frames); the end marker rides at the head.
         out: the ``.gif`` file to write (whole or not at all).
         fps: frames per second.
         dpi: the GIF's resolution.
@@ -139,20 +139,18 @@ def animate_paths(
     if not fps > 0:
         raise ValueError(f"`fps` must be positive, got {fps}")
     ax = plot_field(field, paths, **field_options)
-    moving = [line for line in ax.get_lines() if line.get_label() and not _is_private(line)]
+    lines = ax.get_lines()  # per path: the path, its start marker, its end marker
+    trails, heads = lines[0::3], lines[2::3]
     longest = max(len(path.points) for path in paths)
     frames = np.unique(np.linspace(1, longest, min(longest, _MAX_FRAMES)).round().astype(int))
 
     def draw(shown: int) -> list:
-        for line, path in zip(moving, paths, strict=True):
-            line.set_data(path.points[:shown, 0], path.points[:shown, 1])
-        return moving
+        for trail, head, path in zip(trails, heads, paths, strict=True):
+            trail.set_data(path.points[:shown, 0], path.points[:shown, 1])
+            head.set_data(path.points[min(shown, len(path.points)) - 1, None].T)
+        return [*trails, *heads]
 
     animation = FuncAnimation(ax.get_figure(root=True), draw, frames=frames, blit=False)
     with atomic_path(out) as temporary:
         animation.save(temporary, writer=PillowWriter(fps=fps), dpi=dpi)
     return out
-
-
-def _is_private(line) -> bool:
-    return line.get_label().startswith("_")
