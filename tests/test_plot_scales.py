@@ -154,3 +154,30 @@ def test_repr_is_short():
     )
     grads = gradient_field(BOWL, (-1, 1), (0, 2), 5, values=False)
     assert repr(grads) == "GradientField(5x5, x in [-1, 1], y in [0, 2], gradient only, 0 masked)"
+
+
+def test_surface_is_coloured_by_the_contour_levels_and_needs_values():
+    from fdiff.fields.views import plot_surface
+
+    field = gradient_field(EXP, (-3, 3), (-3, 3), 9)
+    ax = plot_surface(field, descent_paths(EXP, [(1.0, 0.5)], steps=3, learning_rate=0.01))
+    assert ax.get_zlabel() == "f (log levels)"
+    (surface,) = ax.collections[:1]
+    assert len(np.unique(surface.get_facecolor().round(3), axis=0)) > 4  # not one flat colour
+    with pytest.raises(ValueError, match="needs a field with values"):
+        plot_surface(gradient_field(EXP, (-1, 1), (-1, 1), 5, values=False))
+
+
+@pytest.mark.slow  # renders a GIF frame by frame; the doctest of animate_paths writes one too
+def test_animation_moves_each_head_and_refuses_other_formats(tmp_path):
+    from PIL import Image
+
+    from fdiff.fields.views import animate_paths
+
+    field = gradient_field(BOWL, (-2, 2), (-2, 2), 9)
+    paths = descent_paths(BOWL, [(1.5, 1.5), (-1.5, 1.0)], steps=5, learning_rate=0.1)
+    out = animate_paths(field, paths, tmp_path / "p.gif", dpi=15, fps=5)
+    with Image.open(out) as gif:
+        assert gif.n_frames == 6  # one per point of the longest path
+    with pytest.raises(ValueError, match=r"written as \.gif"):
+        animate_paths(field, paths, tmp_path / "p.png")
