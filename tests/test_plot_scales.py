@@ -94,6 +94,7 @@ def test_log_arrows_keep_small_gradients_visible():
         plot_field(gradient_field(BOWL, (-1, 1), (-1, 1), 5), normalize=True, log_arrows=True)
 
 
+@pytest.mark.slow  # draws the figure
 def test_paths_differ_in_colour_style_and_marker_and_the_legend_is_off_the_data():
     field = gradient_field(BOWL, (-2, 2), (-2, 2), 9)
     paths = descent_paths(BOWL, [(1, 1), (-1, 1), (1, -1)], steps=10)
@@ -156,6 +157,7 @@ def test_repr_is_short():
     assert repr(grads) == "GradientField(5x5, x in [-1, 1], y in [0, 2], gradient only, 0 masked)"
 
 
+@pytest.mark.slow  # draws the figure
 def test_surface_is_coloured_by_the_contour_levels_and_needs_values():
     from fdiff.fields.views import plot_surface
 

@@ -3,7 +3,7 @@
 >>> from fdiff.fields.field import gradient_field
 >>> ax = plot_surface(gradient_field(lambda a, b: a**2 + b**2, (-1, 1), (-1, 1), 9))
 >>> ax.name, ax.get_zlabel()
-('3d', 'f')
+('3d', 'f (levels by quantile)')
 """
 
 from __future__ import annotations
@@ -124,10 +124,10 @@ def animate_paths(
     >>> import tempfile
     >>> from fdiff.fields.field import descent_paths, gradient_field
     >>> bowl = lambda a, b: a**2 + b**2
-    >>> field = gradient_field(bowl, (-1, 1), (-1, 1), 9)
+    >>> field = gradient_field(bowl, (-1, 1), (-1, 1), 5)
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     out = animate_paths(field, descent_paths(bowl, [(1.0, 1.0)], steps=4),
-    ...                         Path(folder) / "paths.gif", dpi=20)
+    ...     out = animate_paths(field, descent_paths(bowl, [(1.0, 1.0)], steps=2),
+    ...                         Path(folder) / "paths.gif", dpi=10)
     ...     out.read_bytes()[:6]
     b'GIF89a'
     """
@@ -150,7 +150,10 @@ def animate_paths(
             head.set_data(path.points[min(shown, len(path.points)) - 1, None].T)
         return [*trails, *heads]
 
-    animation = FuncAnimation(ax.get_figure(root=True), draw, frames=frames, blit=False)
+    figure = ax.get_figure(root=True)
+    figure.draw_without_rendering()  # lay out once: the frames change only the paths
+    figure.set_layout_engine("none")
+    animation = FuncAnimation(figure, draw, frames=frames, blit=False)
     with atomic_path(out) as temporary:
         animation.save(temporary, writer=PillowWriter(fps=fps), dpi=dpi)
     return out
