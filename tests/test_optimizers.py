@@ -52,15 +52,15 @@ def test_optax_paths_equal_optax_run_by_hand(make):
     # XLA fuses a scan's body differently from a single step (an a*b+c may become one FMA),
     # so the two agree to float32's rounding, not bit for bit; this valley keeps it from growing
     transformation = make()
-    runs = optimizer_paths(VALLEY, STARTS, {"one": transformation, "two": optax.sgd(0.02)})
-    assert list(runs) == ["one", "two"]
-    for start, path in zip(STARTS, runs["one"], strict=True):
-        points, values = _by_hand(transformation, VALLEY, start, 50)
-        assert not path.diverged and path.steps == 50
+    (paths,) = optimizer_paths(VALLEY, STARTS, {"one": transformation}, steps=30).values()
+    for start, path in zip(STARTS, paths, strict=True):
+        points, values = _by_hand(transformation, VALLEY, start, 30)
+        assert not path.diverged and path.steps == 30
         assert_close(path.points, points)
         assert_close(path.values, values)
 
 
+@pytest.mark.slow
 def test_optax_sgd_with_momentum_is_descent_paths_with_momentum():
     (path,) = optimizer_paths(QUADRATIC, STARTS[:1], {"m": optax.sgd(0.05, momentum=0.9)})["m"]
     (same,) = descent_paths(QUADRATIC, STARTS[:1], learning_rate=0.05, momentum=0.9)
@@ -76,7 +76,7 @@ def test_optax_sgd_with_momentum_is_descent_paths_with_momentum():
     ],
 )
 def test_fdiff_torch_optimizer_paths_equal_torch(real_torch, name, options):
-    torch, steps = real_torch, 25
+    torch, steps = real_torch, 15
     p = torch.tensor(STARTS[1], requires_grad=True)
     optimizer = getattr(torch.optim, name)([p], **options)
     expected = [p.detach().clone()]
@@ -96,7 +96,7 @@ def test_divergence_is_reported_per_path():
         lambda a, b: 3 * a**3 + 2 * b**4,
         [(3.0, 2.0), (0.5, 0.2)],
         {"fast": optax.sgd(0.1), "torch": named_optimizer("sgd", 0.1)},
-        steps=30,
+        steps=10,
     )
     for paths in runs.values():
         assert [p.diverged for p in paths] == [True, False]

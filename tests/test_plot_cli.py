@@ -246,11 +246,11 @@ def test_through_the_fdiff_cli(tmp_path):
 
 def test_optimizers_compared_from_the_same_starts(tmp_path, capsys):
     out = tmp_path / "f.png"
-    argv = ["a**2 + 4*b**2", "--descent", "-1.5,1", "--descent", "1,-0.5", "--steps", "10"]
+    argv = ["a**2 + 4*b**2", "--descent", "-1.5,1", "--descent", "1,-0.5", "--steps", "4"]
     options = ["--optimizer", "sgd,momentum:0.02,adam:0.3", "--grid", "11", "--dpi", "20"]
     assert _plot(*argv, *options, "--log-color", "--aspect", "auto", "--out", str(out)) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert printed[1].startswith("sgd lr 0.1 path 1: 10 steps from (-1.5, 1)")
+    assert printed[1].startswith("sgd lr 0.1 path 1: 4 steps from (-1.5, 1)")
     assert [line.split(" path ")[0] for line in printed[1:]] == [
         "sgd lr 0.1", "sgd lr 0.1", "momentum lr 0.02", "momentum lr 0.02",
         "adam lr 0.3", "adam lr 0.3",

@@ -126,7 +126,7 @@ def animate_paths(
     >>> bowl = lambda a, b: a**2 + b**2
     >>> field = gradient_field(bowl, (-1, 1), (-1, 1), 5)
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     out = animate_paths(field, descent_paths(bowl, [(1.0, 1.0)], steps=2),
+    ...     out = animate_paths(field, descent_paths(bowl, [(1.0, 1.0)], steps=1),
     ...                         Path(folder) / "paths.gif", dpi=10)
     ...     out.read_bytes()[:6]
     b'GIF89a'
