@@ -268,11 +268,18 @@ def grad(
     outs, cotangents = (list(x) for x in zip(*graph, strict=True))
     wanted_ids = {id(t) for t in targets if t.is_leaf}
     non_leaf_ids = {id(t._node) for t in targets if not t.is_leaf}
-    plan = _graph.plan(
-        [out._node for out in outs],
-        lambda node: id(node) in non_leaf_ids,
-        lambda leaf: id(leaf.tensor) in wanted_ids,
-    )
+    roots = [out._node for out in outs]
+    if create_graph and non_leaf_ids and not non_leaf_ids & {id(r) for r in roots}:
+        # the gradients' graph must reach the non-leaf targets themselves: cut the graph there
+        cuts = {id(t._node): t for t in targets if not t.is_leaf}
+        wanted_ids |= {id(t) for t in cuts.values()}
+        plan = _graph.plan_above(roots, cuts, lambda leaf: id(leaf.tensor) in wanted_ids)
+    else:
+        plan = _graph.plan(
+            roots,
+            lambda node: id(node) in non_leaf_ids,
+            lambda leaf: id(leaf.tensor) in wanted_ids,
+        )
     grads = _gradients(plan, cotangents, create_graph)
     if not (create_graph if retain_graph is None else retain_graph):
         _graph.free(plan.nodes)
@@ -297,7 +304,7 @@ def _per_target(
         node_grads = dict(zip((id(n) for n in plan.perturbed), grads[n_leaves:], strict=True))
     result: list[Tensor | None] = []
     for i, t in enumerate(targets):
-        g = by_leaf.get(id(t)) if t.is_leaf else node_grads.get(id(t._node))
+        g = by_leaf.get(id(t)) if t.is_leaf or id(t) in by_leaf else node_grads.get(id(t._node))
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"The differentiated Tensor at index {i} appears to not have been used in the "

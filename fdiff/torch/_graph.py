@@ -262,6 +262,29 @@ def plan(
     return _plan(order, roots, perturb, wanted_leaf, _read_inputs)
 
 
+def plan_above(
+    roots: Sequence[Node], cuts: dict[int, Any], wanted_leaf: Callable[[AccumulateGrad], bool]
+) -> Plan:
+    """The plan of the graph above the nodes of ``cuts`` (``id(node) -> tensor``, none a root):
+    each enters as a leaf edge holding its tensor, so a ``create_graph`` gradient recorded from
+    the plan has an edge to that tensor, as torch's double-backward graph reads it (a later
+    ``grad`` with respect to it, or to what lies below it, flows through its node)."""
+    order = _postorder(roots, lambda node: id(node) not in cuts)
+    if any(node.freed and node.spec.saves for node in order):
+        raise RuntimeError(GRAPH_FREED)
+    check_saved(order)
+    if any(_read_inputs(node) is not node.inputs for node in order):
+        for root in roots:
+            materialize(root)
+    leaf_edges = {key: AccumulateGrad(tensor, tensor._value) for key, tensor in cuts.items()}
+
+    def inputs_of(node: Node) -> tuple:
+        inputs = _read_inputs(node)
+        return tuple(leaf_edges.get(id(e), e) if isinstance(e, Node) else e for e in inputs)
+
+    return _plan(order, roots, lambda _: False, wanted_leaf, inputs_of)
+
+
 def _plan(
     nodes: list[Node],
     roots: Sequence[Node],
