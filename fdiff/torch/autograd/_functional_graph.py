@@ -9,7 +9,7 @@ time (torch batches them with ``vmap``; the numbers are the same).
 
 >>> import fdiff.torch as torch
 >>> x = torch.tensor([1.0, 2.0], requires_grad=True)
->>> jac = jacobian(lambda t: t**3, x, create_graph=True)
+>>> jac = jacobian(lambda t: t**3, x, create_graph=True, strict=False, vectorize=False)
 >>> jac.requires_grad, torch.autograd.grad(jac.sum(), x)[0]
 (True, tensor([ 6., 12.]))
 """
