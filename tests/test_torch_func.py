@@ -236,6 +236,7 @@ def test_grad_of_a_create_graph_gradient_reaches_a_non_leaf_input(real_torch):
     assert_same(*run_both(real_torch, program))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "call",
     [

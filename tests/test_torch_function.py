@@ -173,7 +173,7 @@ def test_multiple_outputs_non_differentiable_indices_and_materialized_grads(real
     assert_same(*run_both(real_torch, program))
 
 
-@pytest.mark.parametrize("host", [False, True])
+@pytest.mark.parametrize("host", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_set_materialize_grads_false_passes_none_for_an_unreached_output(real_torch, host):
     """torch hands ``backward`` zeros for an output the gradient does not reach, or ``None``
     after ``ctx.set_materialize_grads(False)``; the gradient says which it saw (also for a

@@ -86,6 +86,11 @@ def _gradients(
             raise UnsupportedError(
                 "Tensor.register_hook (a hooked backward with create_graph=True)"
             )
+        if any(t.requires_grad for t in plan.unpacked):  # its graph would be differentiated
+            raise UnsupportedError(
+                "torch.autograd.graph.saved_tensors_hooks (an unpack_hook returning a new "
+                "tensor that requires grad, with create_graph=True)"
+            )
         return _recorded_gradients(plan, cotangents)
     compiled = (
         _graph.compiled_gradients(plan.key, _hooks.hook_point)

@@ -57,6 +57,7 @@ from fdiff.torch._dispatch import _record
 from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._grad_mode import is_grad_enabled, set_grad_enabled
 from fdiff.torch._opspec import OpSpec
+from fdiff.torch._saving import hooks_active
 from fdiff.torch._tensor_base import TensorBase, new_tensor
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
@@ -484,6 +485,10 @@ class Function:
         output = _run_forward(cls, ctx, list(args))
         if not (any(needs) and is_grad_enabled()):
             return output
+        if hooks_active():  # torch packs what ctx.save_for_backward saved: not replayed here
+            raise UnsupportedError(
+                "torch.autograd.graph.saved_tensors_hooks (around a custom autograd.Function)"
+            )
         outputs = _as_tuple(output)
         call = _Call(cls, tuple(_static(a) for a in args), needs, 0)
         avals = tuple(jax.ShapeDtypeStruct(v.shape, v.dtype) for v in inputs)
