@@ -82,16 +82,18 @@ def _gradients(
     """
     plan, hooks = _hooks.hooked_plan(plan)
     if create_graph:
-        if hooks:
+        if any(place != _graph.HOOK_LEAF for place, _ in plan.key.hooked):
             raise UnsupportedError(
-                "Tensor.register_hook (a hooked backward with create_graph=True)"
+                "hooks on non-leaf tensors, grad_fn hooks and module backward hooks with "
+                "create_graph=True (torch runs them again in a backward through the recorded "
+                "gradient; fdiff.torch's recorded gradient reaches the leaves directly)"
             )
         if any(t.requires_grad for t in plan.unpacked):  # its graph would be differentiated
             raise UnsupportedError(
                 "torch.autograd.graph.saved_tensors_hooks (an unpack_hook returning a new "
                 "tensor that requires grad, with create_graph=True)"
             )
-        return _recorded_gradients(plan, cotangents)
+        return _recorded_gradients(plan, cotangents, _hooks.traced_hook(hooks) if hooks else None)
     compiled = (
         _graph.compiled_gradients(plan.key, _hooks.hook_point)
         if hooks
@@ -113,10 +115,13 @@ def _gradients(
     return [new_tensor(g) for g in values]
 
 
-def _recorded_gradients(plan: Plan, cotangents: list[Tensor | None]) -> list[Tensor]:
+def _recorded_gradients(
+    plan: Plan, cotangents: list[Tensor | None], hook: Callable | None = None
+) -> list[Tensor]:
     """The gradients as recorded ops, each with edges only to the leaves and ``gradient``
     tensors it depends on (torch's double-backward graph): a gradient that depends on none of
-    them does not require grad, and a second backward leaves the others' ``.grad`` alone."""
+    them does not require grad, and a second backward leaves the others' ``.grad`` alone.
+    ``hook`` runs the plan's backward hooks as the VJP is traced."""
     cotangents = [
         new_tensor(jnp.ones(node.shape, node.dtype)) if c is None else c
         for node, c in zip((plan.nodes[i] for i in plan.key.roots), cotangents, strict=True)
@@ -127,7 +132,8 @@ def _recorded_gradients(plan: Plan, cotangents: list[Tensor | None]) -> list[Ten
     tensors = {i: leaf.tensor for i, leaf in enumerate(plan.leaves)}
     tensors.update(enumerate(cotangents, len(values) - len(cotangents)))
     counts = (len(plan.leaves), len(plan.consts), len(plan.scalars))
-    uses = _gradient_dependence(plan.key, tuple(_abstract(v) for v in values), counts)
+    uses = _gradient_dependence(plan.key, tuple(_abstract(v) for v in values), counts, hook)
+    hooked = {"hook": hook} if hook is not None else {}
     return [
         apply(
             ops.replayed_gradient,
@@ -135,6 +141,7 @@ def _recorded_gradients(plan: Plan, cotangents: list[Tensor | None]) -> list[Ten
             key=plan.key,
             counts=counts,
             index=index,
+            **hooked,
         )
         for index, used in enumerate(uses)
     ]
@@ -149,13 +156,15 @@ def _abstract(value: Any) -> jax.ShapeDtypeStruct | None:
 
 @_caches.lru_cache(maxsize=512)
 def _gradient_dependence(
-    key: _graph.GraphKey, specs: tuple, counts: tuple[int, int, int]
+    key: _graph.GraphKey, specs: tuple, counts: tuple[int, int, int], hook: Callable | None
 ) -> tuple[frozenset[int], ...]:
     """Per gradient of graph ``key``, the positions of the ``replayed_gradient`` arguments
     (leaves, consts, scalars, cotangents; ``specs`` their shapes and dtypes) it depends on."""
 
     def grads(*values):
-        return ops.replayed_gradient.impl(*values, key=key, counts=counts, index=slice(None))
+        return ops.replayed_gradient.impl(
+            *values, key=key, counts=counts, index=slice(None), hook=hook
+        )
 
     return float_dependence(grads, *specs)
 
