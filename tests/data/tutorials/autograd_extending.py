@@ -89,7 +89,7 @@ for step in range(5):
     loss = ((prediction - targets) ** 2).mean()
     loss.backward()
     optimizer.step()
-    print(f"step {step} loss {loss.item():.6f}")
+    print(f"step {step} loss {loss.item():.4f}")
 print("weight.grad", weight.grad, "bias.grad", bias.grad)
 
 # torch.autograd.functional's docs examples, with create_graph and strict.
