@@ -17,10 +17,11 @@ import jax.numpy as jnp
 
 from fdiff.torch import _caches, _graph, _hooks
 from fdiff.torch import _ops as ops
-from fdiff.torch._dependence import float_dependence
+from fdiff.torch._dependence import float_dependence, fused_reads
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._graph import Node, Plan
+from fdiff.torch._saving import FUSED_BACKWARD
 from fdiff.torch._tensor_base import TensorBase as Tensor
 from fdiff.torch._tensor_base import new_tensor
 
@@ -133,6 +134,11 @@ def _recorded_gradients(
     tensors.update(enumerate(cotangents, len(values) - len(cotangents)))
     counts = (len(plan.leaves), len(plan.consts), len(plan.scalars))
     uses = _gradient_dependence(plan.key, tuple(_abstract(v) for v in values), counts, hook)
+    reads = _fused_reads(plan)
+    targets = [*plan.key.wanted_leaves, *(id(node) for node in plan.perturbed)]
+    uses = [
+        used | reads.get(target, frozenset()) for used, target in zip(uses, targets, strict=True)
+    ]
     hooked = {"hook": hook} if hook is not None else {}
     return [
         apply(
@@ -145,6 +151,26 @@ def _recorded_gradients(
         )
         for index, used in enumerate(uses)
     ]
+
+
+def _fused_reads(plan: Plan) -> dict[Any, frozenset[int]]:
+    """Per leaf slot or perturbed node id, the leaf slots torch's fused backward calls above it
+    read (``_saving.FUSED_BACKWARD``)."""
+    refs = {id(node): entry[2] for node, entry in zip(plan.nodes, plan.key.nodes, strict=True)}
+
+    def edge(kind: int, i: Any) -> Any:
+        if kind == _graph.REF_LEAF:
+            return i
+        if kind in (_graph.REF_NODE, _graph.REF_REBASED):
+            return plan.nodes[i if kind == _graph.REF_NODE else i[0]]
+        return None
+
+    return fused_reads(
+        plan.nodes,
+        lambda node: [edge(kind, i) for kind, i in refs[id(node)]],
+        lambda node: node.spec.name,
+        FUSED_BACKWARD,
+    )
 
 
 def _abstract(value: Any) -> jax.ShapeDtypeStruct | None:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import jax
@@ -135,6 +136,22 @@ SAVES: dict[str, Saves] = {
     "copy_slices": Saves(_nothing),
     "replayed_gradient": Saves(_nothing),
 }
+
+
+FUSED_BACKWARD: Mapping[str, tuple[int, ...]] = MappingProxyType(
+    {
+        "conv2d": (0, 1),  # convolution_backward(grad, input, weight)
+        "max_pool2d": (0,),  # max_pool2d_with_indices_backward(grad, self, indices)
+        "avg_pool2d": (0,),
+        "layer_norm": (0, 1, 2),  # native_layer_norm_backward(grad, input, ..., weight, bias)
+        "batch_norm": (0, 3),  # native_batch_norm_backward(grad, input, weight, ...)
+        "nll_loss": (0,),
+        "softplus": (0,),
+    }
+)
+"""Ops whose torch backward is one differentiable call computing every input's gradient from
+these inputs (positions): with ``create_graph=True`` each of those gradients requires grad when
+any of them does, whether or not its value depends on it (``_dependence.fused_reads``)."""
 
 
 def saved_inputs(name: str, requires: tuple[bool, ...], saves: bool = True) -> tuple[int, ...]:
