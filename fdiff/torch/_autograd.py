@@ -21,6 +21,7 @@ from fdiff.torch._dependence import float_dependence, fused_reads
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._graph import Node, Plan
+from fdiff.torch._hook_tables import node_hooks, pre_hooks
 from fdiff.torch._saving import FUSED_BACKWARD
 from fdiff.torch._tensor_base import TensorBase as Tensor
 from fdiff.torch._tensor_base import new_tensor
@@ -309,7 +310,8 @@ def grad(
     wanted_ids = {id(t) for t in targets if t.is_leaf}
     non_leaf_ids = {id(t._node) for t in targets if not t.is_leaf}
     roots = [out._node for out in outs]
-    if create_graph and non_leaf_ids and not non_leaf_ids & {id(r) for r in roots}:
+    hooked = any(node_hooks.get(t._node) or pre_hooks.get(t._node) for t in targets if t._node)
+    if create_graph and non_leaf_ids and not hooked and not non_leaf_ids & {id(r) for r in roots}:
         # the gradients' graph must reach the non-leaf targets themselves: cut the graph there
         cuts = {id(t._node): t for t in targets if not t.is_leaf}
         wanted_ids |= {id(t) for t in cuts.values()}
