@@ -17,6 +17,7 @@ time (torch batches them with ``vmap``; the numbers are the same).
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 from fdiff.torch._autograd import grad
@@ -29,31 +30,35 @@ _INDEPENDENT = (
     "The output of the user-provided function is independent of input {i}. This is not "
     "allowed in strict mode."
 )
-_NO_GRAD = {
-    "outputs": "Output {i} of the user-provided function does not require gradients. The "
-    "outputs must be computed in a differentiable manner from the input when running in strict "
-    "mode.",
-    "grad_inputs": "The gradient with respect to input {i} is independent of the inputs of the "
-    "user-provided function. This is not allowed in strict mode.",
-    "jacobian": "While computing the hessian, found that the jacobian of the user-provided "
-    "function with respect to input {i} is independent of the input. This is not allowed in "
-    "strict mode. You should ensure that your function is twice differentiable and that the "
-    "jacobian depends on the inputs (this would be violated by a linear function for example).",
-    "hessian": "The hessian of the user-provided function with respect to input {i} is "
-    "independent of the input. This is not allowed in strict mode. You should ensure that your "
-    "function is thrice differentiable and that the hessian depends on the inputs.",
-}
-_UNUSED = {  # a None gradient in strict mode, by stage
-    "back": _INDEPENDENT,
-    "back_trick": "The gradient with respect to the input is independent of entry {i} in the "
-    "grad_outputs when using the double backward trick to compute forward mode gradients. This "
-    "is not allowed in strict mode.",
-    "double_back": "The jacobian of the user-provided function is independent of input {i}. "
-    "This is not allowed in strict mode.",
-    "double_back_trick": "The hessian of the user-provided function is independent of entry "
-    "{i} in the grad_jacobian. This is not allowed in strict mode as it prevents from using "
-    "the double backward trick to replace forward mode AD.",
-}
+_NO_GRAD = MappingProxyType(
+    {
+        "outputs": "Output {i} of the user-provided function does not require gradients. The "
+        "outputs must be computed in a differentiable manner from the input when running in strict "
+        "mode.",
+        "grad_inputs": "The gradient with respect to input {i} is independent of the inputs of the "
+        "user-provided function. This is not allowed in strict mode.",
+        "jacobian": "While computing the hessian, found that the jacobian of the user-provided "
+        "function with respect to input {i} is independent of the input. This is not allowed in "
+        "strict mode. You should ensure that your function is twice differentiable and that the "
+        "jacobian depends on the inputs (this would be violated by a linear function for example).",
+        "hessian": "The hessian of the user-provided function with respect to input {i} is "
+        "independent of the input. This is not allowed in strict mode. You should ensure that your "
+        "function is thrice differentiable and that the hessian depends on the inputs.",
+    }
+)
+_UNUSED = MappingProxyType(
+    {  # a None gradient in strict mode, by stage
+        "back": _INDEPENDENT,
+        "back_trick": "The gradient with respect to the input is independent of entry {i} in the "
+        "grad_outputs when using the double backward trick to compute forward mode gradients. This "
+        "is not allowed in strict mode.",
+        "double_back": "The jacobian of the user-provided function is independent of input {i}. "
+        "This is not allowed in strict mode.",
+        "double_back_trick": "The hessian of the user-provided function is independent of entry "
+        "{i} in the grad_jacobian. This is not allowed in strict mode as it prevents from using "
+        "the double backward trick to replace forward mode AD.",
+    }
+)
 _CONSTANT = (
     "The {what} of the user-provided function is independent of input {i}. This is not allowed "
     "in strict mode when create_graph=True."
