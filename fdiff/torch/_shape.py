@@ -62,7 +62,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim..end_dim``; a flatten that merges nothing returns ``input`` itself,
     as torch (no new node)."""
     if input.dim() == 0:
-        return view(input, 1)
+        return reshape(input, 1)
     dims = list(input.shape)
     start, end = (checked_dim(input, d) % len(dims) for d in (start_dim, end_dim))
     if start > end:
@@ -70,7 +70,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if start == end:
         return input
     merged = int(np.prod(dims[start : end + 1], dtype=np.int64))
-    return view(input, *dims[:start], merged, *dims[end + 1 :])
+    return reshape(input, *dims[:start], merged, *dims[end + 1 :])
 
 
 @torch_function
@@ -272,7 +272,7 @@ def to(
 @_tensor_method
 def contiguous(input: Tensor) -> Tensor:
     """``input`` itself when its strides are row-major, else a contiguous copy."""
-    return input if _views.is_contiguous(input) else clone(input)
+    return input if _views.is_contiguous(input) else _views.contiguous_layout(clone(input))
 
 
 def _converter(target: _dtypes.dtype):

@@ -14,7 +14,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _dtypes, _random
+from fdiff.torch import _dtypes, _random, _views
 from fdiff.torch import _layer_ops as layer_ops
 from fdiff.torch import _ops as ops
 from fdiff.torch._dispatch import apply
@@ -38,7 +38,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     storage = input.dtype.storage()
     if p == 1:
         return in_place_or_not(input, input * new_tensor(jnp.zeros((), storage)), inplace)
-    keep = _random.default_generator.bernoulli_scalar(tuple(input.shape), 1 - p)
+    keep = _views.drawn_in_order(  # torch fills empty_like(input) in memory order
+        lambda shape: _random.default_generator.bernoulli_scalar(shape, 1 - p), input, like=True
+    )
     noise = keep.astype(storage) / storage.type(1 - p)  # torch: noise.div_(1 - p)
     return in_place_or_not(input, input * new_tensor(jnp.asarray(noise)), inplace)
 
