@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from fdiff.torch._torch_names import TORCH_NAMES
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -53,16 +55,20 @@ class UnsupportedAttributeError(UnsupportedError, AttributeError):
 
 def missing_attribute(owner: str, name: str, obj: object) -> AttributeError:
     """The error for ``obj.name`` not found: :class:`UnsupportedAttributeError` for a public
-    name (torch's ``owner.name``), a plain ``AttributeError`` for a private or dunder one.
+    name torch's ``owner`` has, torch's plain ``AttributeError`` for a name it lacks too (a
+    typo) and for a private or dunder one.
 
     >>> missing_attribute("Tensor", "logcumsumexp", None).op
     'Tensor.logcumsumexp'
+    >>> missing_attribute("Tensor", "logcumsumexpp", None)
+    AttributeError("'NoneType' object has no attribute 'logcumsumexpp'")
     >>> type(missing_attribute("Tensor", "__jax_array__", None)).__name__
     'AttributeError'
     """
-    if name.startswith("_"):
+    torch_names = TORCH_NAMES.get(owner)
+    if name.startswith("_") or (torch_names is not None and name not in torch_names):
         if isinstance(obj, ModuleType):
-            where = f"module '{obj.__name__}'"
+            where = f"module '{owner}'"
         else:
             where = f"'{type(obj).__name__}' object"
         return AttributeError(f"{where} has no attribute '{name}'", name=name, obj=obj)
