@@ -50,7 +50,7 @@ def is_channels_last(shape: Shape, strides: Strides) -> bool:
 
 def channels_last_strides(shape: Shape) -> Strides:
     """The strides of an NCHW tensor stored as NHWC."""
-    n, c, h, w = (max(size, 1) for size in shape)
+    _, c, h, w = (max(size, 1) for size in shape)
     return (h * w * c, 1, w * c, c)
 
 
@@ -216,4 +216,3 @@ def index_strides(shape: Shape, strides: Strides, key: tuple) -> Strides:
         else:
             del shape[dim], strides[dim]
     return tuple(strides)
-

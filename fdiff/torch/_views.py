@@ -240,27 +240,31 @@ def _view_layout(result: Any, source: Any, spec: OpSpec, static: tuple) -> Any:
     return _layout_of(new_shape, computed)
 
 
-ELEMENTWISE: frozenset[str] = frozenset(
-    "abs add bitwise_and bitwise_not bitwise_or bitwise_xor ceil clamp cos div eq exp expm1 "
-    "floor ge gelu gt huber_loss isclose le leaky_relu log log10 log1p log2 logical_and "
-    "logical_not logical_or lt maximum minimum mse_loss mul ne neg pow_scalar pow_tensor "
-    "pow_zero rdiv relu round rsqrt rsub sigmoid sign silu sin smooth_l1_loss softplus sqrt "
-    "square sub tanh where bernoulli_fill exponential_fill uniform_draw normal_draw fill zero "
-    "leaky_relu_in_place".split()
-)
+ELEMENTWISE: frozenset[str] = frozenset({
+    "abs", "add", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "clamp",
+    "cos", "div", "eq", "exp", "expm1", "floor", "ge", "gelu", "gt", "huber_loss", "isclose",
+    "le", "leaky_relu", "log", "log10", "log1p", "log2", "logical_and", "logical_not",
+    "logical_or", "lt", "maximum", "minimum", "mse_loss", "mul", "ne", "neg", "pow_scalar",
+    "pow_tensor", "pow_zero", "rdiv", "relu", "round", "rsqrt", "rsub", "sigmoid", "sign",
+    "silu", "sin", "smooth_l1_loss", "softplus", "sqrt", "square", "sub", "tanh", "where",
+    "bernoulli_fill", "exponential_fill", "uniform_draw", "normal_draw", "fill", "zero",
+    "leaky_relu_in_place"
+})  # fmt: skip
 """Ops computed by torch's TensorIterator: the output keeps its inputs' memory layout."""
 
 LIKE_INPUT: frozenset[str] = frozenset({"clone", "to_dtype", "sort_values", "sort_indices"})
 """Ops whose output is ``empty_like(input)``: the input's layout, made dense."""
 
-CONTIGUOUS: frozenset[str] = frozenset(
-    "addmm all amax any argmax argmin avg_pool2d batch_norm binary_cross_entropy_with_logits "
-    "bmm cat conv2d copy cumprod cumsum dot embedding gather index index_select layer_norm "
-    "linear log_softmax logsumexp masked_fill masked_fill_tensor matmul max max_dim max_pool2d "
-    "mean mean_dim min min_dim nll_loss norm outer prod prod_dim reshape_copy rpow scatter "
-    "scatter_add scatter_value softmax stack std sum sum_dim topk_indices topk_values tril triu "
-    "var".split()
-)
+CONTIGUOUS: frozenset[str] = frozenset({
+    "addmm", "all", "amax", "any", "argmax", "argmin", "avg_pool2d", "batch_norm",
+    "binary_cross_entropy_with_logits", "bmm", "cat", "conv2d", "copy", "cumprod", "cumsum",
+    "dot", "embedding", "gather", "index", "index_select", "layer_norm", "linear",
+    "log_softmax", "logsumexp", "masked_fill", "masked_fill_tensor", "matmul", "max",
+    "max_dim", "max_pool2d", "mean", "mean_dim", "min", "min_dim", "nll_loss", "norm",
+    "outer", "prod", "prod_dim", "reshape_copy", "rpow", "scatter", "scatter_add",
+    "scatter_value", "softmax", "stack", "std", "sum", "sum_dim", "topk_indices",
+    "topk_values", "tril", "triu", "var"
+})  # fmt: skip
 """Ops whose output torch allocates row-major whatever their inputs' layout."""
 
 
