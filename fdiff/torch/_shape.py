@@ -23,6 +23,7 @@ from fdiff.torch._args import check_device, checked_dim, shape_args
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import VIEW_SIZE_INCOMPATIBLE, F, refusing_unknown_keywords
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
+from fdiff.torch._graph import MultiOutputNode
 from fdiff.torch._tensor_base import TensorBase as Tensor
 
 # --- shape ------------------------------------------------------------------------------------
@@ -159,6 +160,9 @@ def _outputs(input: Tensor, spec: Any, function: str, pieces: list[dict]) -> tup
     outputs = tuple(apply(spec, input, **piece) for piece in pieces)
     for i, out in enumerate(outputs):
         out._view = out._view._replace(multi=(function, i))
+    nodes = tuple(out._node for out in outputs if out._node is not None)
+    if nodes:  # torch: one grad_fn for all of them
+        MultiOutputNode(nodes)
     return outputs
 
 
