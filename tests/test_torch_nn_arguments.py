@@ -68,3 +68,44 @@ def test_conv_type_errors_are_type_errors(real_torch):
         lambda t: t.nn.Conv2d(1, 2, 3, stride=(1.0, 1))(_input(t)),
         fragment="conv2d()",
     )
+
+
+def _logits(torch):
+    return torch.tensor([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]])
+
+
+SOFTMAX_CALLS = {
+    "F_softmax_axis": lambda t: t.nn.functional.softmax(_logits(t), axis=1),
+    "F_log_softmax_axis": lambda t: t.nn.functional.log_softmax(_logits(t), axis=0),
+    "torch_softmax_dim_and_axis": lambda t: t.softmax(_logits(t), dim=1, axis=0),
+    "sum_dim_and_axis": lambda t: _logits(t).sum(0, axis=0),
+    "mean_keepdim_and_keepdims": lambda t: _logits(t).mean(0, keepdim=True, keepdims=True),
+}
+
+
+@pytest.mark.parametrize("program", SOFTMAX_CALLS.values(), ids=SOFTMAX_CALLS.keys())
+def test_numpy_spellings_refused_where_torch_refuses(real_torch, program):
+    assert_same_error(real_torch, program)
+
+
+SOFTMAX_ACCEPTED = {
+    "method_axis": lambda t: _logits(t).softmax(axis=1),
+    "torch_axis": lambda t: t.log_softmax(_logits(t), axis=0),
+    "F_positional": lambda t: t.nn.functional.softmax(_logits(t), 1),
+    "F_dtype": lambda t: t.nn.functional.log_softmax(_logits(t), 0, dtype=t.float32),
+}
+
+
+@pytest.mark.parametrize("program", SOFTMAX_ACCEPTED.values(), ids=SOFTMAX_ACCEPTED.keys())
+def test_softmax_spellings_torch_accepts(real_torch, program):
+    actual, expected = run_both(real_torch, program)
+    assert_same(actual, expected)
+
+
+def test_softmax_without_dim_warns_and_picks_torchs_dim(real_torch):
+    def program(torch):
+        with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+            return torch.nn.functional.softmax(_logits(torch))
+
+    actual, expected = run_both(real_torch, program)
+    assert_same(actual, expected)

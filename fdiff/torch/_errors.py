@@ -215,11 +215,14 @@ def refusing_unknown_keywords(function: F, name: str | None = None) -> F:
     python_level = name in PYTHON_LEVEL or name.startswith("torch.nn.")  # no parser: no aliases
     spellings = {} if python_level else {a: k for a, k in NUMPY_SPELLINGS.items() if k in keywords}
     sized = any(p.kind is p.VAR_POSITIONAL and p.name == "size" for p in params)
+    positions = {p.name: i for i, p in enumerate(params) if p.kind is p.POSITIONAL_OR_KEYWORD}
 
     @functools.wraps(function)
     def checked(*args: Any, **kwargs: Any) -> Any:
         if kwargs and not keywords.issuperset(kwargs):
-            args, kwargs = _respelled(function.__name__, args, kwargs, spellings, sized)
+            args, kwargs = _respelled(
+                function.__name__, args, kwargs, spellings, sized, positions
+            )
             if not keywords.issuperset(kwargs):
                 refuse_keywords(name, {k: v for k, v in kwargs.items() if k not in keywords})
         return function(*args, **kwargs)
@@ -235,16 +238,22 @@ PYTHON_LEVEL = frozenset({"torch.norm"})
 
 
 def _respelled(
-    function: str, args: tuple, kwargs: dict[str, Any], spellings: dict[str, str], sized: bool
+    function: str,
+    args: tuple,
+    kwargs: dict[str, Any],
+    spellings: dict[str, str],
+    sized: bool,
+    positions: dict[str, int],
 ) -> tuple[tuple, dict[str, Any]]:
     """``args`` and ``kwargs`` with torch's other spellings replaced by the function's own: the
     NumPy names in ``spellings`` and, for a ``*size`` function (``torch.zeros(size=(2, 3))``),
-    ``size=`` as the positional sizes; a name given twice is torch's ``TypeError``."""
+    ``size=`` as the positional sizes (``positions``: where each argument goes); a name given
+    twice is torch's ``TypeError``."""
     kwargs = dict(kwargs)
     for alias, own in spellings.items():
         if alias in kwargs:
-            if own in kwargs:
-                raise TypeError(f"{function}() got multiple values for argument '{own}'")
+            if own in kwargs or positions.get(own, len(args)) < len(args):  # torch's parser then reads the alias as an unknown keyword
+                raise TypeError(f"{function}() got an unexpected keyword argument '{alias}'")
             kwargs[own] = kwargs.pop(alias)
     if sized and "size" in kwargs:
         if args:

@@ -10,13 +10,15 @@ tensor(1.4100, grad_fn=<BinaryCrossEntropyWithLogitsBackward0>)
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from fdiff.torch import _dtypes
 from fdiff.torch import _nn_ops as nn_ops
 from fdiff.torch import _ops as ops
 from fdiff.torch._dispatch import apply
-from fdiff.torch._math import log_softmax, sigmoid, softmax, tanh
+from fdiff.torch import _math
+from fdiff.torch._math import sigmoid, tanh
 from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
 from fdiff.torch.nn._arguments import conv_param, functional
@@ -137,6 +139,32 @@ def conv2d(
         dilation=dilation,
         groups=groups,
     )
+
+
+def _softmax_args(input: Tensor, dim: int | None, dtype: Any, name: str, stacklevel: int):
+    """``input`` in ``dtype`` and the dim, as torch.nn.functional's softmaxes take them: no
+    dim picks torch's implicit one (0 for 0-, 1- and 3-d input, else 1) with its warning."""
+    if dim is None:
+        warnings.warn(
+            f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+            "include dim=X as an argument.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+        dim = 0 if input.dim() in (0, 1, 3) else 1
+    return (input if dtype is None else input.to(dtype)), dim
+
+
+# softmax and log_softmax are torch Python functions with these exact signatures: any other
+# keyword (NumPy's ``axis=``) is Python's TypeError, as in torch.
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
+    """``torch.nn.functional.softmax``: ``exp(x) / exp(x).sum(dim)``, computed stably."""
+    return _math.softmax(*_softmax_args(input, dim, dtype, "softmax", _stacklevel))
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
+    """``torch.nn.functional.log_softmax``: ``x - logsumexp(x, dim)``."""
+    return _math.log_softmax(*_softmax_args(input, dim, dtype, "log_softmax", _stacklevel))
 
 
 @functional
