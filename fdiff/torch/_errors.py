@@ -220,9 +220,7 @@ def refusing_unknown_keywords(function: F, name: str | None = None) -> F:
     @functools.wraps(function)
     def checked(*args: Any, **kwargs: Any) -> Any:
         if kwargs and not keywords.issuperset(kwargs):
-            args, kwargs = _respelled(
-                function.__name__, args, kwargs, spellings, sized, positions
-            )
+            args, kwargs = _respelled(function.__name__, args, kwargs, spellings, sized, positions)
             if not keywords.issuperset(kwargs):
                 refuse_keywords(name, {k: v for k, v in kwargs.items() if k not in keywords})
         return function(*args, **kwargs)
@@ -252,7 +250,8 @@ def _respelled(
     kwargs = dict(kwargs)
     for alias, own in spellings.items():
         if alias in kwargs:
-            if own in kwargs or positions.get(own, len(args)) < len(args):  # torch's parser then reads the alias as an unknown keyword
+            # given twice: torch's parser then reads the alias as an unknown keyword
+            if own in kwargs or positions.get(own, len(args)) < len(args):
                 raise TypeError(f"{function}() got an unexpected keyword argument '{alias}'")
             kwargs[own] = kwargs.pop(alias)
     if sized and "size" in kwargs:

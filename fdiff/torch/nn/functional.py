@@ -13,11 +13,10 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from fdiff.torch import _dtypes
+from fdiff.torch import _dtypes, _math
 from fdiff.torch import _nn_ops as nn_ops
 from fdiff.torch import _ops as ops
 from fdiff.torch._dispatch import apply
-from fdiff.torch import _math
 from fdiff.torch._math import sigmoid, tanh
 from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
