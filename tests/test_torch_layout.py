@@ -12,6 +12,8 @@ import pytest
 from support import assert_same, assert_same_error, assert_same_random_draws, run_both
 
 import fdiff.torch as fdiff_torch
+from fdiff.torch import _views
+from fdiff.torch._opspec import OPS
 
 # Inputs: x is (4, 3) with strides (1, 4); p is (4, 2, 3) with strides (1, 12, 4).
 PROGRAMS = {
@@ -165,3 +167,17 @@ def test_random_fills_draw_in_memory_order(real_torch, expression):
     (actual, actual_strides), (expected, expected_strides) = run_both(real_torch, program)
     assert actual_strides == expected_strides
     assert_same_random_draws(real_torch, actual, expected, magnitude=8.0)
+
+
+def test_every_op_has_a_layout_rule():
+    """A new op must be classified (elementwise, like its input, row-major or a view op);
+    these are the ones left unknown on purpose (their result's layout is refused, or is
+    written into a tensor that keeps its own)."""
+    classified = _views.ELEMENTWISE | _views.LIKE_INPUT | _views.CONTIGUOUS
+    views = {spec.name for spec in _views.VIEW_OPS}
+    unclassified = {name for name in OPS if name not in classified | views}
+    assert unclassified == {
+        "copy_slices", "einsum_mul", "einsum_permute", "einsum_sum", "einsum_view",
+        "index_put", "replayed_gradient", "view_of_base",
+    }  # fmt: skip
+    assert classified <= OPS.keys()

@@ -252,7 +252,9 @@ ELEMENTWISE: frozenset[str] = frozenset({
 })  # fmt: skip
 """Ops computed by torch's TensorIterator: the output keeps its inputs' memory layout."""
 
-LIKE_INPUT: frozenset[str] = frozenset({"clone", "to_dtype", "sort_values", "sort_indices"})
+LIKE_INPUT: frozenset[str] = frozenset(
+    {"clone", "to_dtype", "sort_values", "sort_indices", "backward_hook_function"}
+)
 """Ops whose output is ``empty_like(input)``: the input's layout, made dense."""
 
 CONTIGUOUS: frozenset[str] = frozenset({
