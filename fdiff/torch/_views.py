@@ -270,26 +270,35 @@ CONTIGUOUS: frozenset[str] = frozenset({
 """Ops whose output torch allocates row-major whatever their inputs' layout."""
 
 
+EINSUM: frozenset[str] = frozenset({"einsum_mul", "einsum_permute", "einsum_sum", "einsum_view"})
+
+
 def record_layout(result: Any, spec: OpSpec, args: tuple) -> None:
     """Give the result of op ``spec`` (not a view op) the strides torch's has: an elementwise
     op keeps its inputs' layout, ``clone``-like ops the input's, others are row-major; an op
     not known here makes the layout unknown (a string), for which :func:`strides` raises."""
+    name = spec.name
+    if name in EINSUM:  # its layout follows torch's contraction path, even on row-major inputs
+        result._strides = "einsum"
+        return
+    for a in args:  # this runs for every op: the row-major case returns at once
+        if isinstance(a, TensorBase) and a._strides is not None:
+            break
+    else:
+        return
+    if name in CONTIGUOUS:
+        return
+    if name not in ELEMENTWISE and name not in LIKE_INPUT:
+        result._strides = name
+        return
     inputs = [a for a in args if isinstance(a, TensorBase)]
-    if all(a._strides is None for a in inputs) and not spec.name.startswith("einsum"):
-        return
-    if spec.name in CONTIGUOUS:
-        return
-    if spec.name not in ELEMENTWISE and spec.name not in LIKE_INPUT:
-        result._strides = "einsum" if spec.name.startswith("einsum") else spec.name
-        return
     unknown = [a._strides for a in inputs if isinstance(a._strides, str)]
     if unknown:
         result._strides = unknown[0]
         return
     shape = _shape(result)
-    if spec.name in LIKE_INPUT:
-        first = inputs[0]
-        computed = _strides.like_strides(shape, strides(first))
+    if name in LIKE_INPUT:
+        computed = _strides.like_strides(shape, strides(inputs[0]))
     else:
         computed = _strides.elementwise_strides(shape, [(_shape(a), strides(a)) for a in inputs])
     result._strides = _layout_of(shape, computed)
