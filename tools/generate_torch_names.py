@@ -6,11 +6,15 @@ with the torch version fdiff.torch follows, then ``ruff format``;
 ``tests/test_torch_names.py`` fails when the lists and the installed torch differ::
 
     python tools/generate_torch_names.py && ruff format fdiff/torch/_torch_names.py
+
+The names come from a fresh process: a module's ``dir`` grows with what else was imported.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import sys
 import textwrap
 from pathlib import Path
 
@@ -109,5 +113,8 @@ TORCH_NAMES = MappingProxyType(
 if __name__ == "__main__":
     import torch
 
-    TARGET.write_text(source(torch.__version__.split("+")[0], public_names()))
-    print(f"wrote {TARGET}")
+    if sys.argv[1:] == ["--json"]:  # what the test compares with: a fresh process's names
+        print(json.dumps(public_names()))
+    else:
+        TARGET.write_text(source(torch.__version__.split("+")[0], public_names()))
+        print(f"wrote {TARGET}")
