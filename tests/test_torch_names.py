@@ -17,6 +17,7 @@ from fdiff.torch._torch_names import TORCH_NAMES, TORCH_VERSION
 GENERATOR = Path(__file__).resolve().parent.parent / "tools" / "generate_torch_names.py"
 
 
+@pytest.mark.slow  # a fresh process imports torch and all its listed modules (~10 s)
 def test_names_are_the_installed_torchs(real_torch):
     """Regenerate with tools/generate_torch_names.py when this fails after a torch upgrade
     (run in a fresh process: a module's names grow with what else the process imported)."""

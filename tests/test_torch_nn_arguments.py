@@ -6,6 +6,17 @@ from __future__ import annotations
 import pytest
 from support import assert_same, assert_same_error, run_both
 
+DEFAULT_RUN = frozenset({"Conv2d_padding_one_tuple", "conv2d_three_paddings", "F_softmax_axis",
+                         "max_pool2d_negative_kernel", "method_axis"})  # fmt: skip
+"""The cases of the default run; the others run in the slow profile."""
+
+
+def _cases(programs: dict) -> list:
+    return [
+        pytest.param(program, id=name, marks=() if name in DEFAULT_RUN else pytest.mark.slow)
+        for name, program in programs.items()
+    ]
+
 
 def _input(torch):
     return torch.arange(36.0).reshape(1, 1, 6, 6) / 10
@@ -22,7 +33,7 @@ ACCEPTED = {
 }
 
 
-@pytest.mark.parametrize("make", ACCEPTED.values(), ids=ACCEPTED.keys())
+@pytest.mark.parametrize("make", _cases(ACCEPTED))
 def test_accepted_forms_match_torch(real_torch, make):
     def program(torch):
         torch.manual_seed(0)
@@ -56,11 +67,12 @@ REFUSED = {
 }
 
 
-@pytest.mark.parametrize("program", REFUSED.values(), ids=REFUSED.keys())
+@pytest.mark.parametrize("program", _cases(REFUSED))
 def test_refused_forms_raise_torchs_error(real_torch, program):
     assert_same_error(real_torch, program)
 
 
+@pytest.mark.slow
 def test_conv_type_errors_are_type_errors(real_torch):
     """torch's message lists every conv2d overload; fdiff's names the argument."""
     assert_same_error(
@@ -83,7 +95,7 @@ SOFTMAX_CALLS = {
 }
 
 
-@pytest.mark.parametrize("program", SOFTMAX_CALLS.values(), ids=SOFTMAX_CALLS.keys())
+@pytest.mark.parametrize("program", _cases(SOFTMAX_CALLS))
 def test_numpy_spellings_refused_where_torch_refuses(real_torch, program):
     assert_same_error(real_torch, program)
 
@@ -96,12 +108,13 @@ SOFTMAX_ACCEPTED = {
 }
 
 
-@pytest.mark.parametrize("program", SOFTMAX_ACCEPTED.values(), ids=SOFTMAX_ACCEPTED.keys())
+@pytest.mark.parametrize("program", _cases(SOFTMAX_ACCEPTED))
 def test_softmax_spellings_torch_accepts(real_torch, program):
     actual, expected = run_both(real_torch, program)
     assert_same(actual, expected)
 
 
+@pytest.mark.slow
 def test_softmax_without_dim_warns_and_picks_torchs_dim(real_torch):
     def program(torch):
         with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):

@@ -342,7 +342,13 @@ MULTI_OUTPUT_SPLITS = {
 }
 
 
-@pytest.mark.parametrize("split", MULTI_OUTPUT_SPLITS.values(), ids=MULTI_OUTPUT_SPLITS.keys())
+@pytest.mark.parametrize(
+    "split",
+    [
+        pytest.param(split, id=name, marks=() if name == "unbind" else pytest.mark.slow)
+        for name, split in MULTI_OUTPUT_SPLITS.items()
+    ],
+)
 def test_outputs_of_one_split_share_one_grad_fn(real_torch, split):
     actual, expected = run_both(real_torch, lambda torch: _multi_output_graph(torch, split))
     assert_same(actual, expected)
