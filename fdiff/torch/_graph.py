@@ -87,6 +87,7 @@ class Node:
         "dtype",
         "freed",
         "inputs",
+        "output_of",
         "retained",
         "saved",
         "sequence",
@@ -115,6 +116,7 @@ class Node:
         self.retained: Any = None  # the tensor that called retain_grad(), if any
         self.saved: tuple[SavedTensor, ...] = ()  # what torch's node keeps for backward
         self.sequence = next(_SEQUENCE)  # creation order: torch's backward runs later nodes first
+        self.output_of: tuple[MultiOutputNode, int] | None = None  # see MultiOutputNode
 
     def name(self) -> str:
         """The torch class name of this node, e.g. ``'MulBackward0'``."""
@@ -124,7 +126,7 @@ class Node:
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """Input nodes as torch lists them: ``(node_or_None, 0)`` per input."""
-        return tuple((_next_function(e), 0) for e in self.inputs)
+        return tuple(_next_pair(e) for e in self.inputs)
 
     def register_prehook(self, hook: Callable[[tuple], Any]) -> Any:
         """torch's ``grad_fn.register_prehook``: ``hook(grad_outputs)`` may return new ones."""
@@ -141,6 +143,43 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self._class_name()} object at {id(self):#x}>"
+
+
+class MultiOutputNode:
+    """The one grad_fn torch gives all outputs of ``unbind``/``split``/``chunk``, which
+    fdiff.torch records as one node each (``nodes``): what their ``grad_fn`` and a later node's
+    ``next_functions`` show, with the output's number (``output_nr``)."""
+
+    __slots__ = ("__weakref__", "nodes")
+
+    def __init__(self, nodes: tuple[Node, ...]) -> None:
+        self.nodes = nodes
+        for i, node in enumerate(nodes):
+            node.output_of = (self, i)
+
+    def name(self) -> str:
+        return self.nodes[0].name()
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        return self.nodes[0].next_functions
+
+    def register_hook(self, hook: Callable[..., Any]) -> Any:
+        raise UnsupportedError(f"{self.name()}.register_hook (a grad_fn of several outputs)")
+
+    def register_prehook(self, hook: Callable[..., Any]) -> Any:
+        raise UnsupportedError(f"{self.name()}.register_prehook (a grad_fn of several outputs)")
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+def _next_pair(edge: Any) -> tuple[Any, int]:
+    """A ``next_functions`` entry: the node an edge leads to and the output it takes."""
+    node = _next_function(edge)
+    if node.__class__ is Node and node.output_of is not None:
+        return node.output_of
+    return node, 0
 
 
 def _next_function(edge: Any) -> Node | AccumulateGrad | None:

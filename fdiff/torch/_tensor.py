@@ -118,7 +118,14 @@ class Tensor(TensorBase, returned_by_ops=True):
     @property
     def grad_fn(self) -> Node | None:
         _views.check_usable(self)
-        return self._node
+        node = self._node
+        return node if node is None or node.output_of is None else node.output_of[0]
+
+    @property
+    def output_nr(self) -> builtins.int:
+        """Which output of its grad_fn this tensor is (``unbind``'s ``i``-th: ``i``)."""
+        node = self._node
+        return 0 if node is None or node.output_of is None else node.output_of[1]
 
     @property
     def grad(self) -> Tensor | None:

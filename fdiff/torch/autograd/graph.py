@@ -38,6 +38,7 @@ class Node(abc.ABC):  # noqa: B024 - an ABC for isinstance checks, as torch's
 
 Node.register(_graph.Node)
 Node.register(_graph.AccumulateGrad)
+Node.register(_graph.MultiOutputNode)
 
 
 class saved_tensors_hooks:
