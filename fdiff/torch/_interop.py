@@ -23,8 +23,11 @@ tensor([2., 2.])
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import linecache
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,14 +113,55 @@ def concrete(tensor: TensorBase, what: str) -> jax.Array:
     return value
 
 
+_vmap_randomness: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "vmap_randomness", default=None
+)
+"""``torch.func.vmap``'s ``randomness`` while it traces: ``"same"`` lets a draw be one value
+for the whole batch, as torch's does; ``"error"`` raises torch's error."""
+
+
+@contextlib.contextmanager
+def vmap_randomness(randomness: str) -> Iterator[None]:
+    """Draws while ``torch.func.vmap`` traces follow its ``randomness`` (``"same"``/``"error"``)."""
+    token = _vmap_randomness.set(randomness)
+    try:
+        yield
+    finally:
+        _vmap_randomness.reset(token)
+
+
 def check_host_draw(function: str) -> None:
     """Refuse a host-side draw (torch's generator, in NumPy) while ``jax.jit``, ``scan`` or
-    ``vmap`` traces: the trace would hold one draw, replayed on every call or batch element."""
+    ``vmap`` traces: the trace would hold one draw, replayed on every call or batch element.
+    Inside ``torch.func.vmap``, its ``randomness`` decides (see :func:`vmap_randomness`)."""
+    randomness = _vmap_randomness.get()
+    if randomness == "same":
+        return
+    if randomness == "error":
+        raise RuntimeError(
+            "vmap: called random operation while in randomness error mode. Please either use "
+            "the 'same' or 'different' randomness flags on vmap or perform the randomness "
+            "operation out of vmap"
+        )
     if type(_jax_core.trace_ctx.trace).__name__ in _REPLAYING_TRACES:
         raise unsupported(
             f"`{function}` inside jax.jit / jax.vmap / jax.lax.scan",
             "torch's generator draws on the host, once, when JAX traces; draw outside and pass "
             "the values in, or use jax.random with an explicit key",
+        )
+
+
+def check_grad_escape(leaf: TensorBase, grad: jax.Array) -> None:
+    """Refuse to accumulate a traced gradient into a leaf holding a concrete value: the leaf
+    (a module's parameter) outlives the transform, so its ``.grad`` would hold a leaked tracer.
+    A leaf made inside the transform from a traced value (``from_jax(x, requires_grad=True)``)
+    takes its traced gradient."""
+    if is_traced(grad) and not is_traced(leaf._value):
+        raise unsupported(
+            "backward() inside a JAX transform into a leaf made outside it",
+            "its .grad would hold a tracer that escapes the transform; differentiate with "
+            "jax.grad over torch.func.functional_call, or make the leaf inside the transform "
+            "with torch.from_jax(x, requires_grad=True)",
         )
 
 

@@ -258,7 +258,17 @@ def vmap(
     ``in_axes``/``out_axes``). ``chunk_size`` changes nothing but memory in torch: accepted."""
     _check_randomness(randomness)
     axes = tuple(in_dims) if isinstance(in_dims, list) else in_dims
-    return _transformed("vmap", func, lambda fn: jax.vmap(fn, in_axes=axes, out_axes=out_dims))
+
+    def transform(fn: Callable[..., Any]) -> Callable[..., Any]:
+        mapped = jax.vmap(fn, in_axes=axes, out_axes=out_dims)
+
+        def run(*args: Any) -> Any:
+            with _interop.vmap_randomness(randomness):
+                return mapped(*args)
+
+        return run
+
+    return _transformed("vmap", func, transform)
 
 
 # --- module state -----------------------------------------------------------------------------
