@@ -7,8 +7,9 @@ enclosing trace. :func:`from_jax` wraps an array, ``t.jax()`` unwraps one, and `
 JAX pytree (one child, its value), so ``jax.jit`` and ``jax.vmap`` take and return tensors.
 
 What cannot work on a traced value raises instead of freezing it: reading it into Python
-(``bool()``, ``if``, ``.item()``, ``float()``, ``.tolist()``, ``.numpy()``) raises
-:class:`TracedValueError`, a ``jax.errors.ConcretizationTypeError`` naming the torch-style line;
+(``bool()``, ``if``, ``.item()``, ``float()``, ``.tolist()``, ``.numpy()``) under ``jax.jit``,
+``vmap`` or ``scan`` raises :class:`TracedValueError`, a ``jax.errors.ConcretizationTypeError``
+naming the torch-style line (under ``jax.grad`` alone the value is known and is read);
 a draw from torch's generator (host NumPy) under ``jax.jit``, ``vmap`` or ``scan`` raises
 :class:`~fdiff.torch.UnsupportedError`, since the trace would replay one draw forever.
 
@@ -106,10 +107,15 @@ def unsupported(op: str, hint: str) -> UnsupportedError:
 
 
 def concrete(tensor: TensorBase, what: str) -> jax.Array:
-    """``tensor``'s value, for Python to read; :class:`TracedValueError` when it is traced."""
+    """``tensor``'s value, for Python to read; :class:`TracedValueError` when it is traced and
+    not concrete (under ``jax.jit``, ``vmap``, ``scan``; ``jax.grad`` alone keeps the values
+    concrete, so Python control flow works there, as it does for JAX's own arrays)."""
     value = tensor._value
     if is_traced(value):
-        raise TracedValueError(value, what)
+        known = value.to_concrete_value()
+        if known is None:
+            raise TracedValueError(value, what)
+        return known
     return value
 
 
