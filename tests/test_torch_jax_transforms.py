@@ -82,6 +82,7 @@ def _quadratic_loss(torch, model, params, x, y):
     return ((torch.func.functional_call(model, params, (x,)) - y) ** 2).mean()
 
 
+@pytest.mark.slow  # compiles several op programs: ~1-2 s on a loaded 2-core machine
 def test_jax_hessian_of_a_module_loss_matches_torch_func_hessian(real_torch):
     x = np.array([[1.0, -2.0], [0.5, 3.0], [-1.0, 0.25]], np.float32)
     y = np.array([[0.5], [-1.0], [2.0]], np.float32)
@@ -116,6 +117,7 @@ def _rnn_step(torch, decay, h, x):
     return torch.tanh(decay * h + x)
 
 
+@pytest.mark.slow  # compiles several op programs: ~1-2 s on a loaded 2-core machine
 def test_jax_lax_scan_over_a_torch_style_step_matches_torch_func_grad_of_its_loop(real_torch):
     def fdiff_loss(decay):
         def step(h, x):
@@ -184,6 +186,7 @@ def test_reading_a_traced_tensor_raises_concretization_error_naming_the_line(rea
         assert info.value.where.startswith(f"{__file__}:")
 
 
+@pytest.mark.slow  # compiles several op programs: ~1-2 s on a loaded 2-core machine
 def test_python_control_flow_under_jax_grad_alone_reads_the_known_value(real_torch):
     """jax.grad keeps values concrete (as for JAX's own arrays): the branch taken is eager's."""
     for x in (X, -X):
@@ -229,6 +232,7 @@ def test_a_tensor_with_a_graph_cannot_cross_a_transform():
         assert_close(jax.jit(model)(ftorch.ones(2)), expected)
 
 
+@pytest.mark.slow  # compiles several op programs: ~1-2 s on a loaded 2-core machine
 def test_random_draws_raise_under_jit_and_are_fresh_under_grad():
     with pytest.raises(ftorch.UnsupportedError, match=r"torch's generator.*jax\.jit"):
         jax.jit(lambda t: t + ftorch.randn(2))(ftorch.ones(2))
@@ -316,6 +320,7 @@ def test_functional_call_errors_as_torch(real_torch, state):
     assert_same_error(real_torch, program)
 
 
+@pytest.mark.slow  # compiles several op programs: ~1-2 s on a loaded 2-core machine
 def test_functional_call_keeps_a_tensor_buffer_update_and_refuses_a_lost_jax_one(real_torch):
     def program(torch):
         norm = torch.nn.BatchNorm1d(2)
