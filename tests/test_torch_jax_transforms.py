@@ -177,6 +177,7 @@ def test_reading_a_traced_tensor_raises_concretization_error_naming_the_line(rea
     assert isinstance(info.value, ftorch.TracedValueError)
     message = str(info.value)
     assert "torch.where" in message and "jax.lax.cond" in message
+    assert "errors.html#jax.errors.ConcretizationTypeError" in message
     if read == "bool":
         lines, first = inspect.getsourcelines(_branchy)
         line = first + next(i for i, text in enumerate(lines) if "the traced read" in text)

@@ -75,6 +75,8 @@ class TracedValueError(jax.errors.ConcretizationTypeError):
         if code:
             context += f"    {code}\n"
         super().__init__(tracer, context + HINT + "\n")
+        page = "jax.errors.ConcretizationTypeError"  # JAX's link names the class: its parent's
+        self.args = (self.args[0].replace(f"jax.errors.{type(self).__name__}", page),)
         self.where = where
 
 
