@@ -32,7 +32,12 @@ def _sin_times(torch, x):
 
 
 @pytest.mark.parametrize(
-    "wrap", [lambda f: f, jax.jit, jax.checkpoint], ids=["grad", "jit", "ckpt"]
+    "wrap",
+    [
+        pytest.param(lambda f: f, id="grad"),
+        pytest.param(jax.jit, id="jit", marks=pytest.mark.slow),  # as "grad", jit inside
+        pytest.param(jax.checkpoint, id="ckpt"),
+    ],
 )
 def test_jax_grad_of_a_torch_style_function_matches_torch_func_grad(real_torch, wrap):
     on_jax = wrap(lambda a: _sin_times(ftorch, ftorch.from_jax(a)).jax())
@@ -216,6 +221,7 @@ def test_from_jax_and_jax_round_trip_and_jnp_takes_tensors():
         ftorch.from_jax(np.ones(2))
 
 
+@pytest.mark.slow  # the same path runs in docs/semantics.md's snippets by default
 def test_tensors_cross_jit_and_vmap_as_pytrees():
     out = jax.jit(jax.vmap(lambda t: ftorch.softmax(t, dim=0)))(ftorch.ones(3, 2))
     assert isinstance(out, ftorch.Tensor)
@@ -256,6 +262,7 @@ def test_torch_func_vmap_randomness_as_torch(real_torch):
 # --- autograd inside a transform --------------------------------------------------------------
 
 
+@pytest.mark.slow  # the same path runs in docs/semantics.md's snippets by default
 def test_backward_inside_jax_grad_on_a_leaf_made_inside():
     def grad_sum(a):
         x = ftorch.from_jax(a, requires_grad=True)
