@@ -22,6 +22,7 @@ from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._graph import Node, Plan
 from fdiff.torch._hook_tables import node_hooks, pre_hooks
+from fdiff.torch._interop import check_grad_escape
 from fdiff.torch._saving import FUSED_BACKWARD
 from fdiff.torch._tensor_base import TensorBase as Tensor
 from fdiff.torch._tensor_base import new_tensor
@@ -211,6 +212,7 @@ def _existing_grads(tensors: list[Tensor]) -> list[jax.Array | None]:
 
 def _accumulate(tensor: Tensor, grad: Tensor) -> None:
     """``tensor.grad += grad``, in place when a grad exists (torch keeps the same object)."""
+    check_grad_escape(tensor, grad._storage[0])
     if tensor._grad is None:
         tensor._grad = grad
     elif grad.requires_grad or tensor._grad.requires_grad:

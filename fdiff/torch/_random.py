@@ -57,6 +57,7 @@ import numpy as np
 
 from fdiff.torch._fma import fma32 as _fma32
 from fdiff.torch._fma import fma64 as _fma64
+from fdiff.torch._interop import check_host_draw
 
 DEFAULT_SEED = 67280421310721  # the seed of a fresh ``torch.Generator()``
 STATE_SIZE = 5056  # bytes in ``torch.get_rng_state()``
@@ -404,6 +405,7 @@ class Generator:
     def _words(self, n: int) -> np.ndarray:
         """``n`` 32-bit engine outputs (as uint64)."""
         if n:
+            check_host_draw("a draw from torch's generator (torch.rand, randn, dropout, ...)")
             self._fresh = False
         return self._engine.random_raw(n)
 
