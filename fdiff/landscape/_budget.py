@@ -8,7 +8,7 @@ temporaries - aliased buffers), 8 and 16 points per device, fitted as a line; no
 Where a backend gives no memory analysis, ``per_point`` falls back to four copies of the
 parameters plus the point's outputs (from ``jax.eval_shape``), ``base`` to the arguments' size.
 
->>> plan_chunk(total=1000, base=1_000, per_point=100, budget=21_000, devices=2)  # 6 chunks of 2 x 84
+>>> plan_chunk(total=1000, base=1_000, per_point=100, budget=21_000, devices=2)  # 6 x (2 x 84)
 168
 """
 
@@ -23,9 +23,11 @@ import numpy as np
 
 from fdiff.errors import InputError
 
-__all__ = ["ChunkCost", "measure_cost", "plan_chunk"]
+__all__ = ["SMALL_JOB", "ChunkCost", "bytes_used", "measure_cost", "plan_chunk"]
 
 _PROBE = 8  # points per device in the smaller probe; the larger has twice as many
+SMALL_JOB = 2 * _PROBE
+"""Points per device up to which a job is checked whole rather than probed."""
 
 
 class ChunkCost(NamedTuple):
@@ -53,19 +55,33 @@ def measure_cost(
         analysis = chunk.lower(static, *abstract, probe).compile().memory_analysis()
         if analysis is None:
             return _fallback_cost(chunk, static, abstract, coordinates)
-        totals.append(
-            analysis.argument_size_in_bytes
-            + analysis.output_size_in_bytes
-            + analysis.temp_size_in_bytes
-            - analysis.alias_size_in_bytes
-        )
+        totals.append(bytes_used(analysis))
     per_point = max(1, math.ceil((totals[1] - totals[0]) / _PROBE))
     return ChunkCost(max(0, totals[0] - per_point * _PROBE), per_point)
 
 
-def plan_chunk(total: int, base: int, per_point: int, budget: int, devices: int) -> int:
+def bytes_used(analysis: Any) -> int:
+    """A compiled program's bytes on one device, from its ``memory_analysis()``."""
+    return (
+        analysis.argument_size_in_bytes
+        + analysis.output_size_in_bytes
+        + analysis.temp_size_in_bytes
+        - analysis.alias_size_in_bytes
+    )
+
+
+def plan_chunk(
+    total: int,
+    base: int,
+    per_point: int,
+    budget: int,
+    devices: int,
+    prefer: int | None = None,
+) -> int:
     """Points per chunk: as many as fit ``budget`` bytes in all (split evenly over ``devices``),
-    a multiple of ``devices``, and chunks of near-equal size.
+    a multiple of ``devices``, and chunks of near-equal size. With ``prefer``, no more points
+    per device than ``prefer`` bytes of per-point memory hold (at least one): the size that
+    runs fastest, where larger chunks only miss the caches.
 
     Raises:
         InputError: when even one point per device does not fit the budget.
@@ -77,6 +93,8 @@ def plan_chunk(total: int, base: int, per_point: int, budget: int, devices: int)
             f"`memory_budget` of {budget} bytes is too small: one point on each of {devices} "
             f"device(s) needs {needed} bytes; raise the budget to at least that"
         )
+    if prefer is not None:
+        fit = min(fit, max(1, prefer // per_point))
     needed_per_device = math.ceil(total / devices)
     chunks = math.ceil(needed_per_device / min(fit, needed_per_device))
     return math.ceil(needed_per_device / chunks) * devices

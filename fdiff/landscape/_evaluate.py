@@ -25,7 +25,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from fdiff.errors import InputError
-from fdiff.landscape._budget import ChunkCost, measure_cost, plan_chunk
+from fdiff.landscape._budget import SMALL_JOB, ChunkCost, bytes_used, measure_cost, plan_chunk
 from fdiff.landscape._progress import progress_bar
 from fdiff.landscape.plane import Plane
 
@@ -33,6 +33,11 @@ __all__ = ["DEFAULT_MEMORY_BUDGET", "evaluate_points"]
 
 DEFAULT_MEMORY_BUDGET = 1 << 30
 """Bytes a landscape may hold on all its devices together at once, by default (1 GiB)."""
+
+CPU_CHUNK_BYTES = 8 << 20
+"""On a CPU, a chunk holds at most this many bytes of per-point memory per device (or one
+point): larger chunks run slower, their buffers missing the caches (on the benchmark's MLP,
+1 GiB chunks took 4-8x as long as 8 MiB ones). Other backends fill the budget."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,36 @@ def _cost(plane_loss: _PlaneLoss, structure: Any, leaves: tuple[Any, ...]) -> Ch
     return measure_cost(_chunk, plane_loss, arguments, point)
 
 
+@lru_cache(maxsize=16)
+def _compiled(plane_loss: _PlaneLoss, structure: Any, leaves: tuple[Any, ...], block: Any) -> Any:
+    """The chunk program for these argument shapes and shardings, compiled ahead of time."""
+    return _chunk.lower(plane_loss, *jax.tree.unflatten(structure, leaves), block).compile()
+
+
+def _chunk_size(
+    plane_loss: _PlaneLoss,
+    structure: Any,
+    leaves: tuple[Any, ...],
+    total: int,
+    budget: int,
+    spread: NamedSharding,
+) -> int:
+    """Points per chunk (a multiple of the devices). A small job (up to twice the probes'
+    points per device) is checked whole against XLA's account of its own program: one compile,
+    no probes. A larger one is planned from the probes' cost per point."""
+    devices = spread.mesh.size
+    per_device = math.ceil(total / devices)
+    if per_device <= SMALL_JOB:
+        block = jax.ShapeDtypeStruct((per_device * devices, 2), jnp.float32, sharding=spread)
+        analysis = _compiled(plane_loss, structure, leaves, block).memory_analysis()
+        if analysis is not None and bytes_used(analysis) <= budget // devices:
+            return per_device * devices
+    unsharded = tuple(jax.ShapeDtypeStruct(leaf.shape, leaf.dtype) for leaf in leaves)
+    cost = _cost(plane_loss, structure, unsharded)
+    prefer = CPU_CHUNK_BYTES if spread.mesh.devices.flat[0].platform == "cpu" else None
+    return plan_chunk(total, cost.base, cost.per_point, budget, devices, prefer)
+
+
 def evaluate_points(
     loss: Callable[..., jax.Array],
     plane: Plane,
@@ -93,17 +128,19 @@ def evaluate_points(
     replicated = NamedSharding(mesh, PartitionSpec())
     arguments = jax.tree.map(lambda a: _place(np.asarray(a), replicated), (*plane, data))
     leaves, structure = jax.tree.flatten(arguments)
-    shapes = tuple(jax.ShapeDtypeStruct(leaf.shape, leaf.dtype) for leaf in leaves)
-    cost = _cost(plane_loss, structure, shapes)
+    shapes = tuple(
+        jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=replicated) for leaf in leaves
+    )
+    spread = NamedSharding(mesh, PartitionSpec("points"))
     total = len(points)
-    size = plan_chunk(total, cost.base, cost.per_point, int(memory_budget), mesh.size)
+    size = _chunk_size(plane_loss, structure, shapes, total, int(memory_budget), spread)
     chunks = math.ceil(total / size)
     padded = np.pad(points, ((0, chunks * size - total), (0, 0)), mode="edge")
-    spread = NamedSharding(mesh, PartitionSpec("points"))
+    block = jax.ShapeDtypeStruct((size, 2), jnp.float32, sharding=spread)
+    compiled = _compiled(plane_loss, structure, shapes, block)
 
     def launch(index: int) -> Any:
-        block = _place(padded[index * size : (index + 1) * size], spread)
-        return _chunk(plane_loss, *arguments, block)
+        return compiled(*arguments, _place(padded[index * size : (index + 1) * size], spread))
 
     values = np.empty(total, np.float32)
     grads = np.empty((total, 2), np.float32) if gradient else None

@@ -16,10 +16,12 @@ same function after one filter is scaled up and the next layer's inputs scaled d
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from fdiff.errors import InputError
 
@@ -28,29 +30,30 @@ __all__ = ["direction_to", "filter_normalize", "layer_normalize", "random_direct
 _TINY = 1e-10  # the paper's code adds this to a filter's norm, so a zero filter stays zero
 
 
-def random_direction(key: jax.Array | int, params: Any) -> Any:
+def random_direction(seed: int | np.random.Generator, params: Any) -> Any:
     """A direction of standard normal entries, one independent draw per parameter leaf.
 
+    The draws come from NumPy's generator on the host (``np.random.default_rng(seed)``): the
+    same numbers on every backend, and nothing to compile (JAX's threefry draws compile one
+    program per shape, seconds for a model).
+
     Args:
-        key: a ``jax.random`` key, or an integer seed.
+        seed: an integer seed, or a ``numpy.random.Generator`` (drawn from in leaf order).
         params: the parameter pytree whose structure, shapes and dtypes the direction takes.
 
     Returns:
-        The direction, a pytree like ``params``.
+        The direction, a pytree like ``params`` of JAX arrays.
 
     >>> import jax.numpy as jnp
     >>> d = random_direction(0, {"w": jnp.zeros((2, 3)), "b": jnp.zeros(3)})
     >>> d["w"].shape, d["b"].dtype
     ((2, 3), dtype('float32'))
     """
-    key = jax.random.key(key) if isinstance(key, int) else key
-    leaves, treedef = jax.tree.flatten(params)
-    keys = jax.random.split(key, len(leaves))
-    draws = [
-        jax.random.normal(k, jnp.shape(leaf), jnp.result_type(leaf))
-        for k, leaf in zip(keys, leaves, strict=True)
-    ]
-    return jax.tree.unflatten(treedef, draws)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    return jax.tree.map(
+        lambda leaf: jnp.asarray(rng.standard_normal(np.shape(leaf)).astype(jnp.result_type(leaf))),
+        params,
+    )
 
 
 def filter_normalize(
@@ -87,7 +90,11 @@ def filter_normalize(
     """
     if one_dimensional not in ("zero", "copy"):
         raise InputError(f"`one_dimensional` must be 'zero' or 'copy', got {one_dimensional!r}")
+    return _filter_normalized(direction, params, filter_axis, one_dimensional)
 
+
+@partial(jax.jit, static_argnums=(2, 3))
+def _filter_normalized(direction: Any, params: Any, filter_axis: int, one_dimensional: str) -> Any:
     def normalize(d: jax.Array, p: jax.Array) -> jax.Array:
         if p.ndim < 2:
             return jnp.zeros_like(d) if one_dimensional == "zero" else jnp.asarray(p, d.dtype)
@@ -117,6 +124,11 @@ def layer_normalize(direction: Any, params: Any) -> Any:
     [1.4142135381698608, 1.4142135381698608]
     """
 
+    return _layer_normalized(direction, params)
+
+
+@jax.jit
+def _layer_normalized(direction: Any, params: Any) -> Any:
     def normalize(d: jax.Array, p: jax.Array) -> jax.Array:
         return d / (jnp.sqrt(jnp.sum(d * d)) + _TINY) * jnp.sqrt(jnp.sum(p * p))
 
@@ -133,7 +145,12 @@ def direction_to(params: Any, target: Any) -> Any:
     >>> direction_to({"w": jnp.array([1.0])}, {"w": jnp.array([4.0])})["w"].tolist()
     [3.0]
     """
-    return _map_matching(lambda p, t: jnp.asarray(t) - jnp.asarray(p), params, target)
+    return _difference(params, target)
+
+
+@jax.jit
+def _difference(params: Any, target: Any) -> Any:
+    return _map_matching(lambda p, t: t - p, params, target)
 
 
 def _map_matching(fn: Any, first: Any, second: Any) -> Any:

@@ -16,6 +16,7 @@ from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from fdiff.landscape.directions import (
     direction_to,
@@ -46,7 +47,7 @@ class Plane(NamedTuple):
 
 
 def random_plane(
-    key: jax.Array | int,
+    seed: int | np.random.Generator,
     params: Any,
     *,
     normalization: Literal["filter", "layer", "none"] = "filter",
@@ -54,11 +55,13 @@ def random_plane(
 ) -> Plane:
     """A plane through ``params`` along two random Gaussian directions, normalized.
 
-    The two draws use independent keys; in many dimensions they are nearly orthogonal (the
+    The two draws follow each other from one generator; in many dimensions they are nearly
+    orthogonal (the
     paper relies on this rather than orthogonalizing).
 
     Args:
-        key: a ``jax.random`` key, or an integer seed.
+        seed: an integer seed or a ``numpy.random.Generator`` (see
+            :func:`~fdiff.landscape.directions.random_direction`).
         params: the origin.
         normalization: ``"filter"`` (:func:`~fdiff.landscape.directions.filter_normalize`,
             biases not moved), ``"layer"`` (per leaf) or ``"none"`` (raw Gaussian).
@@ -81,13 +84,12 @@ def random_plane(
         raise ValueError(
             f"`normalization` must be 'filter', 'layer' or 'none', got {normalization!r}"
         )
-    key = jax.random.key(key) if isinstance(key, int) else key
-    first, second = jax.random.split(key)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     normalize = normalizers[normalization]
     return Plane(
         params,
-        normalize(random_direction(first, params)),
-        normalize(random_direction(second, params)),
+        normalize(random_direction(rng, params)),
+        normalize(random_direction(rng, params)),
     )
 
 
@@ -103,7 +105,5 @@ def interpolation_plane(start: Any, end: Any, other: Any | None = None) -> Plane
     >>> plane.point(1.0, 0.0)["w"].tolist()
     [3.0]
     """
-    second = (
-        jax.tree.map(jnp.zeros_like, start) if other is None else direction_to(start, other)
-    )
+    second = jax.tree.map(jnp.zeros_like, start) if other is None else direction_to(start, other)
     return Plane(start, direction_to(start, end), second)
