@@ -126,12 +126,6 @@ def compare(steps: int, repeats: int) -> None:
     plane, *corners = corner_plane(params)
     coordinates = snake_coordinates(steps).reshape(-1, 2)
     jdata = tuple(jnp.asarray(a) for a in data)
-    start = time.perf_counter()
-    theirs = loss_landscapes_grid(tuple(corners), data, steps)
-    their_time = time.perf_counter() - start
-    ours = plane_values(mlp_loss, plane, coordinates, data=jdata, gradient=False, progress=False)
-    relative = np.abs(ours.values - theirs.ravel()) / np.abs(theirs.ravel())
-    worst = float(relative.max())
     grid = np.stack(np.meshgrid(*(np.linspace(-1, 1, steps, dtype=np.float32),) * 2), -1)
     points = grid.reshape(-1, 2)
 
@@ -141,8 +135,14 @@ def compare(steps: int, repeats: int) -> None:
     def with_gradient():
         landscape(mlp_loss, plane, n=steps, data=jdata, progress=False)
 
-    cold_values, warm_values = timed(values_only, repeats)
+    cold_values, warm_values = timed(values_only, repeats)  # the first call compiles
     cold_field, warm_field = timed(with_gradient, repeats)
+    start = time.perf_counter()
+    theirs = loss_landscapes_grid(tuple(corners), data, steps)
+    their_time = time.perf_counter() - start
+    ours = plane_values(mlp_loss, plane, coordinates, data=jdata, gradient=False, progress=False)
+    relative = np.abs(ours.values - theirs.ravel()) / np.abs(theirs.ravel())
+    worst = float(relative.max())
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.1f}; jax {jax.__version__}, torch {torch.__version__} "
