@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         name: project_trajectory(plane, points, problem.loss, data=problem.data, name=name)
         for name, points in problem.trajectories.items()
     }
-    xlim, ylim = _window(args, [path.points for path in runs.values()])
+    xlim, ylim = _window(args, [path.points for path in runs.values()], args.directions)
     field = landscape(
         problem.loss,
         plane,
@@ -148,8 +148,16 @@ def _plane(problem: Any, directions: str, seed: int) -> tuple[Plane, tuple[str, 
     return plane, (f"{directions} direction 1", f"{directions} direction 2")
 
 
-def _window(args: argparse.Namespace, paths: list[np.ndarray]) -> tuple[tuple, tuple]:
-    """The limits asked for; otherwise [-1, 1], widened to hold every path with a margin."""
+def _window(
+    args: argparse.Namespace, paths: list[np.ndarray], directions: str
+) -> tuple[tuple, tuple]:
+    """The limits asked for; otherwise [-1, 1] widened to hold every path, or for PCA planes
+    (whose units are the trajectory's own) a square around the paths."""
+    if directions == "pca" and paths and not (args.xlim or args.ylim):
+        points = np.concatenate(paths)
+        low, high = points.min(axis=0), points.max(axis=0)
+        centre, half = (low + high) / 2, 0.65 * float(np.max(high - low))
+        return tuple((float(c - half), float(c + half)) for c in centre)  # type: ignore[return-value]
     limits = []
     for axis, given in enumerate((args.xlim, args.ylim)):
         if given:
@@ -157,10 +165,8 @@ def _window(args: argparse.Namespace, paths: list[np.ndarray]) -> tuple[tuple, t
             continue
         low, high = -1.0, 1.0
         for points in paths:
-            low, high = (
-                min(low, float(points[:, axis].min())),
-                max(high, float(points[:, axis].max())),
-            )
+            low = min(low, float(points[:, axis].min()))
+            high = max(high, float(points[:, axis].max()))
         margin = 0.1 * (high - low) if paths else 0.0
         limits.append((low - margin, high + margin))
     return limits[0], limits[1]

@@ -135,7 +135,7 @@ def project_trajectory(
     message = (
         f"{name}: {len(coordinates) - 1} steps, from ({coordinates[0][0]:.3g}, "
         f"{coordinates[0][1]:.3g}) to ({coordinates[-1][0]:.3g}, {coordinates[-1][1]:.3g}); "
-        f"{100 * residual:.3g}% of its movement lies off the plane"
+        f"{100 * residual:.1f}% of its movement lies off the plane"
     )
     return DescentPath(coordinates, values, False, message)
 
