@@ -8,9 +8,9 @@ compared (within 1e-5 relative): ``planar_interpolation`` walks its grid in a sn
 row ``i`` holds columns ``j + 1`` for even ``i`` and ``j`` for odd ``i``, and fdiff evaluates
 exactly those coordinates. fdiff is timed cold (first call: compiling and the memory probe
 included) and warm (median of later calls), values only (what ``loss-landscapes`` computes) and
-with the projected gradient (``landscape``). Then fdiff alone on 201x201: time and the growth of
-the process's peak RSS, with 1, 2 and 4 forced host devices (each in a fresh process, since
-``XLA_FLAGS`` must be set before JAX starts).
+with the projected gradient (``loss_landscape``). Then fdiff alone on 201x201: time and the
+growth of the process's peak RSS, with 1, 2 and 4 forced host devices (each in a fresh process,
+since ``XLA_FLAGS`` must be set before JAX starts).
 
 Run: ``python benchmarks/landscape.py [--steps 51] [--large 201] [--repeats 5]``
 (needs ``pip install 'fdiff[bench,torch]'``)
@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.landscape import Plane, landscape, plane_values, random_plane
+from fdiff.landscape import Plane, loss_landscape, plane_values, random_plane
 
 SAMPLES, FEATURES, HIDDEN = 256, 10, 32
 
@@ -133,7 +133,7 @@ def compare(steps: int, repeats: int) -> None:
         plane_values(mlp_loss, plane, points, data=jdata, gradient=False, progress=False)
 
     def with_gradient():
-        landscape(mlp_loss, plane, n=steps, data=jdata, progress=False)
+        loss_landscape(mlp_loss, plane, n=steps, data=jdata, progress=False)
 
     cold_values, warm_values = timed(values_only, repeats)  # the first call compiles
     cold_field, warm_field = timed(with_gradient, repeats)
@@ -157,8 +157,8 @@ def compare(steps: int, repeats: int) -> None:
     rows = [
         ("fdiff plane_values, warm", warm_values),
         ("fdiff plane_values, first call (compiles)", cold_values),
-        ("fdiff landscape (+ gradient), warm", warm_field),
-        ("fdiff landscape (+ gradient), first call", cold_field),
+        ("fdiff loss_landscape (+ gradient), warm", warm_field),
+        ("fdiff loss_landscape (+ gradient), first call", cold_field),
     ]
     for name, seconds in rows:
         print(f"| {name} | {seconds * 1e3:.1f} ms | {their_time / seconds:.1f}x |")
@@ -172,7 +172,7 @@ def large_worker(n: int, repeats: int) -> None:
     before = _rss_bytes()
 
     def call():
-        landscape(mlp_loss, plane, n=n, data=jdata, progress=False)
+        loss_landscape(mlp_loss, plane, n=n, data=jdata, progress=False)
 
     cold, warm = timed(call, repeats)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before

@@ -42,7 +42,7 @@ _SOURCES = {
     ),
     "fdiff.landscape": (
         "Plane",
-        "landscape",
+        "loss_landscape",
         "landscape_slice",
         "pca_directions",
         "plane_values",
@@ -77,8 +77,8 @@ __all__ = [
     "grad_fn_names",
     "gradient_field",
     "intermediate_grads",
-    "landscape",
     "landscape_slice",
+    "loss_landscape",
     "output_grad_fn",
     "parse_expression",
     "pca_directions",

@@ -22,9 +22,9 @@ from fdiff.landscape import (
     Plane,
     filter_normalize,
     interpolation_plane,
-    landscape,
     landscape_slice,
     layer_normalize,
+    loss_landscape,
     pca_directions,
     plane_values,
     project_points,
@@ -95,7 +95,7 @@ def _budget(points_per_chunk: int) -> int:
 
 
 def test_grid_in_chunks_matches_float64_references_point_by_point():
-    field = landscape(
+    field = loss_landscape(
         linear_loss, PLANE, (-1.0, 2.0), (-0.5, 0.5), n=4, data=DATA, memory_budget=_budget(8)
     )  # 16 points: two chunks of 8
     assert isinstance(field, GradientField)

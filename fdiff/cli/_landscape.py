@@ -26,7 +26,7 @@ from fdiff.landscape import (
     Plane,
     direction_to,
     filter_normalize,
-    landscape,
+    loss_landscape,
     pca_directions,
     project_trajectory,
     random_direction,
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         for name, points in problem.trajectories.items()
     }
     xlim, ylim = _window(args, [path.points for path in runs.values()], args.directions)
-    field = landscape(
+    field = loss_landscape(
         problem.loss,
         plane,
         xlim,

@@ -13,7 +13,7 @@
 >>> import jax.numpy as jnp
 >>> params = {"w": jnp.array([[1.0, -1.0], [0.5, 2.0]]), "b": jnp.zeros(2)}
 >>> loss = lambda p: jnp.sum((p["w"] @ jnp.ones(2) + p["b"] - 1.0) ** 2)
->>> field = landscape(loss, random_plane(0, params), n=5)
+>>> field = loss_landscape(loss, random_plane(0, params), n=5)
 >>> field.values.shape, float(field.values[2, 2]) == float(loss(params))
 ((5, 5), True)
 """
@@ -27,7 +27,13 @@ from fdiff.landscape.directions import (
 )
 from fdiff.landscape.module import ModuleLoss, module_loss
 from fdiff.landscape.plane import Plane, interpolation_plane, random_plane
-from fdiff.landscape.surface import PlaneValues, Slice, landscape, landscape_slice, plane_values
+from fdiff.landscape.surface import (
+    PlaneValues,
+    Slice,
+    landscape_slice,
+    loss_landscape,
+    plane_values,
+)
 from fdiff.landscape.trajectory import (
     PCADirections,
     pca_directions,
@@ -45,9 +51,9 @@ __all__ = [
     "direction_to",
     "filter_normalize",
     "interpolation_plane",
-    "landscape",
     "landscape_slice",
     "layer_normalize",
+    "loss_landscape",
     "module_loss",
     "pca_directions",
     "plane_values",

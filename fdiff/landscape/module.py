@@ -59,7 +59,7 @@ def module_loss(
         target: the loss's target.
 
     Returns:
-        :class:`ModuleLoss`, ready for ``landscape(problem.loss, plane, data=problem.data)``.
+        :class:`ModuleLoss`, ready for ``loss_landscape(problem.loss, plane, data=problem.data)``.
 
     Raises:
         InputError: ``module`` is not an ``fdiff.torch`` module, or is in training mode with

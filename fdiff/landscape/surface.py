@@ -6,7 +6,7 @@ jitted ``vmap`` over points, chunked by a memory budget in bytes, sharded over t
 >>> import jax.numpy as jnp
 >>> from fdiff.landscape.plane import Plane
 >>> plane = Plane(jnp.zeros(2), jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0]))
->>> field = landscape(lambda p: p[0] ** 2 + 3 * p[1], plane, (0, 2), (0, 1), n=3)
+>>> field = loss_landscape(lambda p: p[0] ** 2 + 3 * p[1], plane, (0, 2), (0, 1), n=3)
 >>> field.values[-1].tolist(), field.grad_x[-1].tolist(), field.grad_y[-1].tolist()
 ([3.0, 4.0, 7.0], [0.0, 2.0, 4.0], [3.0, 3.0, 3.0])
 """
@@ -25,7 +25,7 @@ from fdiff.fields.field import GradientField, _axis
 from fdiff.landscape._evaluate import DEFAULT_MEMORY_BUDGET, evaluate_points
 from fdiff.landscape.plane import Plane
 
-__all__ = ["PlaneValues", "Slice", "landscape", "landscape_slice", "plane_values"]
+__all__ = ["PlaneValues", "Slice", "landscape_slice", "loss_landscape", "plane_values"]
 
 
 class PlaneValues(NamedTuple):
@@ -111,7 +111,7 @@ def plane_values(
     return PlaneValues(values, gradients)
 
 
-def landscape(
+def loss_landscape(
     loss: Callable[..., jax.Array],
     plane: Plane,
     xlim: tuple[float, float] = (-1.0, 1.0),
