@@ -7,8 +7,12 @@ its plane gradient written out by hand), never from fdiff's own output.
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
 import sys
 import tracemalloc
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -348,3 +352,68 @@ def test_progress_true_without_tqdm_names_the_extra(monkeypatch):
     with pytest.raises(ImportError, match=r"pip install 'fdiff\[progress\]'"):
         plane_values(linear_loss, PLANE, points, data=DATA, memory_budget=budget, progress=True)
     plane_values(linear_loss, PLANE, points, data=DATA, memory_budget=budget)  # auto: no bar
+
+
+_SHARDED = """
+import json, jax, numpy as np
+import test_landscape as t
+from fdiff.landscape import plane_values
+points = np.random.default_rng(0).uniform(-1, 1, (37, 2)).astype(np.float32)
+result = plane_values(t.linear_loss, t.PLANE, points, data=t.DATA)
+print(json.dumps({"devices": jax.device_count(), "points": points.tolist(),
+                  "values": result.values.tolist(), "gradients": result.gradients.tolist()}))
+"""
+
+
+@pytest.mark.slow
+def test_sharded_over_four_forced_host_devices_matches_references():
+    env = os.environ | {
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _SHARDED], env=env, capture_output=True, text=True, check=True
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["devices"] == 4
+    points = np.asarray(report["points"], np.float32)
+    _assert_matches_references(
+        points, np.asarray(report["values"]), np.asarray(report["gradients"])
+    )
+
+
+@pytest.mark.slow
+def test_module_landscape_against_real_torch_at_the_same_points(real_torch):
+    import fdiff.torch as ftorch
+    from fdiff.landscape import module_loss
+
+    ftorch.manual_seed(0)
+    model = ftorch.nn.Sequential(ftorch.nn.Linear(3, 5), ftorch.nn.Tanh(), ftorch.nn.Linear(5, 1))
+    inputs, target = ftorch.randn(16, 3), ftorch.randn(16, 1)
+    problem = module_loss(model, ftorch.nn.functional.mse_loss, inputs, target)
+    plane = random_plane(1, problem.params)
+    points = np.array([[0.0, 0.0], [0.5, -0.25], [-1.0, 1.0]], np.float32)
+    ours = plane_values(problem.loss, plane, points, data=problem.data)
+    reference_model = real_torch.nn.Sequential(
+        real_torch.nn.Linear(3, 5), real_torch.nn.Tanh(), real_torch.nn.Linear(5, 1)
+    )
+    x, y = (real_torch.from_numpy(np.array(t.detach().numpy())) for t in (inputs, target))
+    for (a, b), value, gradient in zip(points, ours.values, ours.gradients, strict=True):
+        state = {
+            name: real_torch.from_numpy(
+                np.asarray(plane.origin[name]) + a * np.asarray(plane.x[name])
+                + b * np.asarray(plane.y[name])
+            )
+            for name in problem.params
+        }  # fmt: skip
+        reference_model.load_state_dict(state)
+        reference_model.zero_grad(set_to_none=True)
+        loss = real_torch.nn.functional.mse_loss(reference_model(x), y)
+        loss.backward()
+        grads = dict(reference_model.named_parameters())
+        da = sum(float((grads[n].grad * real_torch.from_numpy(np.array(plane.x[n]))).sum())
+                 for n in problem.params)  # fmt: skip
+        db = sum(float((grads[n].grad * real_torch.from_numpy(np.array(plane.y[n]))).sum())
+                 for n in problem.params)  # fmt: skip
+        assert_close(value, loss.item(), rtol=1e-5, atol=1e-6)
+        assert_close(gradient, [da, db], rtol=1e-4, atol=1e-5)  # sums over every parameter
