@@ -10,12 +10,10 @@
   :class:`~fdiff.fields.GradientField`), along a line, at given points;
 - :mod:`~fdiff.landscape.module`: an ``fdiff.torch`` module and its loss as a JAX loss.
 
->>> import jax.numpy as jnp
->>> params = {"w": jnp.array([[1.0, -1.0], [0.5, 2.0]]), "b": jnp.zeros(2)}
->>> loss = lambda p: jnp.sum((p["w"] @ jnp.ones(2) + p["b"] - 1.0) ** 2)
->>> field = loss_landscape(loss, random_plane(0, params), n=5)
->>> field.values.shape, float(field.values[2, 2]) == float(loss(params))
-((5, 5), True)
+The usual sequence: ``plane = random_plane(seed, params)`` (or ``pca_directions(run).plane``),
+``field = loss_landscape(loss, plane, n=51)``, ``fdiff.fields.plot.plot_field(field, paths)``
+with ``paths = [project_trajectory(plane, run, loss)]`` (example in
+:mod:`~fdiff.landscape.surface`).
 """
 
 from fdiff.landscape._evaluate import DEFAULT_MEMORY_BUDGET

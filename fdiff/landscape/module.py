@@ -24,8 +24,6 @@ from typing import Any, NamedTuple
 import jax
 
 from fdiff.errors import InputError
-from fdiff.torch._traced import as_jax_function, to_arrays
-from fdiff.torch.func import functional_call
 
 __all__ = ["ModuleLoss", "module_loss"]
 
@@ -80,6 +78,10 @@ def module_loss(
             f"the module is in training mode and has {', '.join(sorted(set(stochastic)))}: its "
             "loss would depend on random masks or batch statistics; call `model.eval()` first"
         )
+    # fdiff.torch is imported here, so that pure-JAX users of fdiff.landscape never load it
+    from fdiff.torch._traced import as_jax_function, to_arrays
+    from fdiff.torch.func import functional_call
+
     arguments = inputs if isinstance(inputs, tuple) else (inputs,)
 
     def on_tensors(params: Any, data: Any) -> Any:
