@@ -157,7 +157,8 @@ def _window(
         points = np.concatenate(paths)
         low, high = points.min(axis=0), points.max(axis=0)
         centre, half = (low + high) / 2, 0.65 * float(np.max(high - low))
-        return tuple((float(c - half), float(c + half)) for c in centre)  # type: ignore[return-value]
+        (x_low, x_high), (y_low, y_high) = ((c - half, c + half) for c in centre.tolist())
+        return (x_low, x_high), (y_low, y_high)
     limits = []
     for axis, given in enumerate((args.xlim, args.ylim)):
         if given:
