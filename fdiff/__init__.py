@@ -38,6 +38,8 @@ _SOURCES = {
         "descent_path",
         "descent_paths",
         "gradient_field",
+        "named_optimizer",
+        "optimizer_paths",
         "parse_expression",
     ),
     "fdiff.landscape": (
@@ -79,6 +81,8 @@ __all__ = [
     "intermediate_grads",
     "landscape_slice",
     "loss_landscape",
+    "named_optimizer",
+    "optimizer_paths",
     "output_grad_fn",
     "parse_expression",
     "pca_directions",

@@ -157,12 +157,37 @@ def _kink_gradient(report: Report) -> str | None:
     )
 
 
+_SMALLEST_NORMAL = {"torch.float32": 2.0**-126, "torch.float64": 2.0**-1022}
+
+
+def _subnormals_flushed(report: Report) -> str | None:
+    if not _mismatch(report):
+        return None
+    fdiff_tensors = report.records["fdiff.torch"]["tensors"]
+    for name, record in report.records["torch"]["tensors"].items():
+        tiny = _SMALLEST_NORMAL.get(record.get("dtype"))
+        other = fdiff_tensors.get(name)
+        if tiny is None or other is None or record["shape"] != other["shape"]:
+            continue
+        t, f = tensor_values(record), tensor_values(other)
+        flushed = (t != 0) & (np.abs(t) < tiny) & (f == 0)
+        if flushed.any():
+            return (
+                f"`{name}` holds {int(flushed.sum())} subnormal number(s) under torch (nonzero, "
+                f"below {tiny:.3g}) that are 0 under fdiff.torch: XLA:CPU flushes subnormals to "
+                "zero (no setting turns that off), so arithmetic on them (log, division, "
+                "scaling up) differs; see docs/semantics.md, torch's bits"
+            )
+    return None
+
+
 RULES: tuple[Rule, ...] = (
     Rule("float64-without-x64", "float64 needs JAX's x64 mode", _float64_without_x64),
     Rule("unseeded-random", "random draws without a seed differ run to run", _unseeded_randomness),
     Rule("int32-wraparound", "int64 arithmetic wraps at 32 bits without x64", _int32_wraparound),
     Rule("no-cuda", "fdiff.torch has no torch.cuda", _no_cuda),
     Rule("kink-gradient", "gradients at non-differentiable points", _kink_gradient),
+    Rule("subnormals-flushed", "XLA:CPU flushes subnormal numbers to zero", _subnormals_flushed),
 )
 """The known semantic differences, checked in this order."""
 

@@ -25,6 +25,7 @@ fdiff.torch._errors.UnsupportedAttributeError: fdiff.torch does not support `Ten
 """
 
 from fdiff.torch import _return_types as return_types
+from fdiff.torch import _xla_setup  # noqa: F401 - sets JAX CPU dispatch (before any computation)
 from fdiff.torch import autograd as autograd
 from fdiff.torch import cuda as cuda
 from fdiff.torch import func as func
