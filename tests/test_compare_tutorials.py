@@ -39,4 +39,4 @@ def test_tutorial_agrees_with_torch(reports, name):
 
 
 def test_the_tutorials_are_there():
-    assert SCRIPTS == ["cnn_batchnorm", "mlp_classifier", "schedulers"]
+    assert SCRIPTS == ["autograd_extending", "cnn_batchnorm", "mlp_classifier", "schedulers"]
