@@ -22,7 +22,7 @@ from fdiff.torch._opspec import OpSpec
 from fdiff.torch._python_reads import note_derived
 from fdiff.torch._saving import SavedTensor, saved_inputs, saves_output
 from fdiff.torch._tensor_base import TensorBase, new_tensor
-from fdiff.torch._views import VIEW_OPS, check_usable, record_view
+from fdiff.torch._views import VIEW_OPS, check_usable, record_layout, record_view
 
 
 def _as_value(x: Any) -> Any:
@@ -74,6 +74,8 @@ def apply(spec: OpSpec, *args: Any, **static: Any) -> Any:
             note_derived(result, args)
     if spec in VIEW_OPS:
         record_view(result, args[0], spec, tuple(sorted(static.items())), grad_mode)
+    else:
+        record_layout(result, spec, args)
     return result
 
 

@@ -404,13 +404,14 @@ def ge(a, b):
 
 
 @op("ReplayedGradBackward")
-def replayed_gradient(*values, key, counts, index):
+def replayed_gradient(*values, key, counts, index, hook=None):
     """Output ``index`` of the VJP of graph ``key`` (``create_graph=True``: the gradient is one
     recorded op, so JAX differentiates the VJP again); values are leaves, consts, scalars, cots.
-    A slice ``index`` gives a tuple of outputs."""
+    A slice ``index`` gives a tuple of outputs; ``hook`` runs the backward hooks of
+    ``key.hooked`` as JAX traces the VJP (``_hooks.traced_hook``)."""
     n_leaves, n_consts, n_scalars = counts
     leaves = values[:n_leaves]
     consts = values[n_leaves : n_leaves + n_consts]
     scalars = values[n_leaves + n_consts : n_leaves + n_consts + n_scalars]
     cotangents = values[n_leaves + n_consts + n_scalars :]
-    return _graph.gradients(key, leaves, consts, scalars, cotangents)[1][index]
+    return _graph.gradients(key, leaves, consts, scalars, cotangents, hook=hook)[1][index]
