@@ -72,7 +72,8 @@ def _fill_every_cache():
     torch.autograd.grad((w**3).sum(), w, create_graph=True)  # which leaves its gradient uses
     w.grad.zero_()  # a plain tensor: the cached zeros
     (torch.exp(w) + 1).tolist()  # a deferred value: one replay of the recorded forward
-    (x * 2).tolist()  # no grad: the op's own jitted function
+    (x * 2).tolist()  # no grad: captured, then one compiled program of the trace
+    (x > 0).tolist()  # no derivative: not captured, the op's own jitted function
 
     class Twice(torch.autograd.Function):
         forward = staticmethod(lambda ctx, a: a * 2)
@@ -88,6 +89,8 @@ def test_clear_caches_empties_every_registered_cache():
     assert not_ops == {
         "fdiff.torch._autograd._add_jit",
         "fdiff.torch._autograd._gradient_dependence",
+        "fdiff.torch._capture.TRIE",
+        "fdiff.torch._capture.programs",
         "fdiff.torch._deferred._cached_aval",
         "fdiff.torch._graph.compiled_gradients",
         "fdiff.torch._graph.compiled_replay",
@@ -102,7 +105,7 @@ def test_clear_caches_empties_every_registered_cache():
         "fdiff.torch.optim.sgd._sgd_update",
     }
     assert {name: filled[name] for name in not_ops if not filled[name]} == {}
-    assert filled[f"fdiff.torch._ops.{_ops.mul.name}.jitted"] > 0
+    assert filled[f"fdiff.torch._ops.{_ops.gt.name}.jitted"] > 0
     fdiff.torch.clear_caches()
     assert set(_caches.sizes().values()) == {0}
 

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _deferred, _dtypes
+from fdiff.torch import _capture, _deferred, _dtypes
 from fdiff.torch._errors import op_failure
 from fdiff.torch._grad_mode import is_grad_enabled
 from fdiff.torch._graph import AccumulateGrad, Node, Rebased
@@ -66,11 +66,25 @@ def apply(spec: OpSpec, *args: Any, **static: Any) -> Any:
     if needs_grad and spec.differentiable and grad_mode:
         result = _record(spec, args, values, static)
     else:
-        if deferred:
-            values = _materialized(args, values)
-        result = new_tensor(run(spec, values, static))
+        result = _captured(spec, values, static)
+        if result is None:
+            if deferred:
+                values = _materialized(args, values)
+            result = new_tensor(run(spec, values, static))
     if spec in VIEW_OPS:
         record_view(result, args[0], spec, tuple(sorted(static.items())), grad_mode)
+    return result
+
+
+def _captured(spec: OpSpec, values: list, static: dict) -> Any:
+    """The op recorded into this thread's capture trace (``_capture``), or ``None``."""
+    if not spec.differentiable or spec in VIEW_OPS:
+        return None
+    node = _capture.record(spec, values, static)
+    if node is None:
+        return None
+    result = new_tensor(node)
+    node.trace.hold(result._storage, node)
     return result
 
 

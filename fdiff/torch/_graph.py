@@ -86,6 +86,7 @@ class Node:
         "aval",
         "dtype",
         "freed",
+        "index",
         "inputs",
         "retained",
         "saved",
@@ -93,6 +94,7 @@ class Node:
         "shape",
         "spec",
         "static",
+        "trace",
         "value",
     )
 
@@ -115,6 +117,8 @@ class Node:
         self.retained: Any = None  # the tensor that called retain_grad(), if any
         self.saved: tuple[SavedTensor, ...] = ()  # what torch's node keeps for backward
         self.sequence = next(_SEQUENCE)  # creation order: torch's backward runs later nodes first
+        self.trace: Any = None  # the ``_capture.Trace`` whose flush computes it, while pending
+        self.index = 0  # its position in that trace
 
     def name(self) -> str:
         """The torch class name of this node, e.g. ``'MulBackward0'``."""
@@ -413,6 +417,8 @@ compiled_replay = _caches.Programs(  # the deferred forward
 def materialize(node: Node) -> jax.Array:
     """The output of a recorded op, computed on first use by one jitted replay of the graph
     below it (nodes already computed enter as constants); cached on the node."""
+    if node.value is None and node.trace is not None and node.trace.flush(node):
+        return node.value
     if node.value is None:
         nodes = _forward_order([node], lambda n: n.value is not None)
         p = _plan(nodes, [node], lambda _: False, lambda _: False)
