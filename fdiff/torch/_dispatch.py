@@ -124,6 +124,12 @@ def _record(spec: OpSpec, args: tuple, values: list, static: dict) -> Any:
         else:
             in_sync = False
             edges.append(Rebased(node, a._value))
+    if in_sync:
+        node = _capture.record(spec, edges, static_items, graph=True)
+        if node is not None:
+            result = new_tensor(node, node)
+            node.trace.hold(result._storage, node)
+            return _saving(result, args)
     aval = _deferred.output_aval(spec, static_items, values) if in_sync else None
     if aval is None:  # run it now
         values = _materialized(args, values)

@@ -260,10 +260,10 @@ def plan(
     ``perturb`` picks the non-leaf nodes whose gradient is wanted, ``wanted_leaf`` the leaves.
     """
     order = _backward_order(roots)
-    if any(_read_inputs(node) is not node.inputs for node in order):
+    if any(read_inputs(node) is not node.inputs for node in order):
         for root in roots:  # the forward values as the ops saw them, not as backward reads them
             materialize(root)
-    return _plan(order, roots, perturb, wanted_leaf, _read_inputs)
+    return _plan(order, roots, perturb, wanted_leaf, read_inputs)
 
 
 def _plan(
@@ -275,7 +275,7 @@ def _plan(
 ) -> Plan:
     """The key and values of replaying ``nodes`` (in topological order); an input node not
     among them enters as a constant holding its value. ``inputs_of`` gives a node's edges
-    (backward reads saved tensors as they are now: :func:`_read_inputs`)."""
+    (backward reads saved tensors as they are now: :func:`read_inputs`)."""
     position = {id(n): i for i, n in enumerate(nodes)}
     perturbed = [n for n in nodes if perturb(n)]
     slot_of_perturbed = {id(n): k for k, n in enumerate(perturbed)}
@@ -321,7 +321,7 @@ def _plan(
     return Plan(key, nodes, perturbed, leaves, consts, scalars)
 
 
-def _read_inputs(node: Node) -> tuple:
+def read_inputs(node: Node) -> tuple:
     """The node's input edges as its backward reads them: torch's backward reads a saved tensor's
     storage as it is now, so a saved input changed without an in-place op (``w.data.mul_(10)``,
     ``h.data = ...``; an in-place op raises in :func:`check_saved`) enters with its new value."""
