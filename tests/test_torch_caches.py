@@ -13,7 +13,7 @@ import pytest
 from support import assert_same, run_both
 
 import fdiff.torch
-from fdiff.torch import _caches, _ops
+from fdiff.torch import _caches, _capture, _ops
 
 # Module-level dicts that are tables, not caches: a new dict global must be added here (and
 # then not be a cache) or be made through ``_caches``.
@@ -71,7 +71,9 @@ def _fill_every_cache():
     w.backward(torch.ones(2))  # a leaf's own backward adds eagerly
     torch.autograd.grad((w**3).sum(), w, create_graph=True)  # which leaves its gradient uses
     w.grad.zero_()  # a plain tensor: the cached zeros
-    (torch.exp(w) + 1).tolist()  # a deferred value: one replay of the recorded forward
+    _capture.STATE.enabled = False  # without step capture, a deferred value: one replay
+    (torch.exp(w) + 1).tolist()
+    _capture.STATE.enabled = True
     (x * 2).tolist()  # no grad: captured, then one compiled program of the trace
     (x > 0).tolist()  # no derivative: not captured, the op's own jitted function
 

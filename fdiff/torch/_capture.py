@@ -50,7 +50,7 @@ from fdiff.torch._opspec import OPS, OpSpec
 # Ops whose Python float operands may become program arguments: their implementations only do
 # arithmetic with them (a float that decides a code path, like an exponent, stays static).
 _DYNAMIC_SPECS = frozenset({ops.mul, ops.add, ops.sub})
-_DYNAMIC_AFTER = 2  # misses at one position with float operands before its floats go dynamic
+_DYNAMIC_AFTER = 2  # misses at one site with float operands before its floats go dynamic
 _DYNAMIC_FLOAT = ("dynamic", float)  # the key of a dynamic float operand
 _LEAF = "leaf"  # ``(_LEAF, aval)``: the key of a new leaf that requires grad
 _BACKWARD = "backward"  # the first item of a captured backward's key
@@ -73,20 +73,20 @@ class Position:
     """A trie position: the trace up to one op. ``key`` is that op's ``(spec, static, input
     keys)``, ``aval`` its output; ``children`` the positions one op further."""
 
-    __slots__ = ("aval", "backward", "children", "dynamic", "key", "misses", "parent")
+    __slots__ = ("aval", "backward", "children", "key", "parent")
 
     def __init__(self, parent: Position | None, key: tuple | None, aval: Any) -> None:
         self.parent = parent
         self.key = key
         self.aval = aval
         self.children: dict[tuple, Position] = {}
-        self.dynamic = False  # float operands of the next op are program arguments
-        self.misses = 0  # lookups that missed with float operands
         self.backward: dict[int, tuple | None] = {}  # root index -> (cone, wanted leaf slots)
 
 
 class _Trie:
-    """The root position, and how many positions grew from it (bounded by ``MAX_POSITIONS``)."""
+    """The root position, how many positions grew from it (bounded by ``MAX_POSITIONS``), and
+    per *site* (an op at an index of the trace) the lookups that missed with float operands
+    there, and the sites whose floats are program arguments."""
 
     def __init__(self) -> None:
         self.clear()
@@ -94,6 +94,8 @@ class _Trie:
     def clear(self) -> None:
         self.root = Position(None, None, None)
         self.size = 0
+        self.misses: dict[tuple[int, OpSpec], int] = {}
+        self.dynamic_sites: set[tuple[int, OpSpec]] = set()
 
 
 TRIE = _Trie()
@@ -204,7 +206,8 @@ def record(spec: OpSpec, values: list, static: dict | tuple, graph: bool = False
 
 def _append(trace: Trace, spec: OpSpec, values: list, static: tuple, graph: bool) -> Node | None:
     cursor = trace.cursor
-    dynamic = cursor.dynamic and spec in _DYNAMIC_SPECS
+    site = (len(trace.nodes), spec)
+    dynamic = site in TRIE.dynamic_sites
     keys: list[Any] = []
     new_inputs: list[jax.Array] = []
     new_slots: dict[int, int] = {}
@@ -254,11 +257,11 @@ def _append(trace: Trace, spec: OpSpec, values: list, static: tuple, graph: bool
     key = (spec, static, tuple(keys))
     position = cursor.children.get(key)
     if position is None:
-        if floats and not dynamic and spec in _DYNAMIC_SPECS:
-            cursor.misses += 1
-            if cursor.misses > _DYNAMIC_AFTER:
-                cursor.dynamic = True
-                return _append(trace, spec, values, static)
+        if floats and not dynamic and spec in _DYNAMIC_SPECS and len(TRIE.misses) < MAX_TRACE:
+            misses = TRIE.misses[site] = TRIE.misses.get(site, 0) + 1
+            if misses > _DYNAMIC_AFTER:
+                TRIE.dynamic_sites.add(site)
+                return _append(trace, spec, values, static, graph)
         aval = output_aval(spec, static, [_operand(e) for e in edges] if graph else edges)
         if aval is None:
             return None
