@@ -41,15 +41,18 @@ import jax
 import jax.numpy as jnp
 from jax.core import ShapedArray
 
-from fdiff.torch import _caches, _graph
+from fdiff.torch import _caches, _graph, _opspec
 from fdiff.torch import _ops as ops
 from fdiff.torch._deferred import output_aval
 from fdiff.torch._graph import AccumulateGrad, Node
-from fdiff.torch._opspec import OPS, OpSpec
+from fdiff.torch._opspec import OpSpec
 
 # Ops whose Python float operands may become program arguments: their implementations only do
 # arithmetic with them (a float that decides a code path, like an exponent, stays static).
 _DYNAMIC_SPECS = frozenset({ops.mul, ops.add, ops.sub})
+# Ops left to the eager path: a replayed gradient (``create_graph``) replays a whole backward,
+# custom Functions' included, whose own rules (``once_differentiable``) must run.
+_NOT_CAPTURED = frozenset({ops.replayed_gradient})
 _DYNAMIC_AFTER = 2  # misses at one site with float operands before its floats go dynamic
 _DYNAMIC_FLOAT = ("dynamic", float)  # the key of a dynamic float operand
 _LEAF = "leaf"  # ``(_LEAF, aval)``: the key of a new leaf that requires grad
@@ -192,7 +195,7 @@ def record(spec: OpSpec, values: list, static: dict | tuple, graph: bool = False
 
     ``graph``: the op is recorded for autograd and ``values`` are its edges (nodes of this trace,
     leaves, constants); the node is then also its tensor's ``grad_fn``."""
-    if not STATE.enabled or OPS.get(spec.name) is not spec:
+    if not STATE.enabled or spec in _NOT_CAPTURED or _opspec.OPS.get(spec.name) is not spec:
         return None
     trace = current()
     if len(trace.nodes) >= MAX_TRACE:
