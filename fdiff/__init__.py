@@ -37,6 +37,8 @@ _SOURCES = {
         "descent_path",
         "descent_paths",
         "gradient_field",
+        "named_optimizer",
+        "optimizer_paths",
         "parse_expression",
     ),
     "fdiff.functional": (
@@ -66,6 +68,8 @@ __all__ = [
     "grad_fn_names",
     "gradient_field",
     "intermediate_grads",
+    "named_optimizer",
+    "optimizer_paths",
     "output_grad_fn",
     "parse_expression",
     "retained_vjp",

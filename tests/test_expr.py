@@ -1,6 +1,7 @@
 """fdiff.fields.expr: the whitelist parser; expected numbers from NumPy, derivatives by hand."""
 
 import builtins
+import re
 from math import cos, e, exp, log, pi, sin, sqrt, tanh
 
 import jax
@@ -10,10 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import assert_close, summation_bound
 
-from fdiff.fields.expr import FUNCTIONS, MAX_LENGTH, ExpressionError, parse_expression
+from fdiff.fields.expr import ARITY, FUNCTIONS, MAX_LENGTH, ExpressionError, parse_expression
 
 A, B = 0.7, -1.3
 R = sqrt(A + B**2)
+S = 1 / (1 + exp(-A * B))  # sigmoid(a*b)
 
 # text, f(A, B), df/da, df/db: the derivatives worked out by hand
 ANALYTIC = [
@@ -27,6 +29,12 @@ ANALYTIC = [
     ("a**-2 + b**4 / 4", A**-2 + B**4 / 4, -2 * A**-3, B**3),
     ("pi*a + e*b", pi * A + e * B, pi, e),
     ("+a - -b", A + B, 1.0, 1.0),
+    ("maximum(a, b) + minimum(a, b)**2", A + B**2, 1.0, 2 * B),  # a > b
+    ("relu(a) + 3*relu(b)", A, 1.0, 0.0),
+    ("sigmoid(a*b)", S, B * S * (1 - S), A * S * (1 - S)),
+    ("where(a > b, a**2, b**3)", A**2, 2 * A, 0.0),
+    ("where(a <= b, a, -b*a)", -B * A, -B, -A),
+    ("where(a*b != 0, abs(b), 0)", -B, 0.0, -1.0),
 ]
 
 
@@ -43,7 +51,7 @@ def test_integer_powers_stay_exact_for_negative_bases():
     assert_close(jax.grad(f, argnums=(0, 1))(-2.0, -0.5), (12.0, 16.0))  # 3a^2, -2b^-3
 
 
-@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+@pytest.mark.parametrize("name", sorted(set(FUNCTIONS) - set(ARITY) - {"relu", "sigmoid"}))
 def test_every_function_matches_numpy(name):
     f = parse_expression(f"{name}(a) + 0*b")
     x = 0.4
@@ -153,3 +161,25 @@ def test_parsing_never_calls_eval_or_exec(monkeypatch):
     assert_close(f(3.0, 2.0), 113.0)
     with pytest.raises(ExpressionError):
         parse_expression("__import__('os').system('true')")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a^2", "uses operator '^' at column 2; use ** for powers"),
+        ("b + (a - 1) ^ 2", "uses operator '^' at column 13; use ** for powers"),
+        ("maximum(a)", "calls 'maximum' with 1 arguments at column 1; it takes two"),
+        ("where(a, 1, 2)", "has condition 'a' at column 7 (write one comparison: a > b)"),
+        ("where(0 < a < 1, a, b)", "has condition '0 < a < 1' at column 7"),
+        ("where(a is b, a, b)", "uses comparison 'a is b' at column 7 (allowed: < <= > >= =="),
+        ("a > b", "uses comparison 'a > b' at column 1, which is not allowed (only as where's"),
+    ],
+)
+def test_new_functions_and_powers_are_refused_with_a_hint(text, message):
+    with pytest.raises(ExpressionError, match=re.escape(message)):
+        parse_expression(text)
+
+
+def test_kinks_take_jax_derivatives():
+    grad = jax.grad(parse_expression("relu(a) + abs(b) + maximum(a, b)"), argnums=(0, 1))
+    assert_close(grad(0.0, 0.0), (0.5, 1.5))  # relu'(0) = 0, abs'(0) = 1; a tie splits max

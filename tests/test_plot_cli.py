@@ -99,6 +99,14 @@ REJECTED = [
     (["a", "--example", "000.1"], ValueError, "not both"),
     ([], ValueError, "give an expression to plot"),
     (["log(a) - log(-a)"], ValueError, "not finite anywhere"),
+    (["a^2"], ExpressionError, "uses operator '^' at column 2; use ** for powers"),
+    (["a", "--optimizer", "adam"], ValueError, "--optimizer needs start points: give --descent"),
+    (["a", "--descent", "1,1", "--optimizer", "lion"], ValueError, "unknown optimizer 'lion'"),
+    (["a", "--descent", "1,1", "--optimizer", "adam:x"], ValueError, "must be a positive number"),
+    (["a", "--descent", "1,1", "--optimizer", "sgd,sgd"], ValueError, "'sgd lr 0.1' twice"),
+    (["a", "--descent", "1,1", "--optimizer", "sgd", "--momentum", "0.5"], ValueError, "name 'm"),
+    (["a", "--log-color", "--color-scale", "linear"], ValueError, "--log-color or --color-scale"),
+    (["a", "--normalize", "--log-arrows"], ValueError, "--normalize or --log-arrows"),
 ]
 
 
@@ -200,6 +208,11 @@ def test_ctrl_c_while_writing_is_one_line_130_and_no_file(tmp_path):
     [
         (["-a*b", "--descent", "-1,2"], "-a * b", "path 1: 50 steps from (-1, 2)"),
         (["--descent=-1.5,2", "--", "-a"], "-a", "path 1: 50 steps from (-1.5, 2)"),
+        (
+            ["a*b", "--descent", "-1.5,2", "--descent", "-1,-2"],
+            "a * b",
+            "path 2: 50 steps from (-1, -2)",
+        ),
     ],
 )
 def test_values_starting_with_minus_are_values(tmp_path, capsys, argv, title, report):
@@ -229,3 +242,17 @@ def test_through_the_fdiff_cli(tmp_path):
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()  # one line: "fdiff...: error: <message>"
     assert line.endswith("error: expression 'a**' is incomplete at column 4")
+
+
+def test_optimizers_compared_from_the_same_starts(tmp_path, capsys):
+    out = tmp_path / "f.png"
+    argv = ["a**2 + 4*b**2", "--descent", "-1.5,1", "--descent", "1,-0.5", "--steps", "4"]
+    options = ["--optimizer", "sgd,momentum:0.02,adam:0.3", "--grid", "11", "--dpi", "20"]
+    assert _plot(*argv, *options, "--log-color", "--aspect", "auto", "--out", str(out)) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[1].startswith("sgd lr 0.1 path 1: 4 steps from (-1.5, 1)")
+    assert [line.split(" path ")[0] for line in printed[1:]] == [
+        "sgd lr 0.1", "sgd lr 0.1", "momentum lr 0.02", "momentum lr 0.02",
+        "adam lr 0.3", "adam lr 0.3",
+    ]  # fmt: skip
+    assert imread(out).shape[:2] == (112, 220)  # the 11 x 5.6 inch comparison figure

@@ -17,7 +17,9 @@ from pathlib import Path
 from fdiff._atomic import check_writable
 from fdiff.cli._usage import UsageError
 from fdiff.fields import PRESETS, descent_paths, gradient_field, parse_expression, preset
-from fdiff.fields.plot import FORMATS, plot_field, save_figure
+from fdiff.fields.optimizers import BUILTIN, named_optimizer, optimizer_paths
+from fdiff.fields.plot import FORMATS, plot_comparison, plot_field, save_figure
+from fdiff.fields.scales import COLOR_SCALES
 
 __all__ = ["MAX_GRID", "MAX_STEPS", "add_arguments", "run"]
 
@@ -66,6 +68,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--color-by", choices=("none", "magnitude", "log-magnitude"), default="none"
     )
     parser.add_argument("--arrows", type=int, default=24, help="arrows per axis at most")
+    parser.add_argument(
+        "--log-arrows", action="store_true", help="arrow lengths grow with log |grad f|"
+    )
+    parser.add_argument(
+        "--color-scale",
+        choices=COLOR_SCALES,
+        default="auto",
+        help="contour levels of f; auto: log/symlog when f spans 3 decades, else quantiles",
+    )
+    parser.add_argument("--log-color", action="store_true", help="log levels (symlog where f <= 0)")
+    parser.add_argument(
+        "--aspect", choices=("auto", "equal"), help="default: equal unless the window is >3:1"
+    )
+    parser.add_argument(
+        "--optimizer",
+        metavar="NAME[:LR],...",
+        help=(
+            f"compare optimizers from the --descent starts: {', '.join(BUILTIN)} "
+            "(fdiff.torch.optim's rules, torch's; momentum is SGD with 0.9) or optax.NAME "
+            "(needs optax); each at --lr unless NAME:LR; adds a panel of f per step"
+        ),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,31 +114,86 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--lr must be a positive number, got {learning_rate}")
     if not 0 <= args.momentum < 1:
         raise UsageError(f"--momentum must be in [0, 1), got {args.momentum}")
+    optimizers = _optimizers(args, starts, learning_rate)
+    options = _drawing_options(args)
     field = gradient_field(expression, xlim, ylim, args.grid, values=not args.no_contours)
-    paths = (
-        descent_paths(
-            expression, starts, learning_rate=learning_rate, steps=steps, momentum=args.momentum
+    if optimizers:
+        runs = optimizer_paths(expression, starts, optimizers, steps=steps)
+        figure = plot_comparison(
+            field, runs, title=expression.title, labels=expression.variables, **options
         )
-        if starts
-        else ()
-    )
-    ax = plot_field(
-        field,
-        paths,
-        stream=args.stream,
-        normalize=args.normalize,
-        color_by=args.color_by,
-        direction="ascent" if args.ascent else "descent",
-        arrows=args.arrows,
-        title=expression.title,
-        labels=expression.variables,
-    )
-    save_figure(ax.figure, out, dpi=args.dpi)
+        reports = [
+            f"{name} path {i}: {p.message}"
+            for name, paths in runs.items()
+            for i, p in enumerate(paths, 1)
+        ]
+    else:
+        paths = (
+            descent_paths(
+                expression, starts, learning_rate=learning_rate, steps=steps, momentum=args.momentum
+            )
+            if starts
+            else ()
+        )
+        ax = plot_field(
+            field, paths, title=expression.title, labels=expression.variables, **options
+        )
+        figure = ax.figure
+        reports = [f"path {i}: {p.message}" for i, p in enumerate(paths, 1)]
+    save_figure(figure, out, dpi=args.dpi)
     print(f"wrote {out} ({args.grid}x{args.grid} grid of {expression.title})")
-    for line in (field.report(), *(f"path {i}: {p.message}" for i, p in enumerate(paths, 1))):
+    for line in (field.report(), *reports):
         if line:
             print(line)
     return 0
+
+
+def _drawing_options(args: argparse.Namespace) -> dict:
+    """plot_field's options from the flags (checked for conflicts)."""
+    if args.log_color and args.color_scale != "auto":
+        raise UsageError("give either --log-color or --color-scale, not both")
+    if args.normalize and args.log_arrows:
+        raise UsageError("give either --normalize or --log-arrows, not both")
+    return {
+        "stream": args.stream,
+        "normalize": args.normalize,
+        "log_arrows": args.log_arrows,
+        "color_by": args.color_by,
+        "color_scale": "log" if args.log_color else args.color_scale,
+        "aspect": args.aspect,
+        "direction": "ascent" if args.ascent else "descent",
+        "arrows": args.arrows,
+    }
+
+
+def _optimizers(args: argparse.Namespace, starts, learning_rate: float) -> dict:
+    """``--optimizer sgd,adam:0.05``: label -> optimizer; empty without the flag."""
+    if args.optimizer is None:
+        return {}
+    if not starts:
+        raise UsageError("--optimizer needs start points: give --descent X,Y (repeatable)")
+    if args.momentum:
+        raise UsageError("--momentum is for plain descent; with --optimizer, name 'momentum'")
+    optimizers = {}
+    for item in args.optimizer.split(","):
+        name, _, rate = item.strip().partition(":")
+        rate_value = _positive(f"--optimizer {item!r}: the learning rate", rate) if rate else None
+        lr = learning_rate if rate_value is None else rate_value
+        label = f"{name} lr {lr:g}"
+        if label in optimizers:
+            raise UsageError(f"--optimizer names {label!r} twice")
+        optimizers[label] = named_optimizer(name, lr)
+    return optimizers
+
+
+def _positive(what: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{what} must be a positive number, got {text!r}")
+    return value
 
 
 def _resolve(args: argparse.Namespace):

@@ -2,9 +2,15 @@
 
 The text is parsed with :mod:`ast` and then checked against a whitelist: numbers, the two
 variable names, ``+ - * / **``, unary minus, parentheses, the constants ``pi`` and ``e`` and
-the one-argument functions in :data:`FUNCTIONS`. Every other construct is refused with an
-:class:`ExpressionError` naming the offending token and its (1-based) column. Nothing is ever
+the functions in :data:`FUNCTIONS` (one argument each, but ``minimum(x, y)``,
+``maximum(x, y)`` and ``where(condition, x, y)``, whose condition is one comparison such as
+``a > b``). Every other construct is refused with an :class:`ExpressionError` naming the
+offending token and its (1-based) column (``a^2`` adds: use ``**`` for powers). Nothing is ever
 passed to ``eval``: the checked tree is turned into a tree of ``jax.numpy`` calls.
+
+Derivatives are JAX's: at a kink they are one-sided or split (at 0 ``relu`` has slope 0 and
+``abs`` slope 1; ``minimum``/``maximum`` give each argument half at a tie; ``where``
+differentiates the branch it takes).
 """
 
 from __future__ import annotations
@@ -12,9 +18,10 @@ from __future__ import annotations
 import ast
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from keyword import iskeyword
+from types import MappingProxyType
 
 import jax
 import jax.numpy as jnp
@@ -22,25 +29,44 @@ import numpy as np
 
 from fdiff.errors import InputError
 
-__all__ = ["FUNCTIONS", "MAX_LENGTH", "Expression", "ExpressionError", "parse_expression"]
+__all__ = ["ARITY", "FUNCTIONS", "MAX_LENGTH", "Expression", "ExpressionError", "parse_expression"]
 
 MAX_LENGTH = 256
 """Longest accepted expression, in characters."""
 
-FUNCTIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "abs": jnp.abs,
-    "arctan": jnp.arctan,
-    "cos": jnp.cos,
-    "cosh": jnp.cosh,
-    "exp": jnp.exp,
-    "log": jnp.log,
-    "sin": jnp.sin,
-    "sinh": jnp.sinh,
-    "sqrt": jnp.sqrt,
-    "tan": jnp.tan,
-    "tanh": jnp.tanh,
-}
-"""The functions an expression may call, each with exactly one argument."""
+FUNCTIONS: Mapping[str, Callable[..., jax.Array]] = MappingProxyType(
+    {
+        "abs": jnp.abs,
+        "arctan": jnp.arctan,
+        "cos": jnp.cos,
+        "cosh": jnp.cosh,
+        "exp": jnp.exp,
+        "log": jnp.log,
+        "maximum": jnp.maximum,
+        "minimum": jnp.minimum,
+        "relu": jax.nn.relu,
+        "sigmoid": jax.nn.sigmoid,
+        "sin": jnp.sin,
+        "sinh": jnp.sinh,
+        "sqrt": jnp.sqrt,
+        "tan": jnp.tan,
+        "tanh": jnp.tanh,
+        "where": jnp.where,
+    }
+)
+"""The functions an expression may call; :data:`ARITY` says how many arguments (default 1)."""
+ARITY: Mapping[str, int] = MappingProxyType({"maximum": 2, "minimum": 2, "where": 3})
+"""The functions of :data:`FUNCTIONS` that take more than one argument."""
+_COMPARISONS = MappingProxyType(
+    {
+        ast.Lt: jnp.less,
+        ast.LtE: jnp.less_equal,
+        ast.Gt: jnp.greater,
+        ast.GtE: jnp.greater_equal,
+        ast.Eq: jnp.equal,
+        ast.NotEq: jnp.not_equal,
+    }
+)
 
 _CONSTANTS = {"pi": math.pi, "e": math.e}
 _BINARY = {
@@ -255,11 +281,29 @@ class _Compiler:
         if name not in FUNCTIONS:
             allowed = ", ".join(FUNCTIONS)
             raise self._error(f"calls unknown function {name!r}", node, f" (allowed: {allowed})")
-        if node.keywords or len(node.args) != 1:
+        arity = ARITY.get(name, 1)
+        if node.keywords or len(node.args) != arity:
             count = len(node.args) + len(node.keywords)
-            raise self._error(f"calls {name!r} with {count} arguments", node, "; it takes one")
-        function, argument = FUNCTIONS[name], self.compile(node.args[0])
-        return lambda env: function(argument(env))
+            takes = {1: "one", 2: "two", 3: "three"}[arity]
+            raise self._error(f"calls {name!r} with {count} arguments", node, f"; it takes {takes}")
+        function = FUNCTIONS[name]
+        first, *rest = node.args
+        arguments = [self._condition(first) if name == "where" else self.compile(first)]
+        arguments += [self.compile(argument) for argument in rest]
+        return lambda env: function(*(argument(env) for argument in arguments))
+
+    def _condition(self, node: ast.expr) -> _Node:
+        """``where``'s first argument: one comparison of two expressions, ``a > b``."""
+        if not (isinstance(node, ast.Compare) and len(node.ops) == 1):
+            raise self._error(
+                f"has condition {self._segment(node)!r}", node, " (write one comparison: a > b)"
+            )
+        if type(node.ops[0]) not in _COMPARISONS:
+            allowed = " (allowed: < <= > >= == !=)"
+            raise self._error(f"uses comparison {self._segment(node)!r}", node, allowed)
+        compare = _COMPARISONS[type(node.ops[0])]
+        left, right = self.compile(node.left), self.compile(node.comparators[0])
+        return lambda env: compare(left(env), right(env))
 
     def _refuse(self, node: ast.expr) -> ExpressionError:
         if isinstance(node, ast.Attribute):
@@ -272,13 +316,14 @@ class _Compiler:
         if operator is not None:
             start = node.left.end_col_offset if isinstance(node, ast.BinOp) else node.col_offset
             column = self.text.find(operator, start) + 1
+            hint = "; use ** for powers" if operator == "^" else ", which is not allowed"
             return ExpressionError(
-                f"expression {self.text!r} uses operator {operator!r} at column {column}, "
-                "which is not allowed"
+                f"expression {self.text!r} uses operator {operator!r} at column {column}{hint}"
             )
         construct = _CONSTRUCTS.get(type(node), "construct")
+        hint = " (only as where's condition)" if isinstance(node, ast.Compare) else ""
         return self._error(
-            f"uses {construct} {self._segment(node)!r}", node, ", which is not allowed"
+            f"uses {construct} {self._segment(node)!r}", node, f", which is not allowed{hint}"
         )
 
     def _error(self, what: str, node: ast.expr, hint: str = "") -> ExpressionError:

@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, partial
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -25,7 +25,19 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from fdiff.errors import InputError
 
-__all__ = ["DescentPath", "GradientField", "descent_path", "descent_paths", "gradient_field"]
+__all__ = [
+    "DescentPath",
+    "GradientField",
+    "HeavyBall",
+    "Scalar",
+    "UpdateRule",
+    "check_starts",
+    "descend",
+    "descent_path",
+    "descent_paths",
+    "descent_results",
+    "gradient_field",
+]
 
 DEFAULT_CHUNK = 1 << 22
 """Grid points evaluated per chunk (and held on the devices at once) by default."""
@@ -54,6 +66,22 @@ class GradientField:
     values: np.ndarray | None
     grad_x: np.ndarray
     grad_y: np.ndarray
+
+    def __repr__(self) -> str:
+        """Shape, ranges and masked count; never the arrays themselves.
+
+        >>> gradient_field(lambda a, b: a * b, (-1, 1), (0, 2), 3)
+        GradientField(3x3, x in [-1, 1], y in [0, 2], f in [-2, 2], 0 masked)
+        """
+        parts = [f"{len(self.y)}x{len(self.x)}", f"x in [{self.x[0]:.4g}, {self.x[-1]:.4g}]"]
+        parts.append(f"y in [{self.y[0]:.4g}, {self.y[-1]:.4g}]")
+        if self.values is None:
+            parts.append("gradient only")
+        elif self.finite.any():
+            shown = self.values[self.finite]
+            parts.append(f"f in [{shown.min():.4g}, {shown.max():.4g}]")
+        parts.append(f"{self.nonfinite} masked")
+        return f"GradientField({', '.join(parts)})"
 
     @cached_property
     def finite(self) -> np.ndarray:
@@ -148,7 +176,7 @@ def gradient_field(
         raise InputError(f"`chunk_size` must be at least 1, got {chunk_size}")
     mesh = Mesh(np.asarray(devices if devices is not None else jax.devices()), ("rows",))
     rows = _rows_per_chunk(n, chunk_size, mesh.size)
-    arrays = _evaluate_in_chunks(_Scalar(f, packed), bool(values), mesh, x, y, rows)
+    arrays = _evaluate_in_chunks(Scalar(f, packed), bool(values), mesh, x, y, rows)
     return GradientField(x, y, *arrays) if values else GradientField(x, y, None, *arrays)
 
 
@@ -188,17 +216,10 @@ def descent_paths(
     >>> path.points.astype(float).round(4).tolist(), path.values.tolist()
     ([[1.0, 3.0], [0.2, 2.6]], [4.0, 0.0])
     """
-    points = np.asarray(starts, dtype=np.float32)
-    if points.ndim != 2 or points.shape[1] != 2 or not np.isfinite(points).all():
-        raise InputError(f"`starts` must be finite points of shape (k, 2), got {points.tolist()}")
+    points = check_starts(starts)
     _check_descent(learning_rate, steps, momentum, max_norm)
-    trace, values, status = _descend(
-        _Scalar(f, packed), steps, points, learning_rate, momentum, max_norm
-    )
-    return tuple(
-        _descent_result(np.asarray(t), np.asarray(v), np.asarray(s), max_norm)
-        for t, v, s in zip(trace, values, status, strict=True)
-    )
+    rule = HeavyBall(float(learning_rate), float(momentum))
+    return descent_results(*descend(Scalar(f, packed), rule, steps, points, max_norm), max_norm)
 
 
 def descent_path(
@@ -222,7 +243,7 @@ def descent_path(
 
 
 @dataclass(frozen=True)
-class _Scalar:
+class Scalar:
     """``f`` as a scalar function of two scalars; hashable, so jit caches one compile per f."""
 
     f: Callable[..., jax.Array]
@@ -236,7 +257,7 @@ class _Scalar:
 
 
 @partial(jax.jit, static_argnums=(0, 1))
-def _field_block(f: _Scalar, values: bool, x: jax.Array, y: jax.Array) -> tuple[jax.Array, ...]:
+def _field_block(f: Scalar, values: bool, x: jax.Array, y: jax.Array) -> tuple[jax.Array, ...]:
     """``f`` (if ``values``) and its gradient on the grid ``x`` by ``y`` (rows follow ``y``)."""
     point = jax.value_and_grad(f, argnums=(0, 1)) if values else jax.grad(f, argnums=(0, 1))
     row = jax.vmap(point, in_axes=(0, None))
@@ -244,7 +265,7 @@ def _field_block(f: _Scalar, values: bool, x: jax.Array, y: jax.Array) -> tuple[
 
 
 def _evaluate_in_chunks(
-    f: _Scalar, values: bool, mesh: Mesh, x: np.ndarray, y: np.ndarray, rows: int
+    f: Scalar, values: bool, mesh: Mesh, x: np.ndarray, y: np.ndarray, rows: int
 ) -> list[np.ndarray]:
     """Run :func:`_field_block` on chunks of ``rows`` rows; gather (values and) gradients."""
     n = len(y)
@@ -271,27 +292,87 @@ def _evaluate_in_chunks(
     return out
 
 
-@partial(jax.jit, static_argnums=(0, 1))
-def _descend(f: _Scalar, steps: int, starts, learning_rate, momentum, max_norm):
-    """Iterates, values and a status per step (0 ok, 1 non-finite, 2 too far, 3 stopped)."""
+class UpdateRule(Protocol):
+    """An update rule with optax's signature (an ``optax.GradientTransformation`` is one)."""
+
+    def init(self, params: jax.Array) -> Any: ...
+
+    def update(self, grads: jax.Array, state: Any, params: jax.Array) -> tuple[jax.Array, Any]: ...
+
+
+@partial(
+    jax.tree_util.register_dataclass, data_fields=["learning_rate", "momentum"], meta_fields=[]
+)
+@dataclass(frozen=True)
+class HeavyBall:
+    """torch's ``SGD`` with momentum as an update rule: ``v = m v + g``, update ``-lr v``.
+
+    A pytree of its two numbers, so a new learning rate or momentum reuses the compiled run.
+    """
+
+    learning_rate: float
+    momentum: float
+
+    def init(self, params: jax.Array) -> jax.Array:
+        return jnp.zeros_like(params)
+
+    def update(self, grads: jax.Array, velocity: jax.Array, params: jax.Array):
+        velocity = self.momentum * velocity + grads
+        return -(self.learning_rate * velocity), velocity
+
+
+def descend(f: Scalar, rule: UpdateRule, steps: int, starts: np.ndarray, max_norm: float):
+    """Iterates, values and a status per step (0 ok, 1 non-finite, 2 too far, 3 stopped).
+
+    All starts run together: ``rule`` is applied to each start's 2-vector under ``jax.vmap``,
+    the steps in one ``jax.lax.scan``; a stopped run keeps its point and state.
+    """
+    run = _descend_traced_rule if isinstance(rule, HeavyBall) else _descend
+    return run(f, rule, steps, jnp.asarray(starts), max_norm)
+
+
+def _descend_program(f: Scalar, rule: UpdateRule, steps: int, starts, max_norm):
     value_and_grad = jax.value_and_grad(lambda p: f(p[0], p[1]))
 
     def step(carry, _):
-        point, velocity, running = carry
+        point, state, running = carry
         value, grad = value_and_grad(point)
         finite = jnp.isfinite(value) & jnp.all(jnp.isfinite(grad))
         status = jnp.where(finite, jnp.where(jnp.linalg.norm(point) > max_norm, 2, 0), 1)
         status = jnp.where(running, status, 3)
         go = status == 0
-        velocity = jnp.where(go, momentum * velocity + grad, velocity)
-        moved = jnp.where(go, point - learning_rate * velocity, point)
-        return (moved, velocity, go), (point, value, status)
+        updates, moved_state = rule.update(grad, state, point)
+        state = jax.tree.map(lambda new, old: jnp.where(go, new, old), moved_state, state)
+        moved = jnp.where(go, point + updates, point)
+        return (moved, state, go), (point, value, status)
 
     def run(start):
-        init = (start, jnp.zeros_like(start), jnp.array(True))
+        init = (start, rule.init(start), jnp.array(True))
         return jax.lax.scan(step, init, length=steps + 1)[1]
 
     return jax.vmap(run)(starts)
+
+
+_descend = jax.jit(_descend_program, static_argnums=(0, 1, 2))
+_descend_traced_rule = jax.jit(_descend_program, static_argnums=(0, 2))
+
+
+def descent_results(
+    trace: np.ndarray, values: np.ndarray, status: np.ndarray, max_norm: float
+) -> tuple[DescentPath, ...]:
+    """One :class:`DescentPath` per start from :func:`descend`'s stacked output."""
+    return tuple(
+        _descent_result(np.asarray(t), np.asarray(v), np.asarray(s), max_norm)
+        for t, v, s in zip(trace, values, status, strict=True)
+    )
+
+
+def check_starts(starts: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+    """``starts`` as a float32 ``(k, 2)`` array; an :class:`InputError` when it is not one."""
+    points = np.asarray(starts, dtype=np.float32)
+    if points.ndim != 2 or points.shape[1] != 2 or not np.isfinite(points).all():
+        raise InputError(f"`starts` must be finite points of shape (k, 2), got {points.tolist()}")
+    return points
 
 
 def _descent_result(
