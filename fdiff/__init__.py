@@ -8,6 +8,7 @@ The package is laid out by feature:
 - :mod:`fdiff.examples`: the catalog of seed examples; :mod:`fdiff.crosscheck` scores them;
 - :mod:`fdiff.compare`: a script under real torch and under ``fdiff.torch``, side by side;
 - :mod:`fdiff.fields`: gradient fields, descent paths, the expression parser, plots;
+- :mod:`fdiff.landscape`: loss landscapes of parameter pytrees (planes, PCA of trajectories);
 - :mod:`fdiff.cli`: the ``fdiff`` command; :mod:`fdiff.errors`: ``InputError``, ``OutputError``.
 
 The functional API, the fields API (plots excepted) and the errors are re-exported here,
@@ -41,6 +42,15 @@ _SOURCES = {
         "optimizer_paths",
         "parse_expression",
     ),
+    "fdiff.landscape": (
+        "Plane",
+        "loss_landscape",
+        "landscape_slice",
+        "pca_directions",
+        "plane_values",
+        "project_trajectory",
+        "random_plane",
+    ),
     "fdiff.functional": (
         "accumulate",
         "backward",
@@ -61,6 +71,7 @@ __all__ = [
     "GradientField",
     "InputError",
     "OutputError",
+    "Plane",
     "accumulate",
     "backward",
     "descent_path",
@@ -68,10 +79,16 @@ __all__ = [
     "grad_fn_names",
     "gradient_field",
     "intermediate_grads",
+    "landscape_slice",
+    "loss_landscape",
     "named_optimizer",
     "optimizer_paths",
     "output_grad_fn",
     "parse_expression",
+    "pca_directions",
+    "plane_values",
+    "project_trajectory",
+    "random_plane",
     "retained_vjp",
     "tap",
     "zeros_like_tree",

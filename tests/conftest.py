@@ -6,13 +6,19 @@ Every test that uses the ``real_torch`` fixture (directly or through another fix
 """
 
 import pytest
-from support import import_real_torch
+from support import import_extra, import_real_torch
 
 
 @pytest.fixture(scope="session")
 def real_torch():
     """The real ``torch`` module: skipped without it, a failure when ``CI`` is set."""
     return import_real_torch()
+
+
+@pytest.fixture(scope="session")
+def optax():
+    """The ``optax`` module (``fdiff[optax]``): skipped without it, a failure when ``CI`` is set."""
+    return import_extra("optax", "optax")
 
 
 def pytest_collection_modifyitems(config, items):

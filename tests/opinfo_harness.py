@@ -69,13 +69,6 @@ KNOWN_DEVIATIONS: dict[str, str] = {
     "which reports itself as torch.int64",
     "cat: forward raised IndexError": "torch's legacy rule skips 1-D empty tensors in cat before "
     "checking dims; fdiff.torch checks every input's dims",
-    "nn.functional.conv2d: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
-    "nn.functional.nll_loss: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
-    "nn.functional.softplus: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
-    "nn.functional.layer_norm: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
-    "nn.functional.avg_pool2d: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
-    "nn.functional.max_pool2d: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
-    "nn.functional.batch_norm: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
     "diagonal: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
     "nn.functional.layer_norm: gradient 0": "a one-element layer_norm's exact gradient is 0; "
     "torch's is rounding noise (6e-5 on that sample), fdiff.torch's exactly 0",

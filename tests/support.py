@@ -41,14 +41,21 @@ def ci_is_set(value: str | None) -> bool:
 
 def import_real_torch():
     """Return real PyTorch; skip without it, but fail when ``CI`` is set (it must run there)."""
+    return import_extra("torch", "torch", "real PyTorch")
+
+
+def import_extra(module: str, extra: str, what: str | None = None):
+    """Return the optional dependency ``module`` (installed by ``fdiff[extra]``); skip without
+    it, but fail when ``CI`` is set (CI installs every extra)."""
+    what = what or module
     try:
-        return importlib.import_module("torch")
+        return importlib.import_module(module)
     except ImportError as error:
         if ci_is_set(os.environ.get("CI")):
             pytest.fail(
-                f"real PyTorch is required when CI is set ({error}): pip install 'fdiff[torch]'"
+                f"{what} is required when CI is set ({error}): pip install 'fdiff[{extra}]'"
             )
-        pytest.skip(f"real PyTorch is not installed ({error}); CI=1 turns this into a failure")
+        pytest.skip(f"{what} is not installed ({error}); CI=1 turns this into a failure")
 
 
 def _as_array(value) -> np.ndarray:

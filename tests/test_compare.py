@@ -404,3 +404,11 @@ def test_a_tensor_that_cannot_be_read_is_reported_not_dropped():
         not row.ok
         and row.note == "could not read under fdiff.torch: RuntimeError: storage was freed"
     )
+
+
+def test_flushed_subnormals_are_explained_only_when_torch_kept_one():
+    source = "y = torch.log(x * 1e-30)\n"
+    kept = _synthetic(_record([1e-39, 2.0], [1.0, 1.0]), _record([0.0, 2.0], [5.0, 1.0]), source)
+    assert [name for name, _ in explain(kept)] == ["subnormals-flushed"]
+    normal = _synthetic(_record([1e-30, 2.0], [1.0, 1.0]), _record([0.0, 2.0], [5.0, 1.0]), source)
+    assert explain(normal) == []

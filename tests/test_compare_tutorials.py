@@ -39,4 +39,7 @@ def test_tutorial_agrees_with_torch(reports, name):
 
 
 def test_the_tutorials_are_there():
-    assert SCRIPTS == ["cnn_batchnorm", "mlp_classifier", "schedulers"]
+    assert SCRIPTS == [
+        "attention_heads", "attribute_typos", "autograd_extending", "cnn_argument_forms",
+        "cnn_batchnorm", "inplace_split", "mlp_classifier", "schedulers", "views_reshape",
+    ]  # fmt: skip

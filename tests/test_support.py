@@ -4,7 +4,14 @@ import sys
 
 import numpy as np
 import pytest
-from support import UNIT_ROUNDOFF, assert_close, ci_is_set, import_real_torch, summation_bound
+from support import (
+    UNIT_ROUNDOFF,
+    assert_close,
+    ci_is_set,
+    import_extra,
+    import_real_torch,
+    summation_bound,
+)
 
 
 @pytest.mark.parametrize(
@@ -47,6 +54,14 @@ def test_missing_torch_skips_without_ci(torch_missing, monkeypatch, ci):
         monkeypatch.setenv("CI", ci)
     with pytest.raises(pytest.skip.Exception, match="real PyTorch is not installed"):
         import_real_torch()
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("1", pytest.fail), ("0", pytest.skip)])
+def test_missing_optax_fails_under_ci_and_skips_without(monkeypatch, ci, outcome):
+    monkeypatch.setitem(sys.modules, "optax", None)
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome.Exception, match=r"pip install 'fdiff\[optax\]'|not installed"):
+        import_extra("optax", "optax")
 
 
 def test_tests_using_real_torch_are_marked_torch(request, real_torch):

@@ -186,10 +186,103 @@ def test_forward_mode_jacobian_needs_vectorize_as_in_torch(real_torch):
     )
 
 
+def _graph_results(torch, results):
+    """Each result tensor with whether it requires grad and has a grad_fn (names differ:
+    fdiff.torch's recorded gradients are ``ReplayedGradBackward``)."""
+    if hasattr(results, "grad_fn"):
+        return results, results.grad_fn is not None
+    return [_graph_results(torch, r) for r in results]
+
+
+@pytest.mark.slow
+def test_autograd_functional_create_graph_follows_torchs_graph(real_torch):
+    """create_graph=True: results carry a graph where torch's do (none for a linear function's
+    derivative, nor for an input that does not require grad), and differentiate again."""
+
+    def program(torch):
+        jf = torch.autograd.functional
+        x = torch.tensor([1.0, 2.0], requires_grad=True)
+        y = torch.tensor([0.5, -1.0])
+        cube = lambda a: (a**3).sum()  # noqa: E731
+        jac = jf.jacobian(lambda a, b: (a**2 * b.exp(), (a * b).sum()), (x, y), create_graph=True)
+        hess = jf.hessian(cube, x, create_graph=True, vectorize=True)
+        _, vjp = jf.vjp(lambda a: a.exp(), x, torch.ones(2), create_graph=True)
+        return _graph_results(
+            torch,
+            [
+                jac,
+                hess,
+                torch.autograd.grad(hess.sum(), x),
+                vjp,
+                torch.autograd.grad(vjp.sum(), x),
+                jf.jvp(lambda a: a.exp(), x, torch.ones(2), create_graph=True),
+                jf.hvp(cube, x, torch.ones(2), create_graph=True),
+                jf.vhp(cube, y, torch.ones(2), create_graph=True),
+                jf.vjp(lambda a: a * 2, y, torch.ones(2), create_graph=True),
+                jf.vjp(lambda a, b: a * 2, (x, y), torch.ones(2), create_graph=True),
+            ],
+        )
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_grad_of_a_create_graph_gradient_reaches_a_non_leaf_input(real_torch):
+    def program(torch):
+        x = torch.tensor([1.0, 2.0], requires_grad=True)
+        v = x * 1
+        (g,) = torch.autograd.grad((v**3).sum(), v, create_graph=True)
+        return torch.autograd.grad(g.sum(), v, retain_graph=True), torch.autograd.grad(g.sum(), x)
+
+    assert_same(*run_both(real_torch, program))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "call",
     [
-        lambda torch: torch.autograd.functional.jacobian(torch.sin, torch.ones(2), create_graph=1),
+        lambda jf, torch, x: jf.jacobian(lambda t: x * 2, x, strict=True),
+        lambda jf, torch, x: jf.jacobian(lambda t: (t * 2, x), x, strict=True),
+        lambda jf, torch, x: jf.jacobian(lambda t: t * 2, x, strict=True, create_graph=True),
+        lambda jf, torch, x: jf.jacobian(lambda t: t**2, x, strict=True, vectorize=True),
+        lambda jf, torch, x: jf.jacobian(lambda t: t, x, strategy="forward-mode", strict=True),
+        lambda jf, torch, x: jf.jacobian(torch.sin, x, strategy="forward-mode", create_graph=True),
+        lambda jf, torch, x: jf.jacobian(torch.sin, x, strategy="backward"),
+        lambda jf, torch, x: jf.hessian(lambda t: (t * 2).sum(), x, strict=True),
+        lambda jf, torch, x: jf.vjp(lambda t: t.detach(), x, torch.ones(2), strict=True),
+        lambda jf, torch, x: jf.vjp(lambda t, u: t * 2, (x, x), torch.ones(2), strict=True),
+        lambda jf, torch, x: jf.hvp(lambda t: (t * 2).sum(), x, torch.ones(2), strict=True),
+        lambda jf, torch, x: jf.vjp(torch.sin, x, torch.ones(3), strict=True),
+        lambda jf, torch, x: jf.vjp(torch.sin, [x], torch.ones(2), create_graph=True),
+    ],
+)
+def test_autograd_functional_strict_errors_match_torch(real_torch, call):
+    assert_same_error(
+        real_torch,
+        lambda torch: call(torch.autograd.functional, torch, torch.tensor([1.0, 2.0])),
+    )
+
+
+@pytest.mark.slow
+def test_autograd_functional_strict_passes_what_torch_passes(real_torch):
+    def program(torch):
+        jf = torch.autograd.functional
+        x = torch.tensor([1.0, 2.0])
+        cube = lambda a: (a**3).sum()  # noqa: E731
+        return (
+            jf.jacobian(lambda a: a.exp(), x, strict=True),
+            jf.hessian(cube, x, strict=True),
+            jf.hvp(cube, x, torch.ones(2), strict=True),
+            jf.jvp(lambda a: a * 2, x, torch.ones(2), strict=False, create_graph=True),
+            jf.jvp(lambda a: a * 2, x, torch.ones(2), strict=True),
+            jf.vhp(lambda a: (a**2).sum(), x, torch.ones(2), strict=True),
+        )
+
+    assert_same(*run_both(real_torch, program))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
         lambda torch: torch.func.grad(lambda x: x.sum())(torch.ones(2, requires_grad=True)),
         lambda torch: torch.func.vmap(torch.sin, randomness="different")(torch.ones(2)),
     ],

@@ -173,6 +173,32 @@ def test_multiple_outputs_non_differentiable_indices_and_materialized_grads(real
     assert_same(*run_both(real_torch, program))
 
 
+@pytest.mark.parametrize("host", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_set_materialize_grads_false_passes_none_for_an_unreached_output(real_torch, host):
+    """torch hands ``backward`` zeros for an output the gradient does not reach, or ``None``
+    after ``ctx.set_materialize_grads(False)``; the gradient says which it saw (also for a
+    backward that reads values in Python, run on the host)."""
+
+    def program(torch):
+        class Split(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, materialize):
+                ctx.set_materialize_grads(materialize)
+                return x * 2, x * 3
+
+            @staticmethod
+            def backward(ctx, g2, g3):
+                if host:
+                    assert float(g3.sum()) == 2.0
+                unreached = 1000.0 if g2 is None else g2 * 2
+                return g3 * 3 + unreached, None
+
+        x = torch.tensor([1.0, 2.0], requires_grad=True)
+        return [torch.autograd.grad(Split.apply(x, m)[1].sum(), x) for m in (True, False)]
+
+    assert_same(*run_both(real_torch, program))
+
+
 def test_mark_dirty_rebases_the_input_onto_the_function(real_torch):
     def program(torch):
         class AddOneInPlace(torch.autograd.Function):

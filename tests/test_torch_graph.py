@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from support import assert_same, run_both
 
-import fdiff.torch
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -62,12 +60,6 @@ def test_nodes_are_autograd_graph_nodes(real_torch):
         return isinstance(y.grad_fn, node_type), isinstance(accumulate, node_type)
 
     assert_same(*run_both(real_torch, program))
-
-
-def test_saved_tensors_hooks_are_unsupported():
-    torch = fdiff.torch
-    with pytest.raises(torch.UnsupportedError):
-        torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t)
 
 
 _GRADCHECK = """

@@ -108,12 +108,41 @@ def test_an_exception_in_a_hook_stops_backward(real_torch):
     assert_same_error(real_torch, program)
 
 
-def test_hooks_with_create_graph_are_unsupported():
+def test_leaf_hooks_under_create_graph_are_differentiated_again(real_torch):
+    """With create_graph=True a leaf hook's result is part of the gradient's graph (and the hook
+    runs again in the second backward); post-accumulate hooks see a .grad that requires grad."""
+
+    def program(torch):
+        seen = []
+        x = torch.tensor([1.0, 2.0], requires_grad=True)
+        x.register_hook(lambda g: g * 2)
+        (g,) = torch.autograd.grad((x**3).sum(), x, create_graph=True)
+        w = torch.tensor([1.0, -1.0], requires_grad=True)
+        w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.requires_grad))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's warning on backward(create_graph=True)
+            (w**3).sum().backward(create_graph=True)
+        return g, g.requires_grad, torch.autograd.grad(g.sum(), x), seen, w.grad.detach()
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_grad_fn_hooks_the_compiled_backward_cannot_follow_raise_unsupported():
     torch = fdiff.torch
-    x = torch.ones(2, requires_grad=True)
-    x.register_hook(lambda g: g)
-    with pytest.raises(torch.UnsupportedError):
-        torch.autograd.grad((x**2).sum(), x, create_graph=True)
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    w = torch.tensor([3.0, 4.0], requires_grad=True)
+    y = x * w
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: None)
+    with pytest.raises(torch.UnsupportedError, match="create_graph"):
+        torch.autograd.grad(y.sum(), x, create_graph=True)
+    y = x**3  # torch's second backward through y runs y's hook again: fdiff's would not
+    y.register_hook(lambda g: g * 2)
+    with pytest.raises(torch.UnsupportedError, match="non-leaf"):
+        torch.autograd.grad((y**2).sum(), x, create_graph=True)
+    y = x * w  # torch: w gets no gradient at all; a compiled VJP has no "no gradient"
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (grad_inputs[0], None))
+    with pytest.raises(torch.UnsupportedError, match="returning None"):
+        y.sum().backward()
 
 
 def test_module_forward_hooks_in_torchs_order(real_torch):

@@ -73,7 +73,7 @@ def test_missing_tensor_attributes_are_attribute_errors_too():
 @pytest.mark.parametrize(
     "lookup",
     [
-        lambda: fdiff.torch.ones(2).__jax_array__,
+        lambda: fdiff.torch.ones(2).__cuda_array_interface__,
         lambda: fdiff.torch.ones(2)._not_an_attribute,
         lambda: fdiff.torch.__not_a_module_attribute__,
         lambda: fdiff.torch.special._private,

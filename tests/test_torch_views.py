@@ -313,3 +313,42 @@ def test_narrow_with_a_0d_integer_tensor_start(real_torch):
     assert_same(*run_both(real_torch, program))
     for start in ([1], 1.0, True):
         assert_same_error(real_torch, lambda t, s=start: t.ones(2, 3).narrow(1, t.tensor(s), 1))
+
+
+def _multi_output_graph(torch, split):
+    x = torch.arange(12.0).reshape(3, 4).requires_grad_()
+    outs = split(x * 1)
+    a, b = outs[0], outs[-1]
+    total = (a * b).sum()
+    (mul_a, index_a), (mul_b, index_b) = total.grad_fn.next_functions[0][0].next_functions
+    total.backward()
+    return (
+        a.grad_fn.name(),
+        a.grad_fn is b.grad_fn,
+        [out.output_nr for out in outs],
+        mul_a is a.grad_fn and mul_b is a.grad_fn,
+        (index_a, index_b),
+        [(node.name(), index) for node, index in a.grad_fn.next_functions],
+        isinstance(a.grad_fn, torch.autograd.graph.Node),
+        x.grad,
+    )
+
+
+MULTI_OUTPUT_SPLITS = {
+    "unbind": lambda x: x.unbind(1),
+    "split": lambda x: x.split(1),
+    "split_sizes": lambda x: x.split([1, 2]),
+    "chunk": lambda x: x.chunk(2, 1),
+}
+
+
+@pytest.mark.parametrize(
+    "split",
+    [
+        pytest.param(split, id=name, marks=() if name == "unbind" else pytest.mark.slow)
+        for name, split in MULTI_OUTPUT_SPLITS.items()
+    ],
+)
+def test_outputs_of_one_split_share_one_grad_fn(real_torch, split):
+    actual, expected = run_both(real_torch, lambda torch: _multi_output_graph(torch, split))
+    assert_same(actual, expected)

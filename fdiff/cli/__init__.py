@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("fdiff.cli._check", "compare every example with the seeds' numbers"),
     "plot": ("fdiff.cli._plot", "plot a gradient field"),
     "compare": ("fdiff.cli._compare", "run a script under torch and fdiff.torch"),
+    "landscape": ("fdiff.cli._landscape", "plot a model's loss landscape"),
 }
 """Each command: the module that declares and runs it, and its one-line help."""
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from fdiff.compare._random_use import first_unseeded_draw
 from fdiff.compare._report import Report
 from fdiff.compare._tensors import tensor_values
 from fdiff.compare._transcript import printed_number_pairs
@@ -53,13 +54,6 @@ def _float64_without_x64(report: Report) -> str | None:
     return None
 
 
-_TORCH_RANDOM = re.compile(
-    r"\btorch\.(?:rand|randn|randint|rand_like|randn_like|randperm|normal|bernoulli)\s*\("
-    r"|\.(?:uniform_|normal_|random_|bernoulli_)\s*\(|\bnn\.(?:Linear|Conv[123]d|Bilinear)\s*\("
-)
-_OTHER_RANDOM = re.compile(r"\b(?:np|numpy)\.random\.\w+\s*\(|\brandom\.(?!seed)\w+\s*\(")
-
-
 def _mismatch(report: Report) -> bool:
     transcript = any(row.status not in ("same", "close") for row in report.transcript)
     return transcript or any(not t.ok for t in report.tensors)
@@ -68,25 +62,21 @@ def _mismatch(report: Report) -> bool:
 def _unseeded_randomness(report: Report) -> str | None:
     if not (_mismatch(report) and report.errors_agree):
         return None
-    source = report.source
-    torch_draw = _TORCH_RANDOM.search(source)
-    if torch_draw and "manual_seed(" not in source:
+    draw = first_unseeded_draw(report.source)
+    if draw is None:
+        return None
+    generator, name = draw
+    if generator == "torch":
         return (
-            f"the script draws random numbers (`{torch_draw[0].strip(' (')}`) without "
+            f"the script draws random numbers (`{name}`) without "
             "`torch.manual_seed`: torch seeds its generator afresh in every process, so the "
             "runs see different numbers; call torch.manual_seed(0) first (fdiff.torch then "
             "reproduces torch's CPU generator bit for bit)"
         )
-    other_draw = _OTHER_RANDOM.search(source)
-    seeded = re.search(
-        r"\b(?:np|numpy)\.random\.seed\(|\brandom\.seed\(|default_rng\(\s*\w", source
+    return (
+        f"the script draws random numbers (`{name}`) without a "
+        "seed, so every run, of either engine, sees different numbers; seed it"
     )
-    if other_draw and not seeded:
-        return (
-            f"the script draws random numbers (`{other_draw[0].strip(' (')}`) without a "
-            "seed, so every run, of either engine, sees different numbers; seed it"
-        )
-    return None
 
 
 def _no_cuda(report: Report) -> str | None:
@@ -157,12 +147,37 @@ def _kink_gradient(report: Report) -> str | None:
     )
 
 
+_SMALLEST_NORMAL = {"torch.float32": 2.0**-126, "torch.float64": 2.0**-1022}
+
+
+def _subnormals_flushed(report: Report) -> str | None:
+    if not _mismatch(report):
+        return None
+    fdiff_tensors = report.records["fdiff.torch"]["tensors"]
+    for name, record in report.records["torch"]["tensors"].items():
+        tiny = _SMALLEST_NORMAL.get(record.get("dtype"))
+        other = fdiff_tensors.get(name)
+        if tiny is None or other is None or record["shape"] != other["shape"]:
+            continue
+        t, f = tensor_values(record), tensor_values(other)
+        flushed = (t != 0) & (np.abs(t) < tiny) & (f == 0)
+        if flushed.any():
+            return (
+                f"`{name}` holds {int(flushed.sum())} subnormal number(s) under torch (nonzero, "
+                f"below {tiny:.3g}) that are 0 under fdiff.torch: XLA:CPU flushes subnormals to "
+                "zero (no setting turns that off), so arithmetic on them (log, division, "
+                "scaling up) differs; see docs/semantics.md, torch's bits"
+            )
+    return None
+
+
 RULES: tuple[Rule, ...] = (
     Rule("float64-without-x64", "float64 needs JAX's x64 mode", _float64_without_x64),
     Rule("unseeded-random", "random draws without a seed differ run to run", _unseeded_randomness),
     Rule("int32-wraparound", "int64 arithmetic wraps at 32 bits without x64", _int32_wraparound),
     Rule("no-cuda", "fdiff.torch has no torch.cuda", _no_cuda),
     Rule("kink-gradient", "gradients at non-differentiable points", _kink_gradient),
+    Rule("subnormals-flushed", "XLA:CPU flushes subnormal numbers to zero", _subnormals_flushed),
 )
 """The known semantic differences, checked in this order."""
 

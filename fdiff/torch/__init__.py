@@ -25,6 +25,7 @@ fdiff.torch._errors.UnsupportedAttributeError: fdiff.torch does not support `Ten
 """
 
 from fdiff.torch import _return_types as return_types
+from fdiff.torch import _xla_setup  # noqa: F401 - sets JAX CPU dispatch (before any computation)
 from fdiff.torch import autograd as autograd
 from fdiff.torch import cuda as cuda
 from fdiff.torch import func as func
@@ -54,6 +55,8 @@ from fdiff.torch._grad_mode import enable_grad as enable_grad
 from fdiff.torch._grad_mode import is_grad_enabled as is_grad_enabled
 from fdiff.torch._grad_mode import no_grad as no_grad
 from fdiff.torch._grad_mode import set_grad_enabled as set_grad_enabled
+from fdiff.torch._interop import TracedValueError as TracedValueError
+from fdiff.torch._interop import from_jax as from_jax
 from fdiff.torch._math import *  # noqa: F403 - torch.exp, torch.sum, ... are public API
 from fdiff.torch._math import __all__ as _math_all
 from fdiff.torch._math_more import *  # noqa: F403 - torch.cumsum, torch.einsum, ... are public
@@ -100,6 +103,7 @@ __all__ = [
     "Generator",
     "Size",
     "Tensor",
+    "TracedValueError",
     "UnsupportedError",
     "autograd",
     "bool",
@@ -112,6 +116,7 @@ __all__ = [
     "float32",
     "float64",
     "func",
+    "from_jax",
     "functionalize",
     "int",
     "int32",

@@ -17,10 +17,13 @@ import jax.numpy as jnp
 
 from fdiff.torch import _caches, _capture, _graph, _hooks
 from fdiff.torch import _ops as ops
-from fdiff.torch._dependence import float_dependence
+from fdiff.torch._dependence import float_dependence, fused_reads
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._graph import Node, Plan
+from fdiff.torch._hook_tables import node_hooks, pre_hooks
+from fdiff.torch._interop import check_grad_escape
+from fdiff.torch._saving import FUSED_BACKWARD
 from fdiff.torch._tensor_base import TensorBase as Tensor
 from fdiff.torch._tensor_base import new_tensor
 
@@ -82,11 +85,18 @@ def _gradients(
     """
     plan, hooks = _hooks.hooked_plan(plan)
     if create_graph:
-        if hooks:
+        if any(place != _graph.HOOK_LEAF for place, _ in plan.key.hooked):
             raise UnsupportedError(
-                "Tensor.register_hook (a hooked backward with create_graph=True)"
+                "hooks on non-leaf tensors, grad_fn hooks and module backward hooks with "
+                "create_graph=True (torch runs them again in a backward through the recorded "
+                "gradient; fdiff.torch's recorded gradient reaches the leaves directly)"
             )
-        return _recorded_gradients(plan, cotangents)
+        if any(t.requires_grad for t in plan.unpacked):  # its graph would be differentiated
+            raise UnsupportedError(
+                "torch.autograd.graph.saved_tensors_hooks (an unpack_hook returning a new "
+                "tensor that requires grad, with create_graph=True)"
+            )
+        return _recorded_gradients(plan, cotangents, _hooks.traced_hook(hooks) if hooks else None)
     compiled = (
         _graph.compiled_gradients(plan.key, _hooks.hook_point)
         if hooks
@@ -108,10 +118,13 @@ def _gradients(
     return [new_tensor(g) for g in values]
 
 
-def _recorded_gradients(plan: Plan, cotangents: list[Tensor | None]) -> list[Tensor]:
+def _recorded_gradients(
+    plan: Plan, cotangents: list[Tensor | None], hook: Callable | None = None
+) -> list[Tensor]:
     """The gradients as recorded ops, each with edges only to the leaves and ``gradient``
     tensors it depends on (torch's double-backward graph): a gradient that depends on none of
-    them does not require grad, and a second backward leaves the others' ``.grad`` alone."""
+    them does not require grad, and a second backward leaves the others' ``.grad`` alone.
+    ``hook`` runs the plan's backward hooks as the VJP is traced."""
     cotangents = [
         new_tensor(jnp.ones(node.shape, node.dtype)) if c is None else c
         for node, c in zip((plan.nodes[i] for i in plan.key.roots), cotangents, strict=True)
@@ -122,7 +135,13 @@ def _recorded_gradients(plan: Plan, cotangents: list[Tensor | None]) -> list[Ten
     tensors = {i: leaf.tensor for i, leaf in enumerate(plan.leaves)}
     tensors.update(enumerate(cotangents, len(values) - len(cotangents)))
     counts = (len(plan.leaves), len(plan.consts), len(plan.scalars))
-    uses = _gradient_dependence(plan.key, tuple(_abstract(v) for v in values), counts)
+    uses = _gradient_dependence(plan.key, tuple(_abstract(v) for v in values), counts, hook)
+    reads = _fused_reads(plan)
+    targets = [*plan.key.wanted_leaves, *(id(node) for node in plan.perturbed)]
+    uses = [
+        used | reads.get(target, frozenset()) for used, target in zip(uses, targets, strict=True)
+    ]
+    hooked = {"hook": hook} if hook is not None else {}
     return [
         apply(
             ops.replayed_gradient,
@@ -130,9 +149,30 @@ def _recorded_gradients(plan: Plan, cotangents: list[Tensor | None]) -> list[Ten
             key=plan.key,
             counts=counts,
             index=index,
+            **hooked,
         )
         for index, used in enumerate(uses)
     ]
+
+
+def _fused_reads(plan: Plan) -> dict[Any, frozenset[int]]:
+    """Per leaf slot or perturbed node id, the leaf slots torch's fused backward calls above it
+    read (``_saving.FUSED_BACKWARD``)."""
+    refs = {id(node): entry[2] for node, entry in zip(plan.nodes, plan.key.nodes, strict=True)}
+
+    def edge(kind: int, i: Any) -> Any:
+        if kind == _graph.REF_LEAF:
+            return i
+        if kind in (_graph.REF_NODE, _graph.REF_REBASED):
+            return plan.nodes[i if kind == _graph.REF_NODE else i[0]]
+        return None
+
+    return fused_reads(
+        plan.nodes,
+        lambda node: [edge(kind, i) for kind, i in refs[id(node)]],
+        lambda node: node.spec.name,
+        FUSED_BACKWARD,
+    )
 
 
 def _abstract(value: Any) -> jax.ShapeDtypeStruct | None:
@@ -144,13 +184,15 @@ def _abstract(value: Any) -> jax.ShapeDtypeStruct | None:
 
 @_caches.lru_cache(maxsize=512)
 def _gradient_dependence(
-    key: _graph.GraphKey, specs: tuple, counts: tuple[int, int, int]
+    key: _graph.GraphKey, specs: tuple, counts: tuple[int, int, int], hook: Callable | None
 ) -> tuple[frozenset[int], ...]:
     """Per gradient of graph ``key``, the positions of the ``replayed_gradient`` arguments
     (leaves, consts, scalars, cotangents; ``specs`` their shapes and dtypes) it depends on."""
 
     def grads(*values):
-        return ops.replayed_gradient.impl(*values, key=key, counts=counts, index=slice(None))
+        return ops.replayed_gradient.impl(
+            *values, key=key, counts=counts, index=slice(None), hook=hook
+        )
 
     return float_dependence(grads, *specs)
 
@@ -170,6 +212,7 @@ def _existing_grads(tensors: list[Tensor]) -> list[jax.Array | None]:
 
 def _accumulate(tensor: Tensor, grad: Tensor) -> None:
     """``tensor.grad += grad``, in place when a grad exists (torch keeps the same object)."""
+    check_grad_escape(tensor, grad._storage[0])
     if tensor._grad is None:
         tensor._grad = grad
     elif grad.requires_grad or tensor._grad.requires_grad:
@@ -288,11 +331,19 @@ def grad(
     outs, cotangents = (list(x) for x in zip(*graph, strict=True))
     wanted_ids = {id(t) for t in targets if t.is_leaf}
     non_leaf_ids = {id(t._node) for t in targets if not t.is_leaf}
-    plan = _graph.plan(
-        [out._node for out in outs],
-        lambda node: id(node) in non_leaf_ids,
-        lambda leaf: id(leaf.tensor) in wanted_ids,
-    )
+    roots = [out._node for out in outs]
+    hooked = any(node_hooks.get(t._node) or pre_hooks.get(t._node) for t in targets if t._node)
+    if create_graph and non_leaf_ids and not hooked and not non_leaf_ids & {id(r) for r in roots}:
+        # the gradients' graph must reach the non-leaf targets themselves: cut the graph there
+        cuts = {id(t._node): t for t in targets if not t.is_leaf}
+        wanted_ids |= {id(t) for t in cuts.values()}
+        plan = _graph.plan_above(roots, cuts, lambda leaf: id(leaf.tensor) in wanted_ids)
+    else:
+        plan = _graph.plan(
+            roots,
+            lambda node: id(node) in non_leaf_ids,
+            lambda leaf: id(leaf.tensor) in wanted_ids,
+        )
     grads = _gradients(plan, cotangents, create_graph)
     if not (create_graph if retain_graph is None else retain_graph):
         _graph.free(plan.nodes)
@@ -317,7 +368,7 @@ def _per_target(
         node_grads = dict(zip((id(n) for n in plan.perturbed), grads[n_leaves:], strict=True))
     result: list[Tensor | None] = []
     for i, t in enumerate(targets):
-        g = by_leaf.get(id(t)) if t.is_leaf else node_grads.get(id(t._node))
+        g = by_leaf.get(id(t)) if t.is_leaf or id(t) in by_leaf else node_grads.get(id(t._node))
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"The differentiated Tensor at index {i} appears to not have been used in the "

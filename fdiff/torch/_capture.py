@@ -388,9 +388,9 @@ def _replayable(nodes: list[Node]) -> bool:
 
 
 def _stale(node: Node) -> bool:
-    return any(saved.counter.version != saved.version for saved in node.saved) or (
-        _graph.read_inputs(node) is not node.inputs
-    )
+    return any(  # changed since, or under ``saved_tensors_hooks`` (whose unpack must run)
+        saved.counter.version != saved.version or saved.unpack is not None for saved in node.saved
+    ) or (_graph.read_inputs(node) is not node.inputs)
 
 
 def _resolved(entries: list[tuple]) -> list[tuple]:

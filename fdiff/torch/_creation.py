@@ -15,7 +15,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _dtypes, _random
+from fdiff.torch import _dtypes, _random, _views
 from fdiff.torch import _ops as ops
 from fdiff.torch._args import check_device, shape_args
 from fdiff.torch._dispatch import apply
@@ -129,7 +129,8 @@ def ones_like(
     input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     check_device(device, "torch.ones_like")
-    return _filled(1, (input.shape,), dtype or input.dtype, requires_grad)
+    filled = _filled(1, (input.shape,), dtype or input.dtype, requires_grad)
+    return _views.like_layout(filled, input)
 
 
 @torch_function
@@ -137,7 +138,8 @@ def zeros_like(
     input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     check_device(device, "torch.zeros_like")
-    return _filled(0, (input.shape,), dtype or input.dtype, requires_grad)
+    filled = _filled(0, (input.shape,), dtype or input.dtype, requires_grad)
+    return _views.like_layout(filled, input)
 
 
 @torch_function
@@ -263,7 +265,7 @@ def rand_like(
     input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     check_device(device, "torch.rand_like")
-    return rand(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return _random_like("rand", input, dtype, requires_grad)
 
 
 @torch_function
@@ -271,7 +273,16 @@ def randn_like(
     input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     check_device(device, "torch.randn_like")
-    return randn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return _random_like("randn", input, dtype, requires_grad)
+
+
+def _random_like(draw: str, input: Tensor, dtype: Any, requires_grad: bool) -> Tensor:
+    """``torch.rand_like``/``randn_like``: ``empty_like(input)`` (its layout) filled in place,
+    so in memory order, as torch fills it."""
+    result = _views.like_layout(_filled(0, (input.shape,), dtype or input.dtype, False), input)
+    (uniform_ if draw == "rand" else normal_)(result)
+    result._counter = None  # filled before torch hands it out: still at version 0
+    return result.requires_grad_(requires_grad)
 
 
 def _fill_from(tensor: Tensor, draw: str, recorded: Any, generator: Any, *params: float) -> Tensor:
@@ -280,7 +291,13 @@ def _fill_from(tensor: Tensor, draw: str, recorded: Any, generator: Any, *params
     if not tensor.dtype.is_floating_point:
         raise RuntimeError(f"\"{draw}_\" not implemented for '{tensor.dtype.name.capitalize()}'")
     source = generator or _random.default_generator
-    values = getattr(source, draw)(tuple(tensor.shape), *params, dtype=tensor.dtype.name)
+    # torch fills a non-contiguous tensor one element at a time, in memory order
+    options = {"serial": not _views.is_contiguous(tensor)} if draw == "normal" else {}
+    values = _views.drawn_in_order(
+        lambda shape: getattr(source, draw)(shape, *params, dtype=tensor.dtype.name, **options),
+        tensor,
+        like=False,
+    )
     if tensor.requires_grad:
         return assign(tensor, apply(recorded, tensor, jnp.asarray(values)))
     return assign(tensor, new_tensor(jnp.asarray(values)))

@@ -74,3 +74,47 @@ def _inner_jaxpr(eqn: Any) -> Jaxpr | None:
 def _is_float(aval: Any) -> bool:
     dtype = getattr(aval, "dtype", None)
     return dtype is not None and jnp.issubdtype(dtype, jnp.inexact)
+
+
+def fused_reads(
+    nodes: Sequence[Any],
+    edges_of: Callable[[Any], Sequence[Any]],
+    name_of: Callable[[Any], str],
+    fused: Any,
+) -> dict[int, frozenset[int]]:
+    """torch's structural rule for a ``create_graph`` gradient through an op whose backward is
+    one call (``fused``: op name -> the input positions that call reads): the gradient reads
+    those inputs, so it depends on every leaf below them whatever its value does.
+
+    ``nodes`` are in topological order; ``edges_of(node)`` gives per input a leaf slot (int),
+    an earlier node, or ``None``. Returns, per id of a node or per leaf slot, the leaf slots a
+    gradient flowing to it reads through fused ops above it.
+
+    >>> x_leaf, w_leaf = 0, 1
+    >>> conv = ("conv2d", (x_leaf, w_leaf))
+    >>> reads = fused_reads([conv], lambda n: n[1], lambda n: n[0], {"conv2d": (0, 1)})
+    >>> sorted(reads[x_leaf]), sorted(reads[w_leaf])
+    ([0, 1], [0, 1])
+    """
+    below: dict[int, frozenset[int]] = {}
+
+    def leaves_under(edge: Any) -> frozenset[int]:
+        if isinstance(edge, int):
+            return frozenset({edge})
+        return below.get(id(edge), frozenset()) if edge is not None else frozenset()
+
+    for node in nodes:
+        below[id(node)] = frozenset().union(*(leaves_under(e) for e in edges_of(node)))
+    reads: dict[Any, frozenset[int]] = {}
+    for node in reversed(nodes):  # from the roots down: what flows in, plus this op's reads
+        inherited = reads.get(id(node), frozenset())
+        positions = fused.get(name_of(node))
+        edges = edges_of(node)
+        if positions is not None:
+            read = (leaves_under(edges[i]) for i in positions if i < len(edges))
+            inherited = inherited.union(*read)
+        for edge in edges:
+            key = edge if isinstance(edge, int) else id(edge) if edge is not None else None
+            if key is not None and inherited:
+                reads[key] = reads.get(key, frozenset()) | inherited
+    return reads

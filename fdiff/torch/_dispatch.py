@@ -21,7 +21,7 @@ from fdiff.torch._graph import AccumulateGrad, Node, Rebased
 from fdiff.torch._opspec import OpSpec
 from fdiff.torch._saving import SavedTensor, saved_inputs, saves_output
 from fdiff.torch._tensor_base import TensorBase, new_tensor
-from fdiff.torch._views import VIEW_OPS, check_usable, record_view
+from fdiff.torch._views import VIEW_OPS, check_usable, record_layout, record_view
 
 
 def _as_value(x: Any) -> Any:
@@ -73,6 +73,8 @@ def apply(spec: OpSpec, *args: Any, **static: Any) -> Any:
             result = new_tensor(run(spec, values, static))
     if spec in VIEW_OPS:
         record_view(result, args[0], spec, tuple(sorted(static.items())), grad_mode)
+    else:
+        record_layout(result, spec, args)
     return result
 
 

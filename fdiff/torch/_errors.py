@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from fdiff.torch._torch_names import TORCH_NAMES
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -53,16 +55,20 @@ class UnsupportedAttributeError(UnsupportedError, AttributeError):
 
 def missing_attribute(owner: str, name: str, obj: object) -> AttributeError:
     """The error for ``obj.name`` not found: :class:`UnsupportedAttributeError` for a public
-    name (torch's ``owner.name``), a plain ``AttributeError`` for a private or dunder one.
+    name torch's ``owner`` has, torch's plain ``AttributeError`` for a name it lacks too (a
+    typo) and for a private or dunder one.
 
     >>> missing_attribute("Tensor", "logcumsumexp", None).op
     'Tensor.logcumsumexp'
+    >>> missing_attribute("Tensor", "logcumsumexpp", None)
+    AttributeError("'NoneType' object has no attribute 'logcumsumexpp'")
     >>> type(missing_attribute("Tensor", "__jax_array__", None)).__name__
     'AttributeError'
     """
-    if name.startswith("_"):
+    torch_names = TORCH_NAMES.get(owner)
+    if name.startswith("_") or (torch_names is not None and name not in torch_names):
         if isinstance(obj, ModuleType):
-            where = f"module '{obj.__name__}'"
+            where = f"module '{owner}'"
         else:
             where = f"'{type(obj).__name__}' object"
         return AttributeError(f"{where} has no attribute '{name}'", name=name, obj=obj)
@@ -209,11 +215,12 @@ def refusing_unknown_keywords(function: F, name: str | None = None) -> F:
     python_level = name in PYTHON_LEVEL or name.startswith("torch.nn.")  # no parser: no aliases
     spellings = {} if python_level else {a: k for a, k in NUMPY_SPELLINGS.items() if k in keywords}
     sized = any(p.kind is p.VAR_POSITIONAL and p.name == "size" for p in params)
+    positions = {p.name: i for i, p in enumerate(params) if p.kind is p.POSITIONAL_OR_KEYWORD}
 
     @functools.wraps(function)
     def checked(*args: Any, **kwargs: Any) -> Any:
         if kwargs and not keywords.issuperset(kwargs):
-            args, kwargs = _respelled(function.__name__, args, kwargs, spellings, sized)
+            args, kwargs = _respelled(function.__name__, args, kwargs, spellings, sized, positions)
             if not keywords.issuperset(kwargs):
                 refuse_keywords(name, {k: v for k, v in kwargs.items() if k not in keywords})
         return function(*args, **kwargs)
@@ -229,16 +236,23 @@ PYTHON_LEVEL = frozenset({"torch.norm"})
 
 
 def _respelled(
-    function: str, args: tuple, kwargs: dict[str, Any], spellings: dict[str, str], sized: bool
+    function: str,
+    args: tuple,
+    kwargs: dict[str, Any],
+    spellings: dict[str, str],
+    sized: bool,
+    positions: dict[str, int],
 ) -> tuple[tuple, dict[str, Any]]:
     """``args`` and ``kwargs`` with torch's other spellings replaced by the function's own: the
     NumPy names in ``spellings`` and, for a ``*size`` function (``torch.zeros(size=(2, 3))``),
-    ``size=`` as the positional sizes; a name given twice is torch's ``TypeError``."""
+    ``size=`` as the positional sizes (``positions``: where each argument goes); a name given
+    twice is torch's ``TypeError``."""
     kwargs = dict(kwargs)
     for alias, own in spellings.items():
         if alias in kwargs:
-            if own in kwargs:
-                raise TypeError(f"{function}() got multiple values for argument '{own}'")
+            # given twice: torch's parser then reads the alias as an unknown keyword
+            if own in kwargs or positions.get(own, len(args)) < len(args):
+                raise TypeError(f"{function}() got an unexpected keyword argument '{alias}'")
             kwargs[own] = kwargs.pop(alias)
     if sized and "size" in kwargs:
         if args:

@@ -22,9 +22,9 @@ import jax
 import jax.numpy as jnp
 
 from fdiff.torch import _caches, _hook_tables
-from fdiff.torch._errors import GRAPH_FREED
+from fdiff.torch._errors import GRAPH_FREED, UnsupportedError
 from fdiff.torch._opspec import OpSpec
-from fdiff.torch._saving import SavedTensor, check_saved
+from fdiff.torch._saving import SavedTensor, check_saved, saved_as, unpack_saved
 
 # --- nodes ------------------------------------------------------------------------------------
 
@@ -88,6 +88,7 @@ class Node:
         "freed",
         "index",
         "inputs",
+        "output_of",
         "retained",
         "saved",
         "sequence",
@@ -119,6 +120,7 @@ class Node:
         self.sequence = next(_SEQUENCE)  # creation order: torch's backward runs later nodes first
         self.trace: Any = None  # the ``_capture.Trace`` whose flush computes it, while pending
         self.index = 0  # its position in that trace
+        self.output_of: tuple[MultiOutputNode, int] | None = None  # see MultiOutputNode
 
     def name(self) -> str:
         """The torch class name of this node, e.g. ``'MulBackward0'``."""
@@ -128,7 +130,7 @@ class Node:
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """Input nodes as torch lists them: ``(node_or_None, 0)`` per input."""
-        return tuple((_next_function(e), 0) for e in self.inputs)
+        return tuple(_next_pair(e) for e in self.inputs)
 
     def register_prehook(self, hook: Callable[[tuple], Any]) -> Any:
         """torch's ``grad_fn.register_prehook``: ``hook(grad_outputs)`` may return new ones."""
@@ -145,6 +147,43 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self._class_name()} object at {id(self):#x}>"
+
+
+class MultiOutputNode:
+    """The one grad_fn torch gives all outputs of ``unbind``/``split``/``chunk``, which
+    fdiff.torch records as one node each (``nodes``): what their ``grad_fn`` and a later node's
+    ``next_functions`` show, with the output's number (``output_nr``)."""
+
+    __slots__ = ("__weakref__", "nodes")
+
+    def __init__(self, nodes: tuple[Node, ...]) -> None:
+        self.nodes = nodes
+        for i, node in enumerate(nodes):
+            node.output_of = (self, i)
+
+    def name(self) -> str:
+        return self.nodes[0].name()
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        return self.nodes[0].next_functions
+
+    def register_hook(self, hook: Callable[..., Any]) -> Any:
+        raise UnsupportedError(f"{self.name()}.register_hook (a grad_fn of several outputs)")
+
+    def register_prehook(self, hook: Callable[..., Any]) -> Any:
+        raise UnsupportedError(f"{self.name()}.register_prehook (a grad_fn of several outputs)")
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+def _next_pair(edge: Any) -> tuple[Any, int]:
+    """A ``next_functions`` entry: the node an edge leads to and the output it takes."""
+    node = _next_function(edge)
+    if node.__class__ is Node and node.output_of is not None:
+        return node.output_of
+    return node, 0
 
 
 def _next_function(edge: Any) -> Node | AccumulateGrad | None:
@@ -196,6 +235,7 @@ class GraphKey(NamedTuple):
     perturbed: tuple
     wanted_leaves: tuple[int, ...]
     hooked: tuple = ()  # (HOOK_* place, node index or leaf slot) per backward hook slot
+    unpacked: tuple = ()  # (node index, ((input position, const index), ...)): saved_as
 
 
 class Plan(NamedTuple):
@@ -207,6 +247,7 @@ class Plan(NamedTuple):
     leaves: list[AccumulateGrad]
     consts: list[jax.Array]
     scalars: list[Any]
+    unpacked: tuple = ()  # the unpacked saved tensors that replace a value the backward reads
 
 
 def _postorder(roots: Sequence[Node], include: Callable[[Node], bool]) -> list[Node]:
@@ -260,10 +301,35 @@ def plan(
     ``perturb`` picks the non-leaf nodes whose gradient is wanted, ``wanted_leaf`` the leaves.
     """
     order = _backward_order(roots)
-    if any(read_inputs(node) is not node.inputs for node in order):
+    unpacked = unpack_saved(order)
+    if unpacked or any(read_inputs(node) is not node.inputs for node in order):
         for root in roots:  # the forward values as the ops saw them, not as backward reads them
             materialize(root)
-    return _plan(order, roots, perturb, wanted_leaf, read_inputs)
+    return _plan(order, roots, perturb, wanted_leaf, read_inputs, unpacked)
+
+
+def plan_above(
+    roots: Sequence[Node], cuts: dict[int, Any], wanted_leaf: Callable[[AccumulateGrad], bool]
+) -> Plan:
+    """The plan of the graph above the nodes of ``cuts`` (``id(node) -> tensor``, none a root):
+    each enters as a leaf edge holding its tensor, so a ``create_graph`` gradient recorded from
+    the plan has an edge to that tensor, as torch's double-backward graph reads it (a later
+    ``grad`` with respect to it, or to what lies below it, flows through its node)."""
+    order = _postorder(roots, lambda node: id(node) not in cuts)
+    if any(node.freed and node.spec.saves for node in order):
+        raise RuntimeError(GRAPH_FREED)
+    check_saved(order)
+    unpacked = unpack_saved(order)
+    if unpacked or any(read_inputs(node) is not node.inputs for node in order):
+        for root in roots:
+            materialize(root)
+    leaf_edges = {key: AccumulateGrad(tensor, tensor._value) for key, tensor in cuts.items()}
+
+    def inputs_of(node: Node) -> tuple:
+        inputs = read_inputs(node)
+        return tuple(leaf_edges.get(id(e), e) if isinstance(e, Node) else e for e in inputs)
+
+    return _plan(order, roots, lambda _: False, wanted_leaf, inputs_of, unpacked)
 
 
 def _plan(
@@ -272,10 +338,12 @@ def _plan(
     perturb: Callable[[Node], bool],
     wanted_leaf: Callable[[AccumulateGrad], bool],
     inputs_of: Callable[[Node], tuple] = lambda node: node.inputs,
+    unpacked: dict[int, dict[int | None, Any]] | None = None,
 ) -> Plan:
     """The key and values of replaying ``nodes`` (in topological order); an input node not
     among them enters as a constant holding its value. ``inputs_of`` gives a node's edges
-    (backward reads saved tensors as they are now: :func:`read_inputs`)."""
+    (backward reads saved tensors as they are now: :func:`read_inputs`); ``unpacked``, per
+    node id, the tensors ``saved_tensors_hooks`` unpacked (:func:`_unpacked_refs`)."""
     position = {id(n): i for i, n in enumerate(nodes)}
     perturbed = [n for n in nodes if perturb(n)]
     slot_of_perturbed = {id(n): k for k, n in enumerate(perturbed)}
@@ -284,6 +352,8 @@ def _plan(
     consts: list[jax.Array] = []
     scalars: list[Any] = []
     node_keys = []
+    unpacked_refs: list[tuple] = []
+    unpacked_tensors: list[Any] = []
     for node in nodes:
         refs = []
         for edge in inputs_of(node):
@@ -312,13 +382,52 @@ def _plan(
                 refs.append((REF_SCALAR, len(scalars)))
                 scalars.append(edge)
         node_keys.append((node.spec, node.static, tuple(refs), slot_of_perturbed.get(id(node))))
+        if unpacked and id(node) in unpacked:
+            saved = _unpacked_refs(node, unpacked[id(node)], consts, unpacked_tensors)
+            if saved:
+                unpacked_refs.append((len(node_keys) - 1, saved))
     key = GraphKey(
         nodes=tuple(node_keys),
         roots=tuple(position[id(r)] for r in roots),
         perturbed=tuple((position[id(n)], n.shape, n.dtype) for n in perturbed),
         wanted_leaves=tuple(i for i, leaf in enumerate(leaves) if wanted_leaf(leaf)),
+        unpacked=tuple(unpacked_refs),
     )
-    return Plan(key, nodes, perturbed, leaves, consts, scalars)
+    return Plan(key, nodes, perturbed, leaves, consts, scalars, tuple(unpacked_tensors))
+
+
+def _unpacked_refs(node: Node, tensors: dict, consts: list, kept: list) -> tuple:
+    """``(input position, const index)`` per unpacked saved input whose value is not the one
+    the op read (appended to ``consts``, the tensor to ``kept``). A saved output must unpack
+    to the node's value: the replay differentiates the op from its inputs, not its output."""
+    refs = []
+    for position, tensor in tensors.items():
+        current = tensor._storage[0]
+        if position is None:
+            value = materialize(node)
+            if current is not node and current is not value and not _same(tensor._value, value):
+                raise UnsupportedError(
+                    "torch.autograd.graph.saved_tensors_hooks (an unpack_hook returning a value "
+                    f"other than the saved output of {node.name()})"
+                )
+            continue
+        edge = node.inputs[position]
+        read = edge.value if isinstance(edge, Node | AccumulateGrad | Rebased) else edge
+        if current is edge or current is read:
+            continue
+        if tuple(tensor.shape) != tuple(read.shape):
+            raise RuntimeError(
+                f"unpack_hook returned a tensor of shape {list(tensor.shape)} for a tensor of "
+                f"shape {list(read.shape)} saved by {node.name()}"
+            )
+        refs.append((position, len(consts)))
+        consts.append(tensor._value.astype(read.dtype))
+        kept.append(tensor)
+    return tuple(refs)
+
+
+def _same(a: jax.Array, b: jax.Array) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and bool(jnp.array_equal(a, b))
 
 
 def read_inputs(node: Node) -> tuple:
@@ -327,6 +436,8 @@ def read_inputs(node: Node) -> tuple:
     ``h.data = ...``; an in-place op raises in :func:`check_saved`) enters with its new value."""
     inputs = node.inputs
     for saved in node.saved:
+        if saved.unpack is not None:  # read through saved_tensors_hooks' unpack instead
+            continue
         tensor = None if saved.index is None else saved.tensor()
         if tensor is None or saved.counter.version != saved.version:
             continue
@@ -350,6 +461,7 @@ def replay(
     derivative runs backward hooks); ``hook(slot, op, *args)`` runs a ``HOOK_NODE`` node's op
     (its derivative runs the node's hooks)."""
     hooked = {(place, i): slot for slot, (place, i) in enumerate(key.hooked)} if hook else {}
+    unpacked = dict(key.unpacked)
     values: list[jax.Array] = []
     sources = (values, leaves, consts, scalars)  # indexed by REF_NODE ... REF_SCALAR
     for spec, static, refs, slot in key.nodes:
@@ -357,11 +469,13 @@ def replay(
             _rebased(values[i[0]], consts[i[1]]) if kind == REF_REBASED else sources[kind][i]
             for kind, i in refs
         ]
+        op = functools.partial(spec.impl, **dict(static))
+        if len(values) in unpacked:  # its VJP reads the unpacked saved tensors
+            op = saved_as(op, {p: consts[c] for p, c in unpacked[len(values)]})
         if (HOOK_NODE, len(values)) in hooked:  # the op, its VJP watched by grad_fn hooks
-            op = functools.partial(spec.impl, **dict(static))
             value = hook(hooked[HOOK_NODE, len(values)], op, *args)
         else:
-            value = spec.impl(*args, **dict(static))
+            value = op(*args)
         if (HOOK_PRE, len(values)) in hooked:
             value = hook(hooked[HOOK_PRE, len(values)], value)
         if slot is not None and perturbations is not None:

@@ -10,9 +10,13 @@ run time (:data:`_active`). Hooks on one tensor run in registration order, a ten
 before its ``retain_grad`` capture and before its ``grad_fn``'s pre-hooks, as torch runs them;
 hooks on tensors in independent branches run in the order XLA schedules them. A hook that raises
 stops the backward with its exception. A ``grad_fn`` hook wraps its node's op in a custom VJP
-that hands the op's input gradients to the hooks (a ``None`` it returns is a zero gradient, where
-torch leaves the input without one). ``create_graph=True`` with hooks raises
-:class:`~fdiff.torch.UnsupportedError` (a callback has no derivative).
+that hands the op's input gradients to the hooks (a ``None`` it returns for an input's gradient
+raises :class:`~fdiff.torch.UnsupportedError`: torch leaves that input without a gradient, which
+the compiled VJP cannot express). With ``create_graph=True`` a callback would have no
+derivative, so a leaf's hooks run while JAX traces the recorded VJP instead
+(:func:`traced_hook`); other hooks with ``create_graph=True`` raise
+:class:`~fdiff.torch.UnsupportedError` (torch runs a non-leaf's hooks again in a later backward
+through the recorded gradient, whose graph in fdiff.torch reaches the leaves directly).
 
 >>> import fdiff.torch as torch
 >>> x = torch.tensor([1.0, 2.0], requires_grad=True)
@@ -34,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import io_callback
 
+from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._graph import (
     HOOK_LEAF,
     HOOK_NODE,
@@ -154,27 +159,61 @@ def run_hooked(slots: list[_Slot], compiled: Callable[..., Any], *args: Any) -> 
     return result
 
 
+def _run_hooks(hooked: _Slot, grad: Any) -> Any:
+    """The tensor or pre-hooks of one slot on ``grad`` (a tensor): the gradient flowing on."""
+    for hook in hooked.hooks:
+        pre = hooked.kind == "pre"
+        result = hook((grad,) if pre else grad)
+        if result is None:
+            continue
+        new = result[0] if pre else result
+        if tuple(new.shape) != tuple(grad.shape):
+            raise RuntimeError(
+                f"hook '{getattr(hook, '__name__', hook)}' has changed the size of value"
+            )
+        grad = new
+    return grad
+
+
 def _call_hooks(slot: int, gradient: np.ndarray) -> np.ndarray:
     if _raised:
         return gradient
     try:
-        hooked = _active[slot]
-        grad = new_tensor(jnp.asarray(gradient))
-        for hook in hooked.hooks:
-            pre = hooked.kind == "pre"
-            result = hook((grad,) if pre else grad)
-            if result is None:
-                continue
-            new = result[0] if pre else result
-            if tuple(new.shape) != tuple(grad.shape):
-                raise RuntimeError(
-                    f"hook '{getattr(hook, '__name__', hook)}' has changed the size of value"
-                )
-            grad = new
+        grad = _run_hooks(_active[slot], new_tensor(jnp.asarray(gradient)))
         return np.asarray(grad._value, dtype=gradient.dtype)
     except BaseException as error:  # handed to run_hooked: XLA would wrap it
         _raised.append(error)
         return gradient
+
+
+def traced_hook(slots: list[_Slot]) -> Callable[..., jax.Array]:
+    """:func:`hook_point` for a ``create_graph=True`` backward (leaf hooks only): the hooks run
+    while JAX traces the VJP, on tensors holding tracers, so what they compute is part of the
+    recorded gradient and is differentiated again (a hook must compute with tensor ops; it runs
+    once per trace, and a tensor it reads other than its gradient is a constant)."""
+    kept = tuple(slots)
+
+    def point(slot: int, value: jax.Array) -> jax.Array:
+        return _traced_point(kept[slot], value)
+
+    return point
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _traced_point(hooked: _Slot, value: jax.Array) -> jax.Array:
+    return value
+
+
+def _traced_point_fwd(hooked, value):
+    return value, None
+
+
+def _traced_point_bwd(hooked, _, gradient):
+    result = _run_hooks(hooked, new_tensor(gradient))._value
+    return (result.astype(gradient.dtype),)
+
+
+_traced_point.defvjp(_traced_point_fwd, _traced_point_bwd)
 
 
 def hook_point(slot: int, value: Any, *args: Any) -> jax.Array:
@@ -254,6 +293,11 @@ def _call_node_hooks(slot: int, where: tuple, count: int, grads: list, gradient:
                         f"number of values (got {len(result)}, but expected {count})"
                     )
                 inputs = list(result)
+        if any(inputs[i] is None and hooked.differentiable[i] for i in where):
+            raise UnsupportedError(
+                "grad_fn.register_hook (a hook returning None for an input's gradient: torch "
+                "leaves that input without one, the compiled backward cannot)"
+            )
         return tuple(
             np.zeros_like(g) if inputs[i] is None else np.asarray(inputs[i]._value, g.dtype)
             for i, g in zip(where, grads, strict=True)

@@ -74,8 +74,8 @@ def _save_in_place(node: Any, self: Any) -> None:
     and its output is ``self`` itself, at the version the op left it."""
     if node.saved:
         kept = tuple(s for s in node.saved if s.index != 0 and s.output_of is None)
-        if any(s.output_of is not None for s in node.saved):
-            kept += (SavedTensor(self, output_of=node),)
+        for output in (s for s in node.saved if s.output_of is not None):
+            kept += (SavedTensor(self, output_of=node, packed=output),)
         node.saved = kept
 
 

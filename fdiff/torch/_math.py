@@ -97,7 +97,9 @@ def pow(input: Any, exponent: Any) -> Tensor:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     if exponent == 0:  # torch's gradient is a constant zero: it never requires grad
         return apply(ops.pow_zero, input)
-    return apply(ops.pow_scalar, input, exponent)
+    # Static: torch's kernel picks its formula by the exponent's value (x * x for 2, ...).
+    promote_to = _dtypes.promotion([input._storage[0], exponent])
+    return apply(ops.pow_scalar, input, exponent=exponent, promote_to=promote_to)
 
 
 @torch_function

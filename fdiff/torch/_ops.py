@@ -21,6 +21,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from fdiff.torch import _cpu_kernels as cpu_kernels
 from fdiff.torch import _graph, _nn_ops, _ops_more, _shape_ops  # noqa: F401 - OPS holds theirs
 from fdiff.torch import _torch_kinks as kinks
 from fdiff.torch._opspec import OPS as OPS
@@ -55,12 +56,12 @@ def mul(a, b):
 
 @op("DivBackward0", promotes=DIVISION)
 def div(a, b):
-    return jnp.true_divide(a, b)
+    return cpu_kernels.divide(a, b)
 
 
 @op("MulBackward0", promotes=DIVISION)
 def rdiv(a, b):
-    return jnp.true_divide(b, a)
+    return cpu_kernels.rdivide(a, b)
 
 
 @op("NegBackward0", saves=False)
@@ -69,8 +70,9 @@ def neg(a):
 
 
 @op("PowBackward0", promotes=OPERANDS)
-def pow_scalar(a, exponent):
-    return kinks.pow_scalar(a, exponent)
+def pow_scalar(a, *, exponent):
+    """``a ** exponent`` for a Python number: static, as torch's kernel picks its formula by it."""
+    return cpu_kernels.pow_scalar(a, exponent)
 
 
 @op("PowBackward0")
@@ -160,7 +162,7 @@ def square(a):
 
 @op("RsqrtBackward0")
 def rsqrt(a):
-    return jax.lax.rsqrt(a)
+    return cpu_kernels.rsqrt(a)
 
 
 @op("Log1PBackward0")
@@ -402,13 +404,14 @@ def ge(a, b):
 
 
 @op("ReplayedGradBackward")
-def replayed_gradient(*values, key, counts, index):
+def replayed_gradient(*values, key, counts, index, hook=None):
     """Output ``index`` of the VJP of graph ``key`` (``create_graph=True``: the gradient is one
     recorded op, so JAX differentiates the VJP again); values are leaves, consts, scalars, cots.
-    A slice ``index`` gives a tuple of outputs."""
+    A slice ``index`` gives a tuple of outputs; ``hook`` runs the backward hooks of
+    ``key.hooked`` as JAX traces the VJP (``_hooks.traced_hook``)."""
     n_leaves, n_consts, n_scalars = counts
     leaves = values[:n_leaves]
     consts = values[n_leaves : n_leaves + n_consts]
     scalars = values[n_leaves + n_consts : n_leaves + n_consts + n_scalars]
     cotangents = values[n_leaves + n_consts + n_scalars :]
-    return _graph.gradients(key, leaves, consts, scalars, cotangents)[1][index]
+    return _graph.gradients(key, leaves, consts, scalars, cotangents, hook=hook)[1][index]

@@ -57,6 +57,7 @@ import numpy as np
 
 from fdiff.torch._fma import fma32 as _fma32
 from fdiff.torch._fma import fma64 as _fma64
+from fdiff.torch._interop import check_host_draw
 
 DEFAULT_SEED = 67280421310721  # the seed of a fresh ``torch.Generator()``
 STATE_SIZE = 5056  # bytes in ``torch.get_rng_state()``
@@ -331,8 +332,10 @@ class Generator:
         mean: float = 0.0,
         std: float = 1.0,
         dtype: str = "float32",
+        serial: bool = False,
     ) -> np.ndarray:
-        """Normal samples, like ``torch.empty(shape).normal_(mean, std)``.
+        """Normal samples, like ``torch.empty(shape).normal_(mean, std)``; ``serial``: one
+        Box-Muller pair per element whatever the size, as torch fills a non-contiguous tensor.
 
         >>> Generator(0).normal(3, 10.0, 0.5, "float64")
         array([10.77049805,  9.85328555,  8.91060531])
@@ -342,7 +345,7 @@ class Generator:
             raise ValueError(f"normal expects std >= 0.0, but found std {std}")
         dims = _shape(shape)
         with np.errstate(over="ignore"):  # a huge std overflows to inf, silently as in torch
-            return self._normal(math.prod(dims), dt, mean, std).reshape(dims)
+            return self._normal(math.prod(dims), dt, mean, std, serial).reshape(dims)
 
     def bernoulli_scalar(self, shape: int | Sequence[int], p: float) -> np.ndarray:
         """Booleans, true with probability ``p``, like ``torch.empty(shape).bernoulli_(p)``
@@ -385,8 +388,8 @@ class Generator:
             perm[i], perm[i + z] = perm[i + z], perm[i]
         return perm
 
-    def _normal(self, n: int, dt: np.dtype, mean: float, std: float) -> np.ndarray:
-        if n < 16:
+    def _normal(self, n: int, dt: np.dtype, mean: float, std: float, serial: bool) -> np.ndarray:
+        if n < 16 or serial:
             return _fma64(self._cached_box_muller(n), std, mean).astype(dt)
         out = np.empty(n, dt)
         whole = n - n % 16
@@ -402,6 +405,7 @@ class Generator:
     def _words(self, n: int) -> np.ndarray:
         """``n`` 32-bit engine outputs (as uint64)."""
         if n:
+            check_host_draw("a draw from torch's generator (torch.rand, randn, dropout, ...)")
             self._fresh = False
         return self._engine.random_raw(n)
 

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -57,13 +60,32 @@ def _nothing(requires: tuple[bool, ...]) -> tuple[int, ...]:
 
 
 def _crossed(requires: tuple[bool, ...]) -> tuple[int, ...]:
-    """``a * b``, ``a @ b``: each operand is saved for the gradient of the other."""
-    return tuple(i for i in (0, 1) if requires[1 - i])
+    """``a * b``, ``a @ b``: each operand is saved for the gradient of the other (``b`` first,
+    as torch saves them: ``saved_tensors_hooks`` sees that order)."""
+    return tuple(i for i in (1, 0) if requires[1 - i])
 
 
 def _division(requires: tuple[bool, ...]) -> tuple[int, ...]:
-    """``a / b``: ``b`` for both gradients, ``a`` for ``b``'s."""
-    return tuple(i for i, saved in ((0, requires[1]), (1, any(requires[:2]))) if saved)
+    """``a / b``: ``b`` for both gradients, then ``a`` for ``b``'s."""
+    return tuple(i for i, saved in ((1, any(requires[:2])), (0, requires[1])) if saved)
+
+
+def _matrices(requires: tuple[bool, ...]) -> tuple[int, ...]:
+    """``addmm(bias, m1, m2)``: each matrix for the other's gradient, ``m1`` first."""
+    return tuple(i for i in (1, 2) if requires[3 - i])
+
+
+def _reversed(requires: tuple[bool, ...]) -> tuple[int, ...]:
+    """Every input, last first (``pow``'s exponent, ``gather``'s index)."""
+    return tuple(reversed(range(len(requires))))
+
+
+def _first(requires: tuple[bool, ...]) -> tuple[int, ...]:
+    return (0,)
+
+
+def _second(requires: tuple[bool, ...]) -> tuple[int, ...]:
+    return (1,)
 
 
 class Saves(NamedTuple):
@@ -83,9 +105,12 @@ SAVES: dict[str, Saves] = {
     "bmm": Saves(_crossed),
     "dot": Saves(_crossed),
     "linear": Saves(_crossed),
+    "addmm": Saves(_matrices),
     "div": Saves(_division),
     "rdiv": Saves(_nothing),  # torch computes ``c / x`` as ``x.reciprocal() * c``
-    "pow_tensor": _INPUTS_AND_RESULT,
+    "pow_tensor": Saves(_reversed, output=True),
+    "gather": Saves(_reversed),
+    "embedding": Saves(_second),  # the indices only
     "rpow": _INPUTS_AND_RESULT,
     "exp": _RESULT_ONLY,
     "sqrt": _RESULT_ONLY,
@@ -105,12 +130,28 @@ SAVES: dict[str, Saves] = {
     "amax": _INPUTS_AND_RESULT,
     "max_dim": Saves(_nothing),  # the indices only
     "min_dim": Saves(_nothing),
-    "where": Saves(_nothing),  # the condition only
+    "where": Saves(_first),  # the condition only
     "index": Saves(_nothing),  # the indices only
     "index_put": Saves(_nothing),
     "copy_slices": Saves(_nothing),
     "replayed_gradient": Saves(_nothing),
 }
+
+
+FUSED_BACKWARD: Mapping[str, tuple[int, ...]] = MappingProxyType(
+    {
+        "conv2d": (0, 1),  # convolution_backward(grad, input, weight)
+        "max_pool2d": (0,),  # max_pool2d_with_indices_backward(grad, self, indices)
+        "avg_pool2d": (0,),
+        "layer_norm": (0, 1, 2),  # native_layer_norm_backward(grad, input, ..., weight, bias)
+        "batch_norm": (0, 3),  # native_batch_norm_backward(grad, input, weight, ...)
+        "nll_loss": (0,),
+        "softplus": (0,),
+    }
+)
+"""Ops whose torch backward is one differentiable call computing every input's gradient from
+these inputs (positions): with ``create_graph=True`` each of those gradients requires grad when
+any of them does, whether or not its value depends on it (``_dependence.fused_reads``)."""
 
 
 def saved_inputs(name: str, requires: tuple[bool, ...], saves: bool = True) -> tuple[int, ...]:
@@ -126,22 +167,124 @@ def saves_output(name: str) -> bool:
     return entry is not None and entry.output
 
 
+# --- torch.autograd.graph.saved_tensors_hooks ------------------------------------------------
+
+_hooks: list[tuple[Callable, Callable]] = []  # (pack, unpack), innermost last
+_disabled: list[str] = []  # disable_saved_tensors_hooks messages, innermost last
+
+
+def push_hooks(pack: Callable[[Any], Any], unpack: Callable[[Any], Any]) -> None:
+    """Enter ``saved_tensors_hooks(pack, unpack)`` (torch's error inside
+    ``disable_saved_tensors_hooks``)."""
+    if _disabled:
+        raise RuntimeError(_disabled[-1])
+    _hooks.append((pack, unpack))
+
+
+def pop_hooks() -> None:
+    _hooks.pop()
+
+
+def hooks_active() -> bool:
+    """Whether ops now save their tensors through ``saved_tensors_hooks``."""
+    return bool(_hooks)
+
+
+def push_disabled(message: str) -> None:
+    _disabled.append(message)
+
+
+def pop_disabled() -> None:
+    _disabled.pop()
+
+
 class SavedTensor:
     """One tensor a node saved: its version counter and the version it had then.
 
     ``tensor`` is a weak reference (torch names the saved tensor's current grad_fn in its
     error, and its backward reads the saved tensor's current storage), ``index`` the input
     position it was saved from, ``output_of`` the node when it is that node's own output.
+    Under ``saved_tensors_hooks`` the innermost ``pack`` runs now and its result is kept in
+    ``packed``, for ``unpack`` to turn back into the tensor the backward reads (torch then
+    checks no version).
     """
 
-    __slots__ = ("counter", "index", "output_of", "tensor", "version")
+    __slots__ = ("counter", "index", "output_of", "packed", "tensor", "unpack", "version")
 
-    def __init__(self, tensor: Any, index: int | None = None, output_of: Any = None) -> None:
+    def __init__(
+        self, tensor: Any, index: int | None = None, output_of: Any = None, packed: Any = None
+    ) -> None:
         self.index = index
         self.counter = counter_of(tensor)
         self.version = self.counter.version
         self.tensor = weakref.ref(tensor)
         self.output_of = output_of
+        self.unpack: Callable[[Any], Any] | None = None
+        self.packed = None
+        if packed is not None:  # an in-place op's output, packed when its node was recorded
+            self.unpack, self.packed = packed.unpack, packed.packed
+        elif _hooks:
+            pack, self.unpack = _hooks[-1]
+            self.packed = pack(tensor)
+
+
+def unpack_saved(nodes: Iterable[Any]) -> dict[int, dict[int | None, Any]]:
+    """Run the ``unpack`` hooks of the tensors ``nodes`` saved under ``saved_tensors_hooks``, in
+    torch's order (the latest node first, each node's saved tensors in order): per node id, the
+    unpacked tensor by input position (``None`` for the node's own output)."""
+    unpacked: dict[int, dict[int | None, Any]] = {}
+    for node in sorted(nodes, key=lambda n: -n.sequence):
+        for saved in node.saved:
+            if saved.unpack is None:
+                continue
+            tensor = saved.unpack(saved.packed)
+            if not hasattr(tensor, "_storage"):  # not a tensor
+                raise TypeError(
+                    "Output of saved tensor unpack_hook expected to be a Tensor but got result "
+                    f"of type {type(tensor).__name__}"
+                )
+            unpacked.setdefault(id(node), {})[saved.index] = tensor
+    return unpacked
+
+
+def _zero_like(x: jax.Array) -> Any:
+    if jnp.issubdtype(x.dtype, jnp.inexact):
+        return jnp.zeros_like(x)
+    return np.zeros(x.shape, jax.dtypes.float0)
+
+
+def saved_as(op: Callable[..., Any], saved: dict[int, Any]) -> Callable[..., Any]:
+    """``op``, whose derivative is its VJP at the arguments with ``saved`` (position -> array,
+    the unpacked saved tensors) in place of the values it ran on: torch's backward formula
+    reads the saved tensors as ``unpack`` returns them."""
+
+    def with_saved(*args: Any) -> Any:
+        positions = [i for i, a in enumerate(args) if isinstance(a, jax.Array)]
+        replaced = [saved.get(i) for i in positions]
+
+        def run(*arrays):
+            full = list(args)
+            for i, a in zip(positions, arrays, strict=True):
+                full[i] = a
+            return op(*full)
+
+        @jax.custom_vjp
+        def watched(arrays, replaced):
+            return run(*arrays)
+
+        def forward(arrays, replaced):
+            return run(*arrays), (arrays, replaced)
+
+        def backward(residuals, gradient):
+            arrays, replaced = residuals
+            at = [a if r is None else r for a, r in zip(arrays, replaced, strict=True)]
+            grads = jax.vjp(run, *at)[1](gradient)
+            return list(grads), jax.tree_util.tree_map(_zero_like, replaced)
+
+        watched.defvjp(forward, backward)
+        return watched([args[i] for i in positions], replaced)
+
+    return with_saved
 
 
 SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}
@@ -185,7 +328,7 @@ def check_saved(nodes: Iterable[Any]) -> None:
         (node.sequence, saved, node)
         for node in nodes
         for saved in node.saved
-        if saved.counter.version != saved.version
+        if saved.unpack is None and saved.counter.version != saved.version
     ]
     if stale:
         _, saved, node = max(stale, key=lambda found: found[0])

@@ -23,6 +23,7 @@ from fdiff.torch._args import check_device, checked_dim, shape_args
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import VIEW_SIZE_INCOMPATIBLE, F, refusing_unknown_keywords
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
+from fdiff.torch._graph import MultiOutputNode
 from fdiff.torch._tensor_base import TensorBase as Tensor
 
 # --- shape ------------------------------------------------------------------------------------
@@ -62,7 +63,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim..end_dim``; a flatten that merges nothing returns ``input`` itself,
     as torch (no new node)."""
     if input.dim() == 0:
-        return view(input, 1)
+        return reshape(input, 1)
     dims = list(input.shape)
     start, end = (checked_dim(input, d) % len(dims) for d in (start_dim, end_dim))
     if start > end:
@@ -70,7 +71,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if start == end:
         return input
     merged = int(np.prod(dims[start : end + 1], dtype=np.int64))
-    return view(input, *dims[:start], merged, *dims[end + 1 :])
+    return reshape(input, *dims[:start], merged, *dims[end + 1 :])
 
 
 @torch_function
@@ -159,6 +160,9 @@ def _outputs(input: Tensor, spec: Any, function: str, pieces: list[dict]) -> tup
     outputs = tuple(apply(spec, input, **piece) for piece in pieces)
     for i, out in enumerate(outputs):
         out._view = out._view._replace(multi=(function, i))
+    nodes = tuple(out._node for out in outputs if out._node is not None)
+    if nodes:  # torch: one grad_fn for all of them
+        MultiOutputNode(nodes)
     return outputs
 
 
@@ -272,7 +276,7 @@ def to(
 @_tensor_method
 def contiguous(input: Tensor) -> Tensor:
     """``input`` itself when its strides are row-major, else a contiguous copy."""
-    return input if _views.is_contiguous(input) else clone(input)
+    return input if _views.is_contiguous(input) else _views.contiguous_layout(clone(input))
 
 
 def _converter(target: _dtypes.dtype):

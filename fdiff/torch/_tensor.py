@@ -32,6 +32,7 @@ from fdiff.torch import (
 )
 from fdiff.torch import _conversions as conversions
 from fdiff.torch import _device as device_
+from fdiff.torch import _interop as interop
 from fdiff.torch import _math_more as math_more
 from fdiff.torch import _ops as ops
 from fdiff.torch import _random_draws as random_draws
@@ -118,7 +119,14 @@ class Tensor(TensorBase, returned_by_ops=True):
     @property
     def grad_fn(self) -> Node | None:
         _views.check_usable(self)
-        return self._node
+        node = self._node
+        return node if node is None or node.output_of is None else node.output_of[0]
+
+    @property
+    def output_nr(self) -> builtins.int:
+        """Which output of its grad_fn this tensor is (``unbind``'s ``i``-th: ``i``)."""
+        node = self._node
+        return 0 if node is None or node.output_of is None else node.output_of[1]
 
     @property
     def grad(self) -> Tensor | None:
@@ -238,10 +246,10 @@ class Tensor(TensorBase, returned_by_ops=True):
             raise RuntimeError(
                 f"a Tensor with {self.numel()} elements cannot be converted to Scalar"
             )
-        return np.asarray(self._value).reshape(()).item()
+        return np.asarray(interop.concrete(self, "Tensor.item()")).reshape(()).item()
 
     def tolist(self) -> Any:
-        return np.asarray(self._value).tolist()
+        return np.asarray(interop.concrete(self, "Tensor.tolist()")).tolist()
 
     def numpy(self) -> np.ndarray:
         if self.requires_grad:
@@ -249,7 +257,13 @@ class Tensor(TensorBase, returned_by_ops=True):
                 "Can't call numpy() on Tensor that requires grad. "
                 "Use tensor.detach().numpy() instead."
             )
-        return np.asarray(self._value)
+        return np.asarray(interop.concrete(self, "Tensor.numpy()"))
+
+    jax = interop.to_jax
+
+    def __jax_array__(self) -> Any:
+        """``jnp.asarray(t)`` is ``t.jax()`` (JAX's other functions take ``jnp.asarray(t)``)."""
+        return self._value
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         array = self.numpy()  # refuses a tensor that requires grad, as torch's does
@@ -273,17 +287,21 @@ class Tensor(TensorBase, returned_by_ops=True):
     def __bool__(self) -> bool:
         if self.numel() != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        interop.concrete(self, "bool(tensor)")
         return builtins.bool(self.item())
 
     def __float__(self) -> builtins.float:
+        interop.concrete(self, "float(tensor)")
         return builtins.float(self.item())
 
     def __int__(self) -> builtins.int:
+        interop.concrete(self, "int(tensor)")
         return builtins.int(self.item())
 
     def __index__(self) -> builtins.int:
         if self.dtype.is_floating_point or self.numel() != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
+        interop.concrete(self, "tensor as an index")
         return builtins.int(self.item())
 
     __hash__ = object.__hash__
@@ -291,6 +309,8 @@ class Tensor(TensorBase, returned_by_ops=True):
     # --- printing -----------------------------------------------------------------------------
 
     def __repr__(self) -> str:
+        if not interop.is_concrete_array(self._value):  # a tracer, or a pytree placeholder
+            return f"tensor({self._value!r})"  # as JAX prints a tracer: jax.debug.print for values
         return format_tensor(
             np.asarray(self._value),
             dtype=self.dtype.name,
@@ -567,3 +587,6 @@ class Tensor(TensorBase, returned_by_ops=True):
     masked_fill_ = math_more.IN_PLACE["masked_fill_"]
     scatter_ = math_more.IN_PLACE["scatter_"]
     scatter_add_ = math_more.IN_PLACE["scatter_add_"]
+
+
+interop.register_pytree(Tensor)

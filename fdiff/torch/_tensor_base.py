@@ -41,6 +41,7 @@ class TensorBase:
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
     _view: Any = None
     _counter: Any = None
+    _strides: Any = None  # see fdiff.torch._views.strides
 
     def __init_subclass__(cls, returned_by_ops: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

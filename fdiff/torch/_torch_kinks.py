@@ -39,6 +39,8 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from fdiff.torch._cpu_kernels import pow_scalar
+
 
 @jax.custom_jvp
 def positive(a: jax.Array) -> jax.Array:
@@ -92,20 +94,6 @@ def clamp(a: jax.Array, low: float | None, high: float | None) -> jax.Array:
     if high is not None:
         inside &= a <= high
     return jnp.where(inside, a, jnp.clip(a, low, high))
-
-
-@jax.custom_jvp
-def pow_scalar(a: jax.Array, exponent) -> jax.Array:
-    return jnp.power(a, exponent)
-
-
-@pow_scalar.defjvp
-def _pow_scalar_jvp(primals, tangents):
-    (a, exponent), (da, _) = primals, tangents
-    # torch: 0 if exponent == 0 else exponent * x.pow(exponent - 1) (that pow is torch's again)
-    safe = jnp.where(exponent == 0, 1, exponent)
-    slope = jnp.where(exponent == 0, 0, safe * pow_scalar(a, safe - 1))
-    return pow_scalar(a, exponent), slope * da
 
 
 def pow_tensor(a: jax.Array, exponent: jax.Array) -> jax.Array:

@@ -26,15 +26,21 @@ from fdiff.torch._tensor_base import TensorBase, new_tensor
 def to_tensors(tree: Any) -> Any:
     """Every JAX array in ``tree`` wrapped as a tensor that does not require grad."""
     return jax.tree_util.tree_map(
-        lambda leaf: new_tensor(leaf) if isinstance(leaf, jax.Array) else leaf, tree
+        lambda leaf: new_tensor(leaf) if isinstance(leaf, jax.Array) else leaf,
+        tree,
+        is_leaf=_is_tensor,
     )
 
 
 def to_arrays(tree: Any) -> Any:
     """Every tensor in ``tree`` replaced by its JAX value."""
     return jax.tree_util.tree_map(
-        lambda leaf: leaf._value if isinstance(leaf, TensorBase) else leaf, tree
+        lambda leaf: leaf._value if isinstance(leaf, TensorBase) else leaf, tree, is_leaf=_is_tensor
     )
+
+
+def _is_tensor(x: Any) -> bool:
+    return isinstance(x, TensorBase)
 
 
 def as_jax_function(fn: Callable[..., Any]) -> Callable[..., Any]:

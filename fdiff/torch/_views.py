@@ -22,16 +22,22 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 
 from fdiff.torch import _shape_ops as shape_ops
-from fdiff.torch._errors import NO_GRAD_VIEW_BASE_MODIFIED, multi_output_view_message
+from fdiff.torch import _strides
+from fdiff.torch._errors import (
+    NO_GRAD_VIEW_BASE_MODIFIED,
+    UnsupportedError,
+    multi_output_view_message,
+)
 from fdiff.torch._opspec import OpSpec, op
 from fdiff.torch._saving import counter_of
-from fdiff.torch._tensor_base import Cell
+from fdiff.torch._tensor_base import Cell, TensorBase
 
 
 def views_of(cell: Cell) -> list[Any]:
@@ -75,6 +81,7 @@ VIEW_OPS: frozenset[OpSpec] = frozenset(
         shape_ops.unsqueeze,
         shape_ops.squeeze,
         shape_ops.squeeze_dim,
+        shape_ops.squeeze_dims,
         shape_ops.expand,
         shape_ops.select,
         shape_ops.slice_,
@@ -105,6 +112,7 @@ def record_view(
         cell = info.base._storage
     result._view = view
     result._counter = counter_of(source)
+    result._strides = _view_layout(result, source, spec, static)
     if getattr(cell, "views", None) is None:
         cell.views = weakref.WeakSet()
     cell.views.add(result)
@@ -115,6 +123,7 @@ def detached_twin(tensor: Any, twin: Any) -> Any:
     """Make ``twin`` (sharing ``tensor``'s cell) share its version counter and, for a view,
     write through to the same base outside the graph (``detach()``)."""
     twin._counter = counter_of(tensor)
+    twin._strides = tensor._strides
     if tensor._view is not None:
         twin._view = tensor._view._replace(detached=True, multi=None)
         tensor._view.base._storage.views.add(twin)
@@ -151,92 +160,202 @@ def reshape_copy(a, *, shape):
     return jnp.reshape(a, shape)
 
 
-# --- strides ----------------------------------------------------------------------------------
+# --- strides ---------------------------------------------------------------------------------
+# A tensor's strides live in ``_strides``: None for row-major (contiguous), a tuple otherwise,
+# or a string naming the op whose output layout fdiff.torch cannot tell (see
+# :func:`record_layout`). A view's are derived from its source's when it is made, as torch does.
 
 
-def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """The strides of a row-major (contiguous) tensor of ``shape``."""
-    strides, step = [], 1
-    for size in reversed(shape):
-        strides.append(step)
-        step *= max(size, 1)
-    return tuple(reversed(strides))
-
-
-def _positions(tensor: Any) -> np.ndarray:
-    """For each element of the view, its position in the base's storage."""
-    base = tensor._view.base
-    flat = np.arange(math.prod(base.shape)).reshape(tuple(base.shape))
-    return np.asarray(replay_chain(flat, tensor._view.chain))
+def _shape(tensor: Any) -> tuple[int, ...]:
+    return tuple(tensor._storage[0].shape)
 
 
 def strides(tensor: Any) -> tuple[int, ...]:
-    """``tensor.stride()``: contiguous for a tensor that owns its storage, derived from the
-    chain for a view (a dim of size 1 gets the stride of the dims after it, as ``unsqueeze``
-    gives it)."""
-    shape = tuple(tensor.shape)
-    if tensor._view is None or math.prod(shape) == 0:
-        return contiguous_strides(shape)
-    positions = _positions(tensor)
-    result, after = [0] * len(shape), 1
-    for d in reversed(range(len(shape))):
-        if shape[d] > 1:
-            step = [0] * len(shape)
-            step[d] = 1
-            result[d] = int(positions[tuple(step)] - positions[(0,) * len(shape)])
-        else:
-            result[d] = after
-        after = result[d] * shape[d] if shape[d] > 1 else after
-    return tuple(result)
+    """``tensor.stride()``; :class:`UnsupportedError` where the layout is not known."""
+    known = tensor._strides
+    if known is None:
+        return _strides.contiguous_strides(_shape(tensor))
+    if isinstance(known, str):
+        raise UnsupportedError(
+            f"memory layout (stride, is_contiguous, view) of torch.{known}'s result"
+            + ("" if known == "einsum" else " on a non-contiguous input")
+        )
+    return known
 
 
 def is_contiguous(tensor: Any) -> bool:
     """``tensor.is_contiguous()``: row-major strides, dims of size 1 ignored."""
-    shape = tuple(tensor.shape)
-    expected = contiguous_strides(shape)
-    actual = strides(tensor)
-    return all(s == e for n, s, e in zip(shape, actual, expected, strict=True) if n != 1)
+    return tensor._strides is None or _strides.is_contiguous(_shape(tensor), strides(tensor))
+
+
+def _layout_of(shape: tuple[int, ...], result: tuple[int, ...]) -> tuple[int, ...] | None:
+    """What ``_strides`` holds for these strides: None when they are row-major."""
+    return None if result == _strides.contiguous_strides(shape) else result
+
+
+def _removed(values: tuple[int, ...], *dims: int) -> tuple[int, ...]:
+    return tuple(v for d, v in enumerate(values) if d not in dims)
+
+
+def _view_op_strides(spec: OpSpec, static: dict, shape: tuple, old: tuple, new_shape: tuple):
+    """The strides of view op ``spec``'s result on a source of this shape and strides."""
+    if spec is shape_ops.view:
+        return _strides.view_strides(shape, old, new_shape)
+    if spec is shape_ops.t:
+        return old[::-1]
+    if spec is shape_ops.transpose and old:
+        swapped = list(old)
+        swapped[static["dim0"]], swapped[static["dim1"]] = old[static["dim1"]], old[static["dim0"]]
+        return tuple(swapped)
+    if spec is shape_ops.permute:
+        return tuple(old[d] for d in static["dims"])
+    if spec is shape_ops.unsqueeze:
+        return _strides.unsqueeze_strides(shape, old, static["dim"] % (len(shape) + 1))
+    if spec in (shape_ops.squeeze, shape_ops.squeeze_dim, shape_ops.squeeze_dims):
+        dims = static.get("dim", tuple(range(len(shape))))
+        dims = dims if isinstance(dims, tuple) else (dims,)
+        return _removed(old, *(d % len(shape) for d in dims if shape and shape[d] == 1))
+    if spec is shape_ops.expand:
+        return _strides.expand_strides(shape, old, new_shape)
+    if spec in (shape_ops.view_select, shape_ops.view_unbind):
+        return _removed(old, static["dim"])
+    if spec is shape_ops.view_diagonal:
+        dim1, dim2 = static["dim1"], static["dim2"]
+        return (*_removed(old, dim1, dim2), old[dim1] + old[dim2])
+    if "key" in static:  # a basic index
+        return _strides.index_strides(shape, old, static["key"])
+    return old  # narrow, split: the same strides from a later start
+
+
+def _view_layout(result: Any, source: Any, spec: OpSpec, static: tuple) -> Any:
+    """What the view ``result`` of ``spec`` on ``source`` holds in ``_strides``."""
+    known = source._strides
+    if isinstance(known, str):
+        return known
+    shape, new_shape = _shape(source), _shape(result)
+    old = _strides.contiguous_strides(shape) if known is None else known
+    if spec is shape_ops.view and known is None:
+        return None
+    computed = _view_op_strides(spec, dict(static), shape, old, new_shape)
+    return _layout_of(new_shape, computed)
+
+
+ELEMENTWISE: frozenset[str] = frozenset({
+    "abs", "add", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "clamp",
+    "cos", "div", "eq", "exp", "expm1", "floor", "ge", "gelu", "gt", "huber_loss", "isclose",
+    "le", "leaky_relu", "log", "log10", "log1p", "log2", "logical_and", "logical_not",
+    "logical_or", "lt", "maximum", "minimum", "mse_loss", "mul", "ne", "neg", "pow_scalar",
+    "pow_tensor", "pow_zero", "rdiv", "relu", "round", "rsqrt", "rsub", "sigmoid", "sign",
+    "silu", "sin", "smooth_l1_loss", "softplus", "sqrt", "square", "sub", "tanh", "where",
+    "bernoulli_fill", "exponential_fill", "uniform_draw", "normal_draw", "fill", "zero",
+    "leaky_relu_in_place"
+})  # fmt: skip
+"""Ops computed by torch's TensorIterator: the output keeps its inputs' memory layout."""
+
+LIKE_INPUT: frozenset[str] = frozenset(
+    {"clone", "to_dtype", "sort_values", "sort_indices", "backward_hook_function"}
+)
+"""Ops whose output is ``empty_like(input)``: the input's layout, made dense."""
+
+CONTIGUOUS: frozenset[str] = frozenset({
+    "addmm", "all", "amax", "any", "argmax", "argmin", "avg_pool2d", "batch_norm",
+    "binary_cross_entropy_with_logits", "bmm", "cat", "conv2d", "copy", "cumprod", "cumsum",
+    "dot", "embedding", "gather", "index", "index_select", "layer_norm", "linear",
+    "log_softmax", "logsumexp", "masked_fill", "masked_fill_tensor", "matmul", "max",
+    "max_dim", "max_pool2d", "mean", "mean_dim", "min", "min_dim", "nll_loss", "norm",
+    "outer", "prod", "prod_dim", "reshape_copy", "rpow", "scatter", "scatter_add",
+    "scatter_value", "softmax", "stack", "std", "sum", "sum_dim", "topk_indices",
+    "topk_values", "tril", "triu", "var"
+})  # fmt: skip
+"""Ops whose output torch allocates row-major whatever their inputs' layout."""
+
+
+EINSUM: frozenset[str] = frozenset({"einsum_mul", "einsum_permute", "einsum_sum", "einsum_view"})
+
+
+def record_layout(result: Any, spec: OpSpec, args: tuple) -> None:
+    """Give the result of op ``spec`` (not a view op) the strides torch's has: an elementwise
+    op keeps its inputs' layout, ``clone``-like ops the input's, others are row-major; an op
+    not known here makes the layout unknown (a string), for which :func:`strides` raises."""
+    name = spec.name
+    if name in EINSUM:  # its layout follows torch's contraction path, even on row-major inputs
+        result._strides = "einsum"
+        return
+    for a in args:  # this runs for every op: the row-major case returns at once
+        if isinstance(a, TensorBase) and a._strides is not None:
+            break
+    else:
+        return
+    if name in CONTIGUOUS:
+        return
+    if name not in ELEMENTWISE and name not in LIKE_INPUT:
+        result._strides = name
+        return
+    inputs = [a for a in args if isinstance(a, TensorBase)]
+    unknown = [a._strides for a in inputs if isinstance(a._strides, str)]
+    if unknown:
+        result._strides = unknown[0]
+        return
+    shape = _shape(result)
+    if name in LIKE_INPUT:
+        computed = _strides.like_strides(shape, strides(inputs[0]))
+    else:
+        computed = _strides.elementwise_strides(shape, [(_shape(a), strides(a)) for a in inputs])
+    result._strides = _layout_of(shape, computed)
+
+
+def contiguous_layout(tensor: Any) -> Any:
+    """``tensor`` marked row-major (``contiguous()``'s copy)."""
+    tensor._strides = None
+    return tensor
+
+
+def _like_layout(tensor: Any) -> tuple[int, ...] | None:
+    """The layout ``empty_like(tensor)`` has (None: row-major)."""
+    if tensor._strides is None:
+        return None
+    shape = _shape(tensor)
+    return _layout_of(shape, _strides.like_strides(shape, strides(tensor)))
+
+
+def drawn_in_order(draw: Callable[[tuple[int, ...]], Any], tensor: Any, like: bool) -> Any:
+    """``draw(shape)``'s values (an array) placed as torch's random fill places them in
+    ``tensor`` (``like``: in ``empty_like(tensor)``): in memory order, so a fill of a
+    transposed tensor is the transpose of a fill of a row-major one.
+
+    >>> import fdiff.torch as torch
+    >>> drawn_in_order(lambda shape: np.arange(6).reshape(shape), torch.zeros(3, 2).t(), False)
+    array([[0, 2, 4],
+           [1, 3, 5]])
+    """
+    layout = _like_layout(tensor) if like else tensor._strides and strides(tensor)
+    shape = _shape(tensor)
+    if layout is None:
+        return draw(shape)
+    order = _strides.memory_order(layout)
+    values = draw(tuple(shape[d] for d in order))
+    return np.transpose(np.asarray(values), np.argsort(order))
+
+
+def like_layout(result: Any, input: Any) -> Any:
+    """``result`` (a new tensor of ``input``'s shape) given ``empty_like(input)``'s layout, as
+    torch's ``*_like`` functions give it."""
+    result._strides = _like_layout(input)
+    return result
+
+
+def viewable(tensor: Any, shape: tuple[int, ...]) -> bool:
+    """Whether ``tensor.view(shape)`` exists."""
+    if tensor._strides is None:
+        return True
+    return _strides.view_strides(_shape(tensor), strides(tensor), shape) is not None
 
 
 def overlaps(tensor: Any) -> bool:
     """Whether two elements of the view share one storage element (an ``expand``)."""
     if tensor._view is None or all(spec is not shape_ops.expand for spec, _ in tensor._view.chain):
         return False
-    positions = _positions(tensor).reshape(-1)
+    base = tensor._view.base
+    flat = np.arange(math.prod(base.shape)).reshape(tuple(base.shape))
+    positions = np.asarray(replay_chain(flat, tensor._view.chain)).reshape(-1)
     return len(np.unique(positions)) != positions.size
-
-
-def view_strides(
-    old_shape: tuple[int, ...], old_strides: tuple[int, ...], new_shape: tuple[int, ...]
-) -> tuple[int, ...] | None:
-    """The strides of ``view(new_shape)`` on a tensor with these shape and strides, or None
-    when no strides give that view (torch's ``computeStride``)."""
-    if math.prod(old_shape) == 0 or not old_shape:
-        return contiguous_strides(new_shape)
-    new_strides = [0] * len(new_shape)
-    view_d = len(new_shape) - 1
-    chunk_base_stride = old_strides[-1]
-    tensor_numel = view_numel = 1
-    for tensor_d in reversed(range(len(old_shape))):
-        tensor_numel *= old_shape[tensor_d]
-        if tensor_d == 0 or (
-            old_shape[tensor_d - 1] != 1
-            and old_strides[tensor_d - 1] != tensor_numel * chunk_base_stride
-        ):
-            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
-                new_strides[view_d] = view_numel * chunk_base_stride
-                view_numel *= new_shape[view_d]
-                view_d -= 1
-            if view_numel != tensor_numel:
-                return None
-            if tensor_d > 0:
-                chunk_base_stride = old_strides[tensor_d - 1]
-                tensor_numel = view_numel = 1
-    return tuple(new_strides) if view_d == -1 else None
-
-
-def viewable(tensor: Any, shape: tuple[int, ...]) -> bool:
-    """Whether ``tensor.view(shape)`` exists (a tensor that owns its storage always has one)."""
-    if tensor._view is None:
-        return True
-    return view_strides(tuple(tensor.shape), strides(tensor), shape) is not None

@@ -6,6 +6,11 @@ JAX arrays (:func:`~fdiff.torch._traced.as_jax_function`).
 torch's. ``functional_call`` runs a module with some parameters and buffers swapped, and
 ``stack_module_state`` stacks the state of identical modules (for ``vmap`` over ensembles).
 
+Inside JAX's own transforms: :func:`params` and :func:`buffers` give a module's state as dicts
+of JAX arrays keyed by ``state_dict`` names, and ``functional_call`` takes them (and JAX arrays
+as arguments), so ``jax.grad``, ``jax.vmap`` or an optax step under ``jax.jit`` differentiate
+and update a module's parameters as a pytree; ``module.load_state_dict`` takes them back.
+
 Differences, each raising :class:`~fdiff.torch.UnsupportedError` rather than computing something
 else: a transform applied to tensors that require grad, or of a function that reads tensors
 requiring grad from outside its arguments (a model's parameters: torch records through the
@@ -29,6 +34,7 @@ from typing import Any
 
 import jax
 
+from fdiff.torch import _interop
 from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._grad_mode import is_grad_enabled, set_grad_enabled
 from fdiff.torch._shape import stack
@@ -36,6 +42,7 @@ from fdiff.torch._tensor_base import TensorBase
 from fdiff.torch._traced import as_jax_function, to_arrays, to_tensors
 
 __all__ = [
+    "buffers",
     "functional_call",
     "grad",
     "grad_and_value",
@@ -43,6 +50,7 @@ __all__ = [
     "jacfwd",
     "jacrev",
     "jvp",
+    "params",
     "stack_module_state",
     "vjp",
     "vmap",
@@ -250,7 +258,17 @@ def vmap(
     ``in_axes``/``out_axes``). ``chunk_size`` changes nothing but memory in torch: accepted."""
     _check_randomness(randomness)
     axes = tuple(in_dims) if isinstance(in_dims, list) else in_dims
-    return _transformed("vmap", func, lambda fn: jax.vmap(fn, in_axes=axes, out_axes=out_dims))
+
+    def transform(fn: Callable[..., Any]) -> Callable[..., Any]:
+        mapped = jax.vmap(fn, in_axes=axes, out_axes=out_dims)
+
+        def run(*args: Any) -> Any:
+            with _interop.vmap_randomness(randomness):
+                return mapped(*args)
+
+        return run
+
+    return _transformed("vmap", func, transform)
 
 
 # --- module state -----------------------------------------------------------------------------
@@ -293,7 +311,9 @@ def functional_call(
     tie_weights: bool = True,
     strict: bool = False,
 ) -> Any:
-    """Call ``module`` with the named parameters and buffers replaced by the given tensors.
+    """Call ``module`` with the named parameters and buffers replaced by the given tensors or JAX
+    arrays (concrete or traced: the call runs inside ``jax.jit``, ``jax.grad``, ``jax.vmap``).
+    JAX arrays among ``args`` and ``kwargs`` become tensors; the result is the module's.
 
     >>> import fdiff.torch as torch
     >>> layer = torch.nn.Linear(2, 1)
@@ -301,8 +321,6 @@ def functional_call(
     >>> functional_call(layer, state, (torch.tensor([1.0, 2.0]),))
     tensor([3.])
     """
-    if strict:
-        raise UnsupportedError("torch.func.functional_call(strict=True)")
     dicts = (
         [parameter_and_buffer_dicts]
         if isinstance(parameter_and_buffer_dicts, Mapping)
@@ -317,12 +335,105 @@ def functional_call(
                 "is ambiguous"
             )
         merged.update(d)
+    groups = _state_names(module)
+    if tie_weights:
+        _tie(merged, groups)
+    if strict:
+        _check_strict(module, merged, groups)
     if args is None:
         args = ()
     elif not isinstance(args, tuple):
         args = (args,)
-    with _swapped(module, merged):
-        return module(*args, **(kwargs or {}))
+    wrapped: dict[int, Any] = {}  # one tensor per value: tied names share it
+    tensors = {}
+    for name, value in merged.items():
+        if id(value) not in wrapped:
+            wrapped[id(value)] = _as_tensor(value)
+        tensors[name] = wrapped[id(value)]
+    with _swapped(module, tensors):
+        result = module(*_as_tensors(args), **_as_tensors(kwargs or {}))
+    for name, value in merged.items():
+        if isinstance(value, jax.Array) and tensors[name]._value is not value:
+            raise _interop.unsupported(
+                f"an in-place update of `{name}` inside functional_call given a JAX array",
+                "JAX arrays are immutable, so the update would be lost; pass fdiff tensors (their "
+                "update is kept, as torch's functional_call keeps it) or call module.eval()",
+            )
+    return result
+
+
+def _state_names(module: Any) -> list[list[str]]:
+    """Every parameter and buffer name of ``module``, grouped: names sharing one tensor (tied
+    weights) form one group, in the order ``state_dict`` lists them."""
+    groups: dict[int, list[str]] = {}
+    for prefix, owner in module.named_modules():
+        for name, tensor in (*owner._parameters.items(), *owner._buffers.items()):
+            if tensor is not None:
+                groups.setdefault(id(tensor), []).append(f"{prefix}.{name}" if prefix else name)
+    return list(groups.values())
+
+
+def _tie(merged: dict[str, Any], groups: list[list[str]]) -> None:
+    """A value given for one of tied names replaces all of them (torch's ``tie_weights``)."""
+    for group in groups:
+        given = [name for name in group if name in merged]
+        if not given:
+            continue
+        value = merged[given[0]]
+        if any(merged[name] is not value for name in given):
+            raise ValueError(
+                f"functional_call got multiple values for keys {sorted(given)}, which are tied. "
+                "Consider using tie_weights=False"
+            )
+        merged.update((name, value) for name in group)
+
+
+def _check_strict(module: Any, merged: dict[str, Any], groups: list[list[str]]) -> None:
+    """torch's error for ``strict=True`` when the names do not match the module's state."""
+    names = [name for group in groups for name in group]
+    unexpected = [key for key in merged if key not in set(names)]
+    missing = [name for name in names if name not in merged]
+    errors = []
+    if unexpected:
+        errors.append("Unexpected key(s): " + ", ".join(f"'{k}'" for k in unexpected) + ".")
+    if missing:
+        errors.append("Missing key(s): " + ", ".join(f"'{k}'" for k in missing) + ".")
+    if errors:
+        raise RuntimeError(
+            f"Error(s) in reparametrizing for {type(module).__name__}:\n\t" + "\n\t".join(errors)
+        )
+
+
+def _as_tensor(value: Any) -> Any:
+    return _interop.from_jax(value) if isinstance(value, jax.Array) else value
+
+
+def _as_tensors(tree: Any) -> Any:
+    """The JAX arrays in ``tree`` (a tuple or dict of arguments) as tensors."""
+    return jax.tree_util.tree_map(_as_tensor, tree, is_leaf=lambda x: isinstance(x, TensorBase))
+
+
+def params(module: Any) -> dict[str, jax.Array]:
+    """``module``'s parameters as JAX arrays, by ``state_dict`` name: the pytree that
+    :func:`functional_call`, ``jax.grad`` and optax take, and ``load_state_dict`` takes back.
+
+    >>> import jax
+    >>> import fdiff.torch as torch
+    >>> layer = torch.nn.Linear(2, 1)
+    >>> jax.tree.map(jax.numpy.shape, params(layer))
+    {'bias': (1,), 'weight': (1, 2)}
+    """
+    return {name: p._value for name, p in module.named_parameters()}
+
+
+def buffers(module: Any) -> dict[str, jax.Array]:
+    """``module``'s buffers as JAX arrays, by ``state_dict`` name (see :func:`params`).
+
+    >>> import fdiff.torch as torch
+    >>> sorted(buffers(torch.nn.BatchNorm1d(3)))
+    ['num_batches_tracked', 'running_mean', 'running_var']
+    """
+    return {name: b._value for name, b in module.named_buffers()}
 
 
 def stack_module_state(models: Sequence[Any]) -> tuple[dict[str, Any], dict[str, Any]]:

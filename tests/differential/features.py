@@ -302,6 +302,7 @@ _ERRORS = {
     "in-place on a view of a leaf": "x0[0].add_(1)",
     "in-place on an expanded view": "v0 = x0 * 1\nv0.expand(2, 2, 3).add_(1)",
     "in-place on an output of unbind": "v0 = (x0 * 1).unbind()\nv0[1].mul_(2)",
+    "view of an elementwise op's transposed result": "v0 = (x0.t() * 2).view(-1)",
     # in a function: the program keeps no such view, which torch refuses to even observe
     "an output of split whose base changed": (
         "def f0(v):\n    parts = v.split(1)\n    v.add_(1)\n    return parts[0] * 2\n"
@@ -324,6 +325,14 @@ v6 = F.binary_cross_entropy_with_logits(x0, x2.abs().expand(2, 3) / 2) + F.mse_l
 weigh(v0, v1, v2, v3, v4, v5, v6).backward()
 """
 
+_LAYOUTS = """
+v0 = (x0.t() * 2).contiguous().view(-1)
+v1 = (x0.t().exp() + 1).reshape(-1) + x0.t().clone().flatten()
+v2 = torch.tensor([*(x0.t() * 2).stride(), *(x1 + x0.t()[:, :1]).stride()])
+v3 = torch.tensor([(x0.t() > 0).is_contiguous(), (x0.t() @ x0).is_contiguous()])
+weigh(v0, v1).backward()
+"""
+
 _I = np.array([[1, 0, -2], [3, 0, 1]], np.int64)
 _LABELS = np.array([1, 0], np.int64)
 
@@ -340,6 +349,7 @@ FEATURES: dict[str, Program] = {
     ),
     "in-place ops on clones": feature(_IN_PLACE, x0=A, x1=B),
     "in-place ops through views": feature(_VIEWS_IN_PLACE, accumulation=4, x0=A, x1=B),
+    "memory layouts through ops": feature(_LAYOUTS, x0=A, x1=B),
     "detach and no_grad": feature(_DETACH_NO_GRAD, accumulation=6, x0=T),
     "retain_grad and retain_graph": feature(_RETAIN, x0=A, x1=B),
     "several backwards accumulate": feature(_SEVERAL_BACKWARDS, x0=A, x1=B),

@@ -12,10 +12,11 @@ custom_vjp residuals; every other ``ctx`` attribute travels as static data.
 
 What differs from torch, by construction: ``forward`` and ``backward`` run again when JAX traces
 them (side effects such as ``print`` repeat once per compilation), a tensor a ``forward`` reads
-from outside its arguments is a constant of the compiled program, and with
-``ctx.set_materialize_grads(False)`` an unused output's gradient arrives as zeros, not ``None``
-(JAX materializes every cotangent). A ``forward`` or ``backward`` that needs Python values of
-tensors (``.item()``, ``if x.sum() > 0``) cannot be traced: it runs on the host (see
+from outside its arguments is a constant of the compiled program, and each
+differentiable output is its own node, so ``backward`` runs once per output the gradient reaches,
+with the other outputs' gradients zeros (``None`` after ``ctx.set_materialize_grads(False)``, as
+torch passes for an output it does not reach). A ``forward`` or ``backward`` that needs Python
+values of tensors (``.item()``, ``if x.sum() > 0``) cannot be traced: it runs on the host (see
 :func:`_host_program`), first order only. Inside a ``torch.func`` transform, ``apply`` is the
 custom_vjp function itself (torch's functorch rule: only ``setup_context``-style Functions;
 ``vmap`` works without a ``vmap`` rule, where torch asks for ``generate_vmap_rule=True``).
@@ -49,12 +50,14 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.custom_derivatives import SymbolicZero
 
 from fdiff.torch import _caches
 from fdiff.torch._dispatch import _record
 from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._grad_mode import is_grad_enabled, set_grad_enabled
 from fdiff.torch._opspec import OpSpec
+from fdiff.torch._saving import hooks_active
 from fdiff.torch._tensor_base import TensorBase, new_tensor
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
@@ -289,7 +292,8 @@ def _traced_program(call: _Call) -> Callable[..., tuple]:
     def program(*arrays):
         return _traced_forward(call, arrays)[0]
 
-    def forward_rule(*arrays):
+    def forward_rule(*primals):
+        arrays = tuple(p.value for p in primals)
         outputs, ctx = _traced_forward(call, arrays)
         return outputs, (arrays, _residuals(ctx))
 
@@ -299,13 +303,26 @@ def _traced_program(call: _Call) -> Callable[..., tuple]:
             # torch's once_differentiable gradient requires grad only through grad_outputs
             arrays, saved = jax.lax.stop_gradient((arrays, saved))
         ctx = _restored(saved)
-        grads = tuple(None if c.dtype == jax.dtypes.float0 else new_tensor(c) for c in cotangents)
+        grads = tuple(_grad_output(c, ctx.materialize_grads) for c in cotangents)
         with set_grad_enabled(False):
             result = call.function.backward(ctx, *grads)
         return _input_gradients(call, arrays, result)
 
-    program.defvjp(forward_rule, backward_rule)
+    # symbolic zeros: an output the backward does not reach has no gradient (None for torch's
+    # ``set_materialize_grads(False)``)
+    program.defvjp(forward_rule, backward_rule, symbolic_zeros=True)
     return program
+
+
+def _grad_output(cotangent: Any, materialize: bool) -> TensorBase | None:
+    """One output's gradient as ``backward`` receives it: zeros (or ``None`` when not
+    materialized) for an output the backward does not reach, ``None`` for an integer output."""
+    if isinstance(cotangent, SymbolicZero):
+        aval = cotangent.aval
+        if not materialize or aval.dtype == jax.dtypes.float0:
+            return None
+        return new_tensor(jnp.zeros(aval.shape, aval.dtype))
+    return None if cotangent.dtype == jax.dtypes.float0 else new_tensor(cotangent)
 
 
 def _host_program(call: _Call) -> Callable[..., tuple]:
@@ -317,10 +334,15 @@ def _host_program(call: _Call) -> Callable[..., tuple]:
     def host_forward(*arrays):
         return _traced_forward(call, tuple(jnp.asarray(a) for a in arrays))[0]
 
-    def host_backward(arrays, cotangents):
+    def host_backward(unreached, arrays, cotangents):
         arrays = tuple(jnp.asarray(a) for a in arrays)
         ctx = _traced_forward(call, arrays)[1]
-        grads = tuple(new_tensor(jnp.asarray(c)) for c in cotangents)
+        grads = tuple(
+            _grad_output(
+                SymbolicZero(jax.typeof(c)) if gone else jnp.asarray(c), ctx.materialize_grads
+            )
+            for c, gone in zip(cotangents, unreached, strict=True)
+        )
         with set_grad_enabled(False):
             result = call.function.backward(ctx, *grads)
         inexact = (
@@ -332,12 +354,19 @@ def _host_program(call: _Call) -> Callable[..., tuple]:
     def program(*arrays):
         return _host_call(host_forward, shapes, *arrays)
 
-    def forward_rule(*arrays):
+    def forward_rule(*primals):
+        arrays = tuple(p.value for p in primals)
         return _host_call(host_forward, shapes, *arrays), arrays
 
     def backward_rule(arrays, cotangents):
         inexact = [a for a in arrays if jnp.issubdtype(a.dtype, jnp.inexact)]
-        grads = iter(_host_call(host_backward, tuple(inexact), arrays, cotangents))
+        unreached = tuple(isinstance(c, SymbolicZero) for c in cotangents)
+        cotangents = tuple(
+            jnp.zeros(c.aval.shape, c.aval.dtype) if isinstance(c, SymbolicZero) else c
+            for c in cotangents
+        )
+        host = functools.partial(host_backward, unreached)
+        grads = iter(_host_call(host, tuple(inexact), arrays, cotangents))
         return tuple(
             next(grads)
             if jnp.issubdtype(a.dtype, jnp.inexact)
@@ -345,7 +374,7 @@ def _host_program(call: _Call) -> Callable[..., tuple]:
             for a in arrays
         )
 
-    program.defvjp(forward_rule, backward_rule)
+    program.defvjp(forward_rule, backward_rule, symbolic_zeros=True)
     return program
 
 
@@ -456,6 +485,10 @@ class Function:
         output = _run_forward(cls, ctx, list(args))
         if not (any(needs) and is_grad_enabled()):
             return output
+        if hooks_active():  # torch packs what ctx.save_for_backward saved: not replayed here
+            raise UnsupportedError(
+                "torch.autograd.graph.saved_tensors_hooks (around a custom autograd.Function)"
+            )
         outputs = _as_tuple(output)
         call = _Call(cls, tuple(_static(a) for a in args), needs, 0)
         avals = tuple(jax.ShapeDtypeStruct(v.shape, v.dtype) for v in inputs)

@@ -5,7 +5,9 @@ A single tensor ``inputs`` gives single results; a tuple gives tuples (and a Jac
 of outputs is a tuple, per output, of tuples per input). The results do not require grad, as
 torch's without ``create_graph``. ``vectorize`` only changes how torch loops, so it is accepted;
 ``strategy="forward-mode"`` uses ``jax.jacfwd`` (torch requires ``vectorize=True`` for it).
-``create_graph=True`` and ``strict=True`` raise :class:`~fdiff.torch.UnsupportedError`.
+With ``create_graph=True`` or ``strict=True`` the results come from torch's own algorithm on the
+recorded autograd instead (:mod:`._functional_graph`): they carry a graph, and independent
+outputs raise, exactly where torch's do.
 
 >>> import fdiff.torch as torch
 >>> jacobian(lambda x: x**2, torch.tensor([1.0, 3.0]))
@@ -22,20 +24,13 @@ from typing import Any
 
 import jax
 
-from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._tensor_base import TensorBase
 from fdiff.torch._traced import as_jax_function, to_tensors
+from fdiff.torch.autograd import _functional_graph as on_graph
 
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 _STRATEGIES = ("forward-mode", "reverse-mode")
-
-
-def _check(name: str, create_graph: bool, strict: bool) -> None:
-    if create_graph:
-        raise UnsupportedError(f"torch.autograd.functional.{name}(create_graph=True)")
-    if strict:
-        raise UnsupportedError(f"torch.autograd.functional.{name}(strict=True)")
 
 
 def _as_tuple(inputs: Any) -> tuple[tuple, bool]:
@@ -53,13 +48,27 @@ def _values(tensors: tuple) -> tuple:
     return tuple(t.detach()._value for t in tensors)
 
 
-def _strategy(strategy: str, vectorize: bool) -> Callable[..., Any]:
+def _strategy(strategy: str, vectorize: bool, create_graph: bool, strict: bool) -> Callable:
+    """The JAX transform of ``strategy``, after torch's checks of the combination."""
     if strategy not in _STRATEGIES:
-        raise ValueError(
-            f'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
-            f"function has a single output, use reverse-mode.. Got {strategy}."
+        raise AssertionError(
+            'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
+            'function has more outputs than inputs, "forward-mode" tends to be more performant. '
+            'Otherwise, prefer to use "reverse-mode".'
         )
     if strategy == "forward-mode":
+        if create_graph:
+            raise NotImplementedError(
+                "torch.autograd.functional.jacobian: `create_graph=True` and "
+                '`strategy="forward-mode"` are not supported together (yet). Please either set '
+                '`create_graph=False` or `strategy="reverse-mode"`.'
+            )
+        if strict:
+            raise RuntimeError(
+                "torch.autograd.functional.jacobian: `strict=True` and "
+                '`strategy="forward-mode"` are not supported together (yet). Please either set '
+                '`strict=False` or `strategy="reverse-mode"`.'
+            )
         if not vectorize:
             raise NotImplementedError(
                 "Computing Jacobian using forward-AD or forward-over-reverse Hessian is"
@@ -78,8 +87,9 @@ def jacobian(
     strategy: str = "reverse-mode",
 ) -> Any:
     """The Jacobian of ``func`` at ``inputs``: per output, per input, ``out.shape + in.shape``."""
-    _check("jacobian", create_graph, strict)
-    transform = _strategy(strategy, vectorize)
+    transform = _strategy(strategy, vectorize, create_graph, strict)
+    if create_graph or strict:
+        return on_graph.jacobian(func, inputs, create_graph, strict, vectorize)
     tensors, inputs_tuple = _as_tuple(inputs)
     values = _values(tensors)
     outputs = jax.eval_shape(as_jax_function(func), *values)
@@ -100,8 +110,9 @@ def hessian(
     outer_jacobian_strategy: str = "reverse-mode",
 ) -> Any:
     """The Hessian of a scalar ``func``: a tensor, or a tuple of tuples for tuple inputs."""
-    _check("hessian", create_graph, strict)
-    outer = _strategy(outer_jacobian_strategy, vectorize)
+    outer = _strategy(outer_jacobian_strategy, vectorize, create_graph, strict)
+    if create_graph or strict:
+        return on_graph.hessian(func, inputs, create_graph, strict, vectorize)
     tensors, inputs_tuple = _as_tuple(inputs)
     values = _values(tensors)
     argnums = tuple(range(len(values)))
@@ -133,7 +144,8 @@ def vjp(
     strict: bool = False,
 ) -> tuple[Any, Any]:
     """``(func(inputs), v^T J)``, the VJP shaped like ``inputs``."""
-    _check("vjp", create_graph, strict)
+    if create_graph or strict:
+        return on_graph.vjp(func, inputs, v, create_graph, strict)
     tensors, inputs_tuple = _as_tuple(inputs)
     output, pullback = jax.vjp(as_jax_function(func), *_values(tensors))
     outputs, outputs_tuple = _as_tuple(output)
@@ -150,7 +162,8 @@ def jvp(
     strict: bool = False,
 ) -> tuple[Any, Any]:
     """``(func(inputs), J v)``, the JVP shaped like the output."""
-    _check("jvp", create_graph, strict)
+    if create_graph or strict:
+        return on_graph.jvp(func, inputs, v, create_graph, strict)
     tensors, inputs_tuple = _as_tuple(inputs)
     values = _values(tensors)
     output, tangent = jax.jvp(as_jax_function(func), values, _vector(v, inputs_tuple, values))
@@ -158,7 +171,9 @@ def jvp(
 
 
 def _second_order(name: str, func, inputs, v, create_graph, strict, order: str):
-    _check(name, create_graph, strict)
+    if create_graph or strict:
+        on_graph_order = on_graph.hvp if order == "hvp" else on_graph.vhp
+        return on_graph_order(func, inputs, v, create_graph, strict)
     tensors, inputs_tuple = _as_tuple(inputs)
     values = _values(tensors)
     if v is None and any(x.size != 1 for x in values):

@@ -1,7 +1,7 @@
 """Argument handling shared by ``nn.functional``'s functions and the layers.
 
->>> pair(3, "kernel_size")
-(3, 3)
+>>> module_pair(3), module_pair([1])
+((3, 3), (1,))
 """
 
 from __future__ import annotations
@@ -18,23 +18,60 @@ def functional(function: F) -> F:
     return refusing_unknown_keywords(function, f"torch.nn.functional.{function.__name__}")
 
 
-def pair(
-    value: Any, name: str, function: str = "conv2d", expand_one: bool = False
-) -> tuple[int, int]:
-    """``value``, an int or a pair of ints >= 0, as a pair; with ``expand_one`` (torch's
-    functions' ``int[2]`` arguments) a sequence of one int too.
+def module_pair(value: Any) -> tuple[Any, ...]:
+    """torch's ``_pair`` in the layers' constructors: an int twice, a sequence as a tuple
+    (``Conv2d(padding=[1])`` keeps ``(1,)``: ``conv2d`` reads one value as both)."""
+    return (value, value) if isinstance(value, int) else tuple(value)
 
-    >>> pair([2], "stride", "avg_pool2d", expand_one=True)
+
+def int_list(value: Any, name: str, function: str, position: int) -> tuple[int, ...]:
+    """``value`` as torch's argument parser reads an ``int[2]``: an int (twice) or a sequence
+    of ints; anything else (a float, a bool) is torch's ``TypeError``."""
+    where = f"{function}(): argument '{name}' (position {position}) must be tuple of ints"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value, value)
+    if not isinstance(value, list | tuple):
+        raise TypeError(f"{where}, not {type(value).__name__}")
+    for i, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise TypeError(f"{where}, but found element of type {type(item).__name__} at pos {i}")
+    return tuple(value)
+
+
+def conv_param(value: Any, name: str, dims: int, position: int) -> tuple[int, ...]:
+    """A convolution's ``stride``/``padding``/``dilation`` for a kernel of ``dims`` dims: one
+    value serves every dim; another count is torch's error.
+
+    >>> conv_param([2], "stride", 2, 4)
     (2, 2)
     """
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if expand_one and len(pair) == 1:
-        pair = pair * 2
-    if len(pair) != 2 or not all(isinstance(v, int) and v >= 0 for v in pair):
-        raise ValueError(
-            f"{function}: `{name}` must be an int or a pair of ints >= 0, got {value!r}"
+    values = int_list(value, name, "conv2d", position)
+    if len(values) == 1:
+        return values * dims
+    if len(values) != dims:
+        raise RuntimeError(
+            f"expected {name} to be a single integer value or a list of {dims} values to match "
+            f"the convolution dimensions, but got {name}={list(values)}"
         )
-    return pair  # type: ignore[return-value]
+    return values
+
+
+def pool_param(value: Any, name: str, function: str, position: int) -> tuple[int, int]:
+    """A pooling's ``kernel_size``/``stride``/``padding``/``dilation``: an int or one or two
+    ints, as torch's ``max_pool2d``/``avg_pool2d`` take them.
+
+    >>> pool_param([2], "stride", "avg_pool2d", 3)
+    (2, 2)
+    """
+    values = int_list(value, name, function, position)
+    if len(values) == 1:
+        return values * 2  # type: ignore[return-value]
+    if len(values) != 2:
+        omitted = "omitted, " if name == "stride" else ""
+        raise RuntimeError(
+            f"{function}: {name} must either be {omitted}a single int, or a tuple of two ints"
+        )
+    return values  # type: ignore[return-value]
 
 
 def check_reduction(reduction: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _dtypes, _random
+from fdiff.torch import _dtypes, _random, _views
 from fdiff.torch import _layer_ops as layer_ops
 from fdiff.torch import _ops as ops
 from fdiff.torch._dispatch import apply
@@ -24,7 +24,7 @@ from fdiff.torch._layer_ops import batch_statistics
 from fdiff.torch._math import relu as torch_relu
 from fdiff.torch._tensor import Tensor
 from fdiff.torch._tensor_base import new_tensor
-from fdiff.torch.nn._arguments import functional, pair
+from fdiff.torch.nn._arguments import functional, pool_param
 
 
 @functional
@@ -38,7 +38,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     storage = input.dtype.storage()
     if p == 1:
         return in_place_or_not(input, input * new_tensor(jnp.zeros((), storage)), inplace)
-    keep = _random.default_generator.bernoulli_scalar(tuple(input.shape), 1 - p)
+    keep = _views.drawn_in_order(  # torch fills empty_like(input) in memory order
+        lambda shape: _random.default_generator.bernoulli_scalar(shape, 1 - p), input, like=True
+    )
     noise = keep.astype(storage) / storage.type(1 - p)  # torch: noise.div_(1 - p)
     return in_place_or_not(input, input * new_tensor(jnp.asarray(noise)), inplace)
 
@@ -196,19 +198,18 @@ def _pool_geometry(
     them (``ceil_mode`` keeps a last window that starts inside the input or left padding)."""
     if input.dim() not in (3, 4):
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
-    kernel, pad, dil = (
-        pair(value, name, function, expand_one=True)
-        for value, name in (
-            (kernel_size, "kernel_size"),
-            (padding, "padding"),
-            (dilation, "dilation"),
-        )
-    )
+    kernel = pool_param(kernel_size, "kernel_size", function, 2)
     omitted = stride is None or stride in ([], ())
-    stride = kernel if omitted else pair(stride, "stride", function, expand_one=True)
+    stride = kernel if omitted else pool_param(stride, "stride", function, 3)
+    pad = pool_param(padding, "padding", function, 4)
+    dil = pool_param(dilation, "dilation", function, 5)
     out_size, paddings = [], []
     for n, k, s, p, d in zip(input.shape[-2:], kernel, stride, pad, dil, strict=True):
-        if p > (d * (k - 1) + 1) // 2:
+        if s == 0:
+            raise RuntimeError("stride should not be zero")
+        if p < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
+        if p > int((d * (k - 1) + 1) / 2):  # C++ division: truncated toward zero
             raise RuntimeError(
                 "pad should be at most half of effective kernel size, but got "
                 f"pad={p}, kernel_size={k} and dilation={d}"
@@ -219,6 +220,13 @@ def _pool_geometry(
             out -= 1
         out_size.append(out)
         paddings.append((p, max(p, (out - 1) * s + d * (k - 1) + 1 - n - p)))
+    for what, short, values in (("kernel size", "k", kernel), ("stride", "d", stride),
+                                ("dilation", "dilation", dil)):  # fmt: skip
+        if min(values) <= 0:
+            raise RuntimeError(
+                f"{what} should be greater than zero, but got {short}H: {values[0]} "
+                f"{short}W: {values[1]}"
+            )
     return kernel, stride, tuple(paddings), dil, tuple(out_size)
 
 

@@ -12,7 +12,7 @@ from fdiff.torch._creation import zeros
 from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._tensor import Tensor
 from fdiff.torch.nn import functional as F
-from fdiff.torch.nn._arguments import pair
+from fdiff.torch.nn._arguments import module_pair
 from fdiff.torch.nn.linear import reset_weight_and_bias
 from fdiff.torch.nn.modules import Module
 from fdiff.torch.nn.parameter import Parameter
@@ -40,10 +40,11 @@ class Conv2d(Module):
             raise ValueError("in_channels must be divisible by groups")
         if out_channels % groups:
             raise ValueError("out_channels must be divisible by groups")
-        kernel = pair(kernel_size, "kernel_size")
+        kernel = module_pair(kernel_size)
+        _check_kernel(out_channels, in_channels // groups, kernel)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel
-        self.stride, self.dilation = pair(stride, "stride"), pair(dilation, "dilation")
-        self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
+        self.stride, self.dilation = module_pair(stride), module_pair(dilation)
+        self.padding = padding if isinstance(padding, str) else module_pair(padding)
         self.groups, self.padding_mode = groups, padding_mode
         self.weight = Parameter(zeros(out_channels, in_channels // groups, *kernel))
         self.register_parameter("bias", Parameter(zeros(out_channels)) if bias else None)
@@ -59,12 +60,26 @@ class Conv2d(Module):
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"stride={self.stride}"
         )
-        if self.padding != (0, 0):
+        if self.padding != (0,) * len(self.padding):
             text += f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * len(self.dilation):
             text += f", dilation={self.dilation}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
         return text
+
+
+def _check_kernel(out_channels: int, in_channels: int, kernel: tuple) -> None:
+    """torch's errors for a kernel size its weight cannot have (raised making the weight)."""
+    size = [out_channels, in_channels, *kernel]
+    for position, value in enumerate(kernel, start=2):
+        if not isinstance(value, int):  # a bool is an int here
+            raise TypeError(
+                f"empty(): argument 'size' failed to unpack the object at pos {position + 1} with "
+                f'error "type must be tuple of ints,but got {type(value).__name__}"'
+            )
+    for value in size:
+        if value < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {value}: {size}")

@@ -10,16 +10,17 @@ tensor(1.4100, grad_fn=<BinaryCrossEntropyWithLogitsBackward0>)
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-from fdiff.torch import _dtypes
+from fdiff.torch import _dtypes, _math
 from fdiff.torch import _nn_ops as nn_ops
 from fdiff.torch import _ops as ops
 from fdiff.torch._dispatch import apply
-from fdiff.torch._math import log_softmax, sigmoid, softmax, tanh
+from fdiff.torch._math import sigmoid, tanh
 from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
-from fdiff.torch.nn._arguments import functional, pair
+from fdiff.torch.nn._arguments import conv_param, functional
 from fdiff.torch.nn._layer_functions import (
     avg_pool2d,
     batch_norm,
@@ -74,13 +75,32 @@ __all__ = [
 __getattr__ = missing_names(__name__, "torch.nn.functional")
 
 
-def _padding(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, int]) -> tuple:
+def _padding(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple:
     if padding == "valid":
-        return ((0, 0), (0, 0))
+        return ((0, 0),) * len(kernel)
     if padding == "same":
         total = [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]
         return tuple((t // 2, t - t // 2) for t in total)
-    return tuple((p, p) for p in pair(padding, "padding", expand_one=True))
+    return tuple((p, p) for p in conv_param(padding, "padding", len(kernel), 5))
+
+
+def _conv_params(weight: Tensor, stride: Any, padding: Any, dilation: Any) -> tuple:
+    """``conv2d``'s stride, padding pairs and dilation, checked in torch's order."""
+    dims = weight.dim() - 2
+    stride = conv_param(stride, "stride", dims, 4)
+    if not isinstance(padding, str):
+        conv_param(padding, "padding", dims, 5)
+    dilation = conv_param(dilation, "dilation", dims, 6)
+    if 0 in dilation:
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    pads = _padding(padding, tuple(weight.shape[2:]), dilation)
+    if min(p for side in pads for p in side) < 0:
+        raise RuntimeError("negative padding is not supported")
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(dilation) < 0:
+        raise RuntimeError("dilation should be greater than zero")
+    return stride, pads, dilation
 
 
 @functional
@@ -96,6 +116,7 @@ def conv2d(
     """2-D convolution over NCHW input with OIHW weight (torch's layouts)."""
     if input.dim() == 3:
         return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups)[0]
+    stride, padding, dilation = _conv_params(weight, stride, padding, dilation)
     if input.dim() != 4 or weight.dim() != 4:
         raise RuntimeError(
             f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: "
@@ -107,17 +128,42 @@ def conv2d(
             f"{list(input.shape)} to have {weight.shape[1] * groups} channels, but got "
             f"{input.shape[1]} channels instead"
         )
-    dil = pair(dilation, "dilation", expand_one=True)
     return apply(
         nn_ops.conv2d,
         input,
         weight,
         bias,
-        stride=pair(stride, "stride", expand_one=True),
-        padding=_padding(padding, tuple(weight.shape[2:]), dil),
-        dilation=dil,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
         groups=groups,
     )
+
+
+def _softmax_args(input: Tensor, dim: int | None, dtype: Any, name: str, stacklevel: int):
+    """``input`` in ``dtype`` and the dim, as torch.nn.functional's softmaxes take them: no
+    dim picks torch's implicit one (0 for 0-, 1- and 3-d input, else 1) with its warning."""
+    if dim is None:
+        warnings.warn(
+            f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+            "include dim=X as an argument.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+        dim = 0 if input.dim() in (0, 1, 3) else 1
+    return (input if dtype is None else input.to(dtype)), dim
+
+
+# softmax and log_softmax are torch Python functions with these exact signatures: any other
+# keyword (NumPy's ``axis=``) is Python's TypeError, as in torch.
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
+    """``torch.nn.functional.softmax``: ``exp(x) / exp(x).sum(dim)``, computed stably."""
+    return _math.softmax(*_softmax_args(input, dim, dtype, "softmax", _stacklevel))
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
+    """``torch.nn.functional.log_softmax``: ``x - logsumexp(x, dim)``."""
+    return _math.log_softmax(*_softmax_args(input, dim, dtype, "log_softmax", _stacklevel))
 
 
 @functional

@@ -12,11 +12,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
+import jax
+
 from fdiff.torch import _dtypes
 from fdiff.torch._args import check_device
 from fdiff.torch._errors import UnsupportedAttributeError, UnsupportedError
 from fdiff.torch._grad_mode import no_grad
 from fdiff.torch._inplace import overwrite
+from fdiff.torch._interop import from_jax
 from fdiff.torch._tensor import Tensor
 from fdiff.torch.nn import _module_hooks
 from fdiff.torch.nn.parameter import Parameter
@@ -255,7 +258,8 @@ class Module:
         return destination
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
-        """Copy parameters and buffers from ``state_dict`` (either engine's tensors)."""
+        """Copy parameters and buffers from ``state_dict`` (either engine's tensors, or JAX
+        arrays such as a pytree from :func:`fdiff.torch.func.params` trained in JAX)."""
         own = self.state_dict(keep_vars=True)
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]
@@ -286,6 +290,8 @@ class Module:
             for key, target in own.items():
                 if key in state_dict:
                     source = state_dict[key]
+                    if isinstance(source, jax.Array):  # a pytree trained in JAX (func.params)
+                        source = from_jax(source)
                     target.copy_(source if isinstance(source, Tensor) else Tensor(source.numpy()))
         return IncompatibleKeys(missing, unexpected)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fdiff.torch._interop import register_pytree
 from fdiff.torch._tensor import Tensor
 
 
@@ -22,3 +23,6 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+register_pytree(Parameter)
