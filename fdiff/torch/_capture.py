@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 from jax.core import ShapedArray
 
-from fdiff.torch import _caches, _graph, _opspec
+from fdiff.torch import _caches, _graph, _opspec, _saving
 from fdiff.torch import _ops as ops
 from fdiff.torch._deferred import output_aval
 from fdiff.torch._graph import AccumulateGrad, Node
@@ -196,6 +196,8 @@ def record(spec: OpSpec, values: list, static: dict | tuple, graph: bool = False
     ``graph``: the op is recorded for autograd and ``values`` are its edges (nodes of this trace,
     leaves, constants); the node is then also its tensor's ``grad_fn``."""
     if not STATE.enabled or spec in _NOT_CAPTURED or _opspec.OPS.get(spec.name) is not spec:
+        return None
+    if graph and _saving._hooks:  # under saved_tensors_hooks: its pack and unpack must run
         return None
     trace = current()
     if len(trace.nodes) >= MAX_TRACE:
