@@ -1,11 +1,18 @@
 """Benchmark: torch-style training loops on fdiff.torch against real PyTorch eager, same run.
 
-Two loops, each written once against a ``torch`` module argument and run under both:
+Three loops, each written once against a ``torch`` module argument and run under both:
 
 * ``linreg``: the seeds' style of linear regression, ``w`` and ``b`` requiring grad, a
   mean squared error, ``backward()``, a manual update under ``no_grad`` and ``grad.zero_()``;
-* ``mlp``: ``Linear(10, 32) -> ReLU -> Linear(32, 1)`` on 256x10 inputs, ``MSELoss``,
-  ``optim.SGD`` with momentum, ``zero_grad`` / ``backward`` / ``step``, 200 steps.
+* ``mlp-manual``: the MLP loop tutorials teach, ``Linear(10, 32) -> ReLU -> Linear(32, 1)`` on
+  256x10 inputs, MSE, ``with no_grad(): for p in params: p -= lr * p.grad; p.grad.zero_()``;
+* ``mlp``: the same MLP with ``MSELoss`` and ``optim.SGD`` with momentum, ``zero_grad`` /
+  ``backward`` / ``step``, 200 steps.
+
+fdiff runs twice: with step capture (``fdiff.torch._capture``, the default) and without it
+(``eager`` column: every op outside the graph dispatched on its own), so the table shows what
+capture gives in the same run. ``--sweep`` runs both MLP loops for hidden sizes 32, 128, 512,
+2048 at batch sizes 256 and 4096.
 
 Each step ends with ``loss.item()`` (the value a loop would log), so asynchronous dispatch
 cannot hide work. The first ``--warmup`` steps (fdiff compiles there, once per graph
@@ -73,15 +80,46 @@ def linreg_loop(torch: Any, steps: int) -> tuple[list[float], float]:
     return times, value
 
 
-def mlp_loop(torch: Any, steps: int) -> tuple[list[float], float]:
-    """A 2-layer MLP regression with ``optim.SGD``; per-step seconds and final loss."""
+def _mlp(torch: Any, hidden: int, batch: int) -> tuple[Any, Any, Any]:
+    """``Linear(10, hidden) -> ReLU -> Linear(hidden, 1)`` with the same weights in both
+    engines, and ``batch`` rows of inputs and targets."""
     data = np.random.default_rng(1)
-    x = torch.tensor(data.normal(size=(256, 10)).astype(np.float32))
-    y = torch.tensor(data.normal(size=(256, 1)).astype(np.float32))
-    model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))
+    x = torch.tensor(data.normal(size=(batch, 10)).astype(np.float32))
+    y = torch.tensor(data.normal(size=(batch, 1)).astype(np.float32))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(10, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
+    )
     with torch.no_grad():  # identical initial weights in both engines
         for p in model.parameters():
             p.copy_(torch.tensor(data.uniform(-0.3, 0.3, tuple(p.shape)).astype(np.float32)))
+    return model, x, y
+
+
+def mlp_manual_loop(
+    torch: Any, steps: int, hidden: int = 32, batch: int = 256
+) -> tuple[list[float], float]:
+    """The MLP with a hand-written update under ``no_grad``; per-step seconds and final loss."""
+    model, x, y = _mlp(torch, hidden, batch)
+    params = list(model.parameters())
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= 0.05 * p.grad
+                p.grad.zero_()
+        value = loss.item()
+        times.append(time.perf_counter() - start)
+    return times, value
+
+
+def mlp_loop(
+    torch: Any, steps: int, hidden: int = 32, batch: int = 256
+) -> tuple[list[float], float]:
+    """A 2-layer MLP regression with ``optim.SGD``; per-step seconds and final loss."""
+    model, x, y = _mlp(torch, hidden, batch)
     loss_fn = torch.nn.MSELoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     times = []
@@ -96,10 +134,13 @@ def mlp_loop(torch: Any, steps: int) -> tuple[list[float], float]:
     return times, value
 
 
-LOOPS: dict[str, Callable[[Any, int], tuple[list[float], float]]] = {
+LOOPS: dict[str, Callable[..., tuple[list[float], float]]] = {
     "linreg": linreg_loop,
+    "mlp-manual": mlp_manual_loop,
     "mlp": mlp_loop,
 }
+SWEEP_LOOPS = ("mlp-manual", "mlp")
+SWEEP = tuple((hidden, batch) for batch in (256, 4096) for hidden in (32, 128, 512, 2048))
 
 
 def _shape_loop(torch: Any, sizes: list[int]) -> list[float]:
@@ -215,6 +256,8 @@ def main() -> None:
     parser.add_argument("--only-shapes", action="store_true", help="only the shape loops")
     parser.add_argument("--creation", action="store_true", help="also zeros(500_000_000)")
     parser.add_argument("--cache-limits", help="PER_PROGRAM,TOTAL compiled shapes (fdiff)")
+    parser.add_argument("--sweep", action="store_true", help="the MLP loops at 8 sizes")
+    parser.add_argument("--sweep-steps", type=int, default=60, help="steps per sweep loop")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--child-creation", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -226,40 +269,79 @@ def main() -> None:
         return _run_creation(args.child_creation)
     if not args.only_shapes:
         fixed_loops(args)
+    if args.sweep:
+        sweep(args)
     shape_loops(args.shape_steps, args.compare_steps, args.sync_dispatch, args.cache_limits)
     if args.creation:
         creation()
 
 
-def fixed_loops(args: argparse.Namespace) -> None:
-    """The fixed-shape loops, both engines in this process, alternating."""
+def _engines() -> dict[str, tuple[Any, bool]]:
+    """Each engine's module, and whether fdiff's step capture is on."""
     import torch
 
     import fdiff.torch as fdiff_torch
 
     torch.set_num_threads(1)  # the loops are tiny; threads only add noise on a small machine
-    engines = {"fdiff": fdiff_torch, "torch": torch}
+    return {"fdiff": (fdiff_torch, True), "eager": (fdiff_torch, False), "torch": (torch, False)}
+
+
+def _time_loop(loop: Callable, args: argparse.Namespace, steps: int, **sizes: int) -> dict:
+    """Per engine: the best of ``args.repeats`` per-step medians, fdiff's slowest first step
+    (its compile), the final loss; engines alternate so that load hits them alike."""
+    from fdiff.torch import _capture
+
+    medians: dict[str, list[float]] = {}
+    first_steps, losses = [], {}
+    for _ in range(args.repeats):
+        for engine, (module, capture) in _engines().items():
+            _capture.STATE.enabled = capture
+            times, losses[engine] = loop(module, steps, **sizes)
+            medians.setdefault(engine, []).append(statistics.median(times[args.warmup :]))
+            if engine == "fdiff":
+                first_steps.append(times[0])
+    _capture.STATE.enabled = True
+    for engine in ("fdiff", "eager"):
+        np.testing.assert_allclose(losses[engine], losses["torch"], rtol=1e-4, atol=1e-6)
+    best = {engine: min(times) for engine, times in medians.items()}
+    return {**best, "first": max(first_steps)}
+
+
+def _row(name: str, best: dict) -> str:
+    return (
+        f"{name:16} {best['fdiff'] * 1e6:10.0f} {best['eager'] * 1e6:10.0f} "
+        f"{best['torch'] * 1e6:10.0f} {best['fdiff'] / best['torch']:7.2f} "
+        f"{best['eager'] / best['torch']:7.2f} {best['first'] * 1e3:10.1f}"
+    )
+
+
+_HEADER = (
+    f"{'loop':16} {'fdiff us':>10} {'eager us':>10} {'torch us':>10} {'ratio':>7} "
+    f"{'eager':>7} {'1st ms':>10}"
+)
+
+
+def fixed_loops(args: argparse.Namespace) -> None:
+    """The fixed-shape loops, all engines in this process, alternating."""
+    import torch
+
     print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}")
     dispatch = "sync" if args.sync_dispatch else "async (default)"
     print(f"{args.steps} steps, median of steps {args.warmup}.., best of {args.repeats} runs, "
-          f"JAX CPU dispatch {dispatch}\n")  # fmt: skip
-    print(f"{'loop':8} {'fdiff us/step':>14} {'torch us/step':>14} {'ratio':>7} "
-          f"{'fdiff 1st step ms':>18}")  # fmt: skip
+          f"JAX CPU dispatch {dispatch}; ratio: fdiff / torch, eager: fdiff without capture / "
+          f"torch\n")  # fmt: skip
+    print(_HEADER)
     for name, loop in LOOPS.items():
-        medians: dict[str, list[float]] = {e: [] for e in engines}
-        first_steps, losses = [], {}
-        for _ in range(args.repeats):
-            for engine, module in engines.items():
-                times, losses[engine] = loop(module, args.steps)
-                medians[engine].append(statistics.median(times[args.warmup :]))
-                if engine == "fdiff":
-                    first_steps.append(times[0])
-        np.testing.assert_allclose(losses["fdiff"], losses["torch"], rtol=1e-4, atol=1e-6)
-        fdiff_s, torch_s = min(medians["fdiff"]), min(medians["torch"])
-        print(
-            f"{name:8} {fdiff_s * 1e6:14.0f} {torch_s * 1e6:14.0f} {fdiff_s / torch_s:7.2f} "
-            f"{max(first_steps) * 1e3:18.1f}"
-        )
+        print(_row(name, _time_loop(loop, args, args.steps)))
+
+
+def sweep(args: argparse.Namespace) -> None:
+    """Both MLP loops at every (hidden, batch) of :data:`SWEEP`."""
+    print(f"\nsweep: {args.sweep_steps} steps each\n{_HEADER}")
+    for hidden, batch in SWEEP:
+        for name in SWEEP_LOOPS:
+            best = _time_loop(LOOPS[name], args, args.sweep_steps, hidden=hidden, batch=batch)
+            print(_row(f"{name} {hidden}x{batch}", best))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import pytest
 from support import assert_same, run_both
 
 import fdiff.torch
-from fdiff.torch import _caches, _ops
+from fdiff.torch import _caches, _capture, _ops
 
 # Module-level dicts that are tables, not caches: a new dict global must be added here (and
 # then not be a cache) or be made through ``_caches``.
@@ -72,8 +72,11 @@ def _fill_every_cache():
     w.backward(torch.ones(2))  # a leaf's own backward adds eagerly
     torch.autograd.grad((w**3).sum(), w, create_graph=True)  # which leaves its gradient uses
     w.grad.zero_()  # a plain tensor: the cached zeros
-    (torch.exp(w) + 1).tolist()  # a deferred value: one replay of the recorded forward
-    (x * 2).tolist()  # no grad: the op's own jitted function
+    _capture.STATE.enabled = False  # without step capture, a deferred value: one replay
+    (torch.exp(w) + 1).tolist()
+    _capture.STATE.enabled = True
+    (x * 2).tolist()  # no grad: captured, then one compiled program of the trace
+    (x > 0).tolist()  # no derivative: not captured, the op's own jitted function
 
     class Twice(torch.autograd.Function):
         forward = staticmethod(lambda ctx, a: a * 2)
@@ -89,6 +92,8 @@ def test_clear_caches_empties_every_registered_cache():
     assert not_ops == {
         "fdiff.torch._autograd._add_jit",
         "fdiff.torch._autograd._gradient_dependence",
+        "fdiff.torch._capture.TRIE",
+        "fdiff.torch._capture.programs",
         "fdiff.torch._deferred._cached_aval",
         "fdiff.torch._graph.compiled_gradients",
         "fdiff.torch._graph.compiled_replay",
@@ -103,7 +108,7 @@ def test_clear_caches_empties_every_registered_cache():
         "fdiff.torch.optim.sgd._sgd_update",
     }
     assert {name: filled[name] for name in not_ops if not filled[name]} == {}
-    assert filled[f"fdiff.torch._ops.{_ops.mul.name}.jitted"] > 0
+    assert filled[f"fdiff.torch._ops.{_ops.gt.name}.jitted"] > 0
     fdiff.torch.clear_caches()
     assert set(_caches.sizes().values()) == {0}
 
@@ -228,7 +233,9 @@ def test_gradients_stay_torchs_past_the_cache_limits(real_torch, small_limits):
         patch.setattr(_caches, "_compiled", counting)
         actual, expected = run_both(real_torch, lambda torch: _changing_batch_loop(torch, sizes))
     assert_same(actual, expected)
-    backward = [p for p in compiled if p in fdiff.torch._graph.compiled_gradients]
+    backward = [  # the eager path's compiled backward, or step capture's program
+        p for p in compiled if p in fdiff.torch._graph.compiled_gradients or p in _capture.programs
+    ]
     assert len(backward) >= len(set(sizes)) + 1  # evicted, then compiled again
 
 

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from fdiff.torch import _caches, _graph, _hooks
+from fdiff.torch import _caches, _capture, _graph, _hooks
 from fdiff.torch import _ops as ops
 from fdiff.torch import _python_reads as python_reads
 from fdiff.torch._dependence import float_dependence, fused_reads
@@ -222,6 +222,24 @@ def _accumulate(tensor: Tensor, grad: Tensor) -> None:
         tensor._grad._storage[0] = _add_jit(tensor._grad._value, grad._value)
 
 
+def _captured_backward(outs: list[Tensor], cotangents: list, retain: bool) -> bool:
+    """``backward`` recorded into the capture trace (``_capture.backward``), when it can be:
+    one output, its implicit gradient, no backward hook anywhere."""
+    if len(outs) != 1 or cotangents[0] is not None or _hooks.any_hooks():
+        return False
+    grads = _capture.backward(outs[0]._node, retain)
+    if grads is None:
+        return False
+    for tensor, node in grads:
+        if tensor._grad is None:
+            tensor._grad = new_tensor(node)
+        else:
+            tensor._grad._storage[0] = node  # in place: torch keeps the .grad object
+        node.trace.hold(tensor._grad._storage, node)
+    _hooks.run_post_accumulate_hooks([tensor for tensor, _ in grads])
+    return True
+
+
 def backward(
     tensors: Tensor | Sequence[Tensor],
     grad_tensors: Any = None,
@@ -251,6 +269,8 @@ def backward(
     if not graph:
         return
     outs, cots = (list(x) for x in zip(*graph, strict=True))
+    if only is None and not create_graph and _captured_backward(outs, cots, retain):
+        return
 
     def retained_tensor(node: Node) -> Tensor | None:
         tensor = node.retained() if node.retained is not None else None

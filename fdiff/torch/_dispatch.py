@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _deferred, _dtypes
+from fdiff.torch import _capture, _deferred, _dtypes
 from fdiff.torch._errors import op_failure
 from fdiff.torch._grad_mode import is_grad_enabled
 from fdiff.torch._graph import AccumulateGrad, Node, Rebased
@@ -67,15 +67,29 @@ def apply(spec: OpSpec, *args: Any, **static: Any) -> Any:
     if needs_grad and spec.differentiable and grad_mode:
         result = _record(spec, args, values, static)
     else:
-        if deferred:
-            values = _materialized(args, values)
-        result = new_tensor(run(spec, values, static))
-        if needs_grad and grad_mode:  # a comparison or argmax of recorded values
-            note_derived(result, args)
+        result = _captured(spec, values, static)
+        if result is None:
+            if deferred:
+                values = _materialized(args, values)
+            result = new_tensor(run(spec, values, static))
+            if needs_grad and grad_mode:  # a comparison or argmax of recorded values
+                note_derived(result, args)
     if spec in VIEW_OPS:
         record_view(result, args[0], spec, tuple(sorted(static.items())), grad_mode)
     else:
         record_layout(result, spec, args)
+    return result
+
+
+def _captured(spec: OpSpec, values: list, static: dict) -> Any:
+    """The op recorded into this thread's capture trace (``_capture``), or ``None``."""
+    if not spec.differentiable or spec in VIEW_OPS:
+        return None
+    node = _capture.record(spec, values, static)
+    if node is None:
+        return None
+    result = new_tensor(node)
+    node.trace.hold(result._storage, node)
     return result
 
 
@@ -115,6 +129,12 @@ def _record(spec: OpSpec, args: tuple, values: list, static: dict) -> Any:
         else:
             in_sync = False
             edges.append(Rebased(node, a._value))
+    if in_sync:
+        node = _capture.record(spec, edges, static_items, graph=True)
+        if node is not None:
+            result = new_tensor(node, node)
+            node.trace.hold(result._storage, node)
+            return _saving(result, args)
     aval = _deferred.output_aval(spec, static_items, values) if in_sync else None
     if aval is None:  # run it now
         values = _materialized(args, values)

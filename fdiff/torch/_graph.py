@@ -86,6 +86,7 @@ class Node:
         "aval",
         "dtype",
         "freed",
+        "index",
         "inputs",
         "output_of",
         "retained",
@@ -94,6 +95,7 @@ class Node:
         "shape",
         "spec",
         "static",
+        "trace",
         "value",
     )
 
@@ -116,6 +118,8 @@ class Node:
         self.retained: Any = None  # the tensor that called retain_grad(), if any
         self.saved: tuple[SavedTensor, ...] = ()  # what torch's node keeps for backward
         self.sequence = next(_SEQUENCE)  # creation order: torch's backward runs later nodes first
+        self.trace: Any = None  # the ``_capture.Trace`` whose flush computes it, while pending
+        self.index = 0  # its position in that trace
         self.output_of: tuple[MultiOutputNode, int] | None = None  # see MultiOutputNode
 
     def name(self) -> str:
@@ -298,10 +302,10 @@ def plan(
     """
     order = _backward_order(roots)
     unpacked = unpack_saved(order)
-    if unpacked or any(_read_inputs(node) is not node.inputs for node in order):
+    if unpacked or any(read_inputs(node) is not node.inputs for node in order):
         for root in roots:  # the forward values as the ops saw them, not as backward reads them
             materialize(root)
-    return _plan(order, roots, perturb, wanted_leaf, _read_inputs, unpacked)
+    return _plan(order, roots, perturb, wanted_leaf, read_inputs, unpacked)
 
 
 def plan_above(
@@ -316,13 +320,13 @@ def plan_above(
         raise RuntimeError(GRAPH_FREED)
     check_saved(order)
     unpacked = unpack_saved(order)
-    if unpacked or any(_read_inputs(node) is not node.inputs for node in order):
+    if unpacked or any(read_inputs(node) is not node.inputs for node in order):
         for root in roots:
             materialize(root)
     leaf_edges = {key: AccumulateGrad(tensor, tensor._value) for key, tensor in cuts.items()}
 
     def inputs_of(node: Node) -> tuple:
-        inputs = _read_inputs(node)
+        inputs = read_inputs(node)
         return tuple(leaf_edges.get(id(e), e) if isinstance(e, Node) else e for e in inputs)
 
     return _plan(order, roots, lambda _: False, wanted_leaf, inputs_of, unpacked)
@@ -338,7 +342,7 @@ def _plan(
 ) -> Plan:
     """The key and values of replaying ``nodes`` (in topological order); an input node not
     among them enters as a constant holding its value. ``inputs_of`` gives a node's edges
-    (backward reads saved tensors as they are now: :func:`_read_inputs`); ``unpacked``, per
+    (backward reads saved tensors as they are now: :func:`read_inputs`); ``unpacked``, per
     node id, the tensors ``saved_tensors_hooks`` unpacked (:func:`_unpacked_refs`)."""
     position = {id(n): i for i, n in enumerate(nodes)}
     perturbed = [n for n in nodes if perturb(n)]
@@ -426,7 +430,7 @@ def _same(a: jax.Array, b: jax.Array) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and bool(jnp.array_equal(a, b))
 
 
-def _read_inputs(node: Node) -> tuple:
+def read_inputs(node: Node) -> tuple:
     """The node's input edges as its backward reads them: torch's backward reads a saved tensor's
     storage as it is now, so a saved input changed without an in-place op (``w.data.mul_(10)``,
     ``h.data = ...``; an in-place op raises in :func:`check_saved`) enters with its new value."""
@@ -527,6 +531,8 @@ compiled_replay = _caches.Programs(  # the deferred forward
 def materialize(node: Node) -> jax.Array:
     """The output of a recorded op, computed on first use by one jitted replay of the graph
     below it (nodes already computed enter as constants); cached on the node."""
+    if node.value is None and node.trace is not None and node.trace.flush(node):
+        return node.value
     if node.value is None:
         nodes = _forward_order([node], lambda n: n.value is not None)
         p = _plan(nodes, [node], lambda _: False, lambda _: False)

@@ -32,6 +32,7 @@ from fdiff.torch._errors import (
     multi_output_view_message,
 )
 from fdiff.torch._grad_mode import is_grad_enabled, no_grad
+from fdiff.torch._graph import Node
 from fdiff.torch._opspec import OpSpec
 from fdiff.torch._saving import SavedTensor, bump_version
 from fdiff.torch._tensor_base import TensorBase
@@ -51,11 +52,15 @@ def assign(self: Any, result: Any) -> Any:
     view = self._view
     if view is None:
         self._storage[0] = value
+        if value.__class__ is Node and value.trace is not None:  # pending in a capture trace
+            value.trace.hold(self._storage, value)
         if result._node is not None:
             self._node = result._node
         base = self
     else:
         base = view.base
+        if value.__class__ is Node and result._node is None:  # captured: written through now
+            value = result._value
         _write_into_base(base, view, result, value)
     bump_version(self)
     if result._node is not None:

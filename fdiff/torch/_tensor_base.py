@@ -29,7 +29,7 @@ class Cell(list):
     deferred result), shared by ``detach()`` and ``.data`` twins; ``views`` holds (weakly) the
     views of the tensors that own it (see :mod:`~fdiff.torch._views`)."""
 
-    __slots__ = ("views",)
+    __slots__ = ("__weakref__", "views")  # weakly held by a capture trace (``_capture``)
 
 
 class TensorBase:
