@@ -169,7 +169,8 @@ class Trace:
         if not outputs:
             return True
         order = tuple(sorted(outputs))
-        values = programs(cursor, order)(inputs, dynamic)
+        with jax.ensure_compile_time_eval():  # concrete inputs: concrete values, even when
+            values = programs(cursor, order)(inputs, dynamic)  # read inside a JAX transform
         for index, value in zip(order, values, strict=True):
             nodes[index].value = value
         for storage, node in live:
@@ -229,6 +230,8 @@ def _append(trace: Trace, spec: OpSpec, values: list, static: tuple, graph: bool
             value = value.value
         cls = value.__class__
         if cls is AccumulateGrad:
+            if isinstance(value.value, jax.core.Tracer):  # a leaf made inside a JAX transform
+                return None
             ident = (_LEAF, id(value.tensor), id(value.value))
             slot = trace.input_slots.get(ident)
             if slot is None:
