@@ -68,6 +68,7 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     assert message in err
 
 
+@pytest.mark.slow
 def test_console_script_check_exits_zero():
     done = subprocess.run(
         [sys.executable, "-m", "fdiff", "check", "000.4", "--engines", "jax"],
@@ -208,6 +209,7 @@ def _processes_with(token: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc")
 def test_ctrl_c_during_compare_kills_the_engines_process_groups(tmp_path, real_torch):
     token = f"{os.getpid()}{time.monotonic_ns() % 10**6}"  # a unique `sleep` argument

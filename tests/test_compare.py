@@ -69,6 +69,7 @@ def assert_document_agrees(report: Report, document: str) -> None:
     assert report.explanations == []
 
 
+@pytest.mark.slow
 def test_a_seed_document_agrees(reports):
     assert_document_agrees(reports[DOCUMENTS[0]], DOCUMENTS[0])
 
@@ -252,6 +253,7 @@ def test_schema_is_documented_in_module_and_semantics_doc():
         assert f"`{key}`" in doc, key
 
 
+@pytest.mark.slow
 def test_cli_json_and_exit_status(real_torch, capsys):
     assert main(["compare", str(DATA / "missing_op.py"), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
@@ -259,6 +261,7 @@ def test_cli_json_and_exit_status(real_torch, capsys):
     assert data["agree"] is False and data["script"] == str(DATA / "missing_op.py")
 
 
+@pytest.mark.slow
 def test_cli_example_text_report(real_torch, capsys):
     assert main(["compare", "--example", "004.1", "--tol", "1e-4"]) == 0
     out = capsys.readouterr().out

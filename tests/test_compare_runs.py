@@ -133,6 +133,7 @@ def _process_state(pid: int) -> str | None:
         return None
 
 
+@pytest.mark.slow
 def test_a_child_process_outliving_the_timeout_is_killed_and_both_timeouts_are_no_agreement(
     runs,
 ):

@@ -198,6 +198,7 @@ _MULTI_DEVICE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_sharded_over_four_host_devices_matches_one_device():
     env = os.environ | {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
     done = subprocess.run(
@@ -264,6 +265,7 @@ def test_several_starts_run_together():
     assert_close(paths[1].points[-1], [2 * 0.8**3, 0])
 
 
+@pytest.mark.slow
 def test_momentum_matches_torch_sgd(real_torch):
     torch = real_torch
     start, lr, momentum, steps = (1.5, -1.0), 0.05, 0.9, 25

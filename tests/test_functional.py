@@ -216,6 +216,7 @@ def test_backward_under_jit():
     assert_close(step(jnp.array([1.0, 2.0]), jnp.array([1.0, 0.5])), [3.0, 6.0])
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(small_arrays())
 def test_backward_equals_jax_grad_for_scalar_functions(x):

@@ -35,6 +35,7 @@ def _render(tmp_path, ax, name="field.png"):
     return imread(path)
 
 
+@pytest.mark.slow
 def test_png_has_the_right_size_is_not_blank_and_shows_the_path(tmp_path):
     field = _bowl_field()
     paths = descent_paths(BOWL, [(-1.8, 1.5)], steps=15)
@@ -114,6 +115,7 @@ def test_constant_function_draws_no_contours(tmp_path):
     assert _render(tmp_path, ax).shape == (280, 320, 4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_gradient_only_field_draws_no_contours(tmp_path, stream):
     field = gradient_field(BOWL, (-2, 2), (-2, 2), 41, values=False)
@@ -198,6 +200,7 @@ def test_bad_options_are_refused(tmp_path, call, message):
         call(plot_field(_bowl_field(n=5)), tmp_path)
 
 
+@pytest.mark.slow
 def test_headless_without_pyplot_even_with_an_interactive_backend_set(tmp_path):
     script = textwrap.dedent(
         f"""

@@ -25,6 +25,7 @@ def _plot(*argv: str) -> int:
     return run(parser.parse_args(list(argv)))
 
 
+@pytest.mark.slow
 def test_expression_with_descent_writes_a_png_and_reports(tmp_path, capsys):
     out = tmp_path / "field.png"
     argv = ["3*a**3 + 2*b**4", "--xlim", "-2", "2", "--ylim", "-2", "2", "--out", str(out)]
@@ -46,6 +47,7 @@ def test_seed_presets(tmp_path, capsys, example, report):
     assert report in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_stream_normalize_svg_and_masked_points(tmp_path, capsys):
     out = tmp_path / "f.svg"
     argv = ["log(x) * y", "--vars", "x,y", "--out", str(out), "--grid", "31"]
@@ -54,6 +56,7 @@ def test_stream_normalize_svg_and_masked_points(tmp_path, capsys):
     assert "grid points (52%) have a non-finite value or gradient" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_no_contours_computes_and_draws_the_gradient_only(tmp_path, capsys, monkeypatch):
     import fdiff.cli._plot as plot_cli
 
@@ -191,6 +194,7 @@ sys.exit(main())
 """
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_writing_is_one_line_130_and_no_file(tmp_path):
     command = [sys.executable, "-c", _SAVE_SLOWLY, "plot", "a*b", "--grid", "11", "--out", "f.png"]
     with subprocess.Popen(
@@ -231,6 +235,7 @@ def test_an_option_like_expression_needs_double_dash(tmp_path, capsys):
     )
 
 
+@pytest.mark.slow
 def test_through_the_fdiff_cli(tmp_path):
     out = tmp_path / "f.png"
     good = [sys.executable, "-m", "fdiff", "plot", "a*b", "--grid", "11", "--out", str(out)]

@@ -40,7 +40,11 @@ def test_every_mapping_row_and_difference_has_a_snippet():
         assert "assert" in code, f"the snippet under `{name}` checks nothing"
 
 
-SLOW_HEADINGS = ("Port rule", "Torch-style recordings")
+SLOW_HEADINGS = (
+    "Port rule",
+    "Torch-style recordings",
+    "`torch.func` and `torch.autograd.functional`",
+)
 """Snippets that compile a dozen small JAX programs each: run in the slow profile, to keep the
 default run within its budget."""
 

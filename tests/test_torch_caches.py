@@ -85,6 +85,7 @@ def _fill_every_cache():
     Twice.apply(w).sum().backward()  # a custom Function: its op, program and traceability
 
 
+@pytest.mark.slow
 def test_clear_caches_empties_every_registered_cache():
     _fill_every_cache()
     filled = _caches.sizes()
@@ -219,6 +220,7 @@ def _changing_batch_loop(torch, sizes):
     return steps
 
 
+@pytest.mark.slow
 def test_gradients_stay_torchs_past_the_cache_limits(real_torch, small_limits):
     sizes = [1, 2, 3, 4, 2, 5]  # past 3 shapes per program and 5 in all, one again
     compiled = []

@@ -85,6 +85,7 @@ def test_a_changing_learning_rate_becomes_an_argument():
     assert _compiled_programs() <= 4  # a few steps by value, then one program for all
 
 
+@pytest.mark.slow
 def test_captured_loops_give_the_eager_paths_values():
     """Capture runs the same ops as the eager path, fused: the same values up to the rounding
     of fused float32 arithmetic (one ulp here, at most a few after compounding)."""

@@ -105,6 +105,7 @@ def x64(real_torch):
     engines.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FEATURES)
 def test_feature_program_matches_torch(real_torch, name):
     check(FEATURES[name], real_torch)
@@ -115,6 +116,7 @@ def test_float64_feature_program_matches_torch(x64, name):
     x64.check(X64_FEATURES[name])
 
 
+@pytest.mark.slow
 @settings(
     max_examples=DEFAULT_EXAMPLES,
     derandomize=True,

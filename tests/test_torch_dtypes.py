@@ -98,6 +98,7 @@ def x64_results(real_torch):
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", X64_PROGRAMS)
 def test_type_promotion_with_x64_matches_torch(x64_results, name):
     expected, actual = x64_results[name]

@@ -56,6 +56,7 @@ def test_vjp_and_jvp_with_and_without_aux(real_torch):
     assert_same(*run_both(real_torch, program))
 
 
+@pytest.mark.slow
 def test_jacrev_and_hessian_in_brief(real_torch):
     """The default run's share of the two tests below (which run in the slow profile)."""
 
@@ -139,6 +140,7 @@ def test_ensemble_with_stack_module_state(real_torch):
     assert_same(*run_both(real_torch, program))
 
 
+@pytest.mark.slow
 def test_autograd_functional_jacobian_structures(real_torch):
     def program(torch):
         x, y = _inputs(torch)

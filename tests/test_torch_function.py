@@ -144,6 +144,7 @@ def test_once_differentiable_first_order_and_double_backward_error(real_torch):
     assert_same_error(real_torch, lambda torch: second(torch, True), "@once_differentiable")
 
 
+@pytest.mark.slow
 def test_multiple_outputs_non_differentiable_indices_and_materialized_grads(real_torch):
     def program(torch):
         class MaxAndIndex(torch.autograd.Function):

@@ -103,6 +103,7 @@ BATCH_NORMS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kind", "shape", "options"), _sweep(BATCH_NORMS, ("2d", "1d 3-D momentum", "1d untracked"))
 )
@@ -279,6 +280,7 @@ CLASS_LOSS_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("options", "shape"), _sweep(CLASS_LOSS_CASES, ("everything 2-D", "plain 4-D"))
 )
@@ -424,6 +426,7 @@ def test_bce_with_logits_weights(real_torch, reduction):
     assert_same(*run_both(real_torch, program))
 
 
+@pytest.mark.slow
 def test_functional_int_pair_arguments_accept_one_int_in_a_sequence(real_torch):
     """torch's ``int[2]`` arguments of F.avg_pool2d/max_pool2d/conv2d expand ``(n,)`` to
     ``(n, n)``; pooling's ``stride=()`` means omitted. Conv data are small integers, so its

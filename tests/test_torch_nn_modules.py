@@ -113,6 +113,7 @@ def test_load_state_dict_not_strict(real_torch):
     assert_same(*run_both(real_torch, program))
 
 
+@pytest.mark.slow
 def test_train_eval_zero_grad_and_requires_grad(real_torch):
     def program(torch):
         net = _net(torch)

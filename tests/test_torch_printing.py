@@ -143,6 +143,7 @@ def tensors(draw) -> tuple[np.ndarray, str]:
     return np.asarray(pool, dtype=dtype)[index], dtype
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tensors(), st.sampled_from(["", "requires_grad", "grad_fn"]))
 def test_matches_real_torch(real_torch, example, autograd):

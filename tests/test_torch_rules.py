@@ -570,6 +570,7 @@ def _program(torch, a, b):
     return (a.sin() * b**2).sum() + (a * b).exp().sum() / 4
 
 
+@pytest.mark.slow
 def test_functionalize_gives_torch_jacobian_and_hessian(real_torch):
     a0, b0 = np.array([0.5, -1.0], np.float32), np.array([2.0, 0.25], np.float32)
     a, b = (fdiff.torch.tensor(v, requires_grad=True) for v in (a0, b0))
