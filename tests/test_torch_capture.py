@@ -125,6 +125,27 @@ def test_hooks_and_retain_grad_leave_backward_to_the_eager_path(real_torch):
     assert program(fdiff.torch) == program(real_torch)
 
 
+def test_a_hook_elsewhere_does_not_stop_capture_and_a_hook_in_the_graph_runs():
+    """Only a hook on the backward's own graph sends it to the eager path."""
+    torch = fdiff.torch
+    unrelated = torch.ones(2, requires_grad=True)
+    handle = unrelated.register_hook(lambda g: g)
+    w = torch.tensor([0.5, 1.0], requires_grad=True)
+    seen = []
+    torch.clear_caches()
+    for step in range(3):
+        if step == 2:
+            w.register_hook(lambda g: seen.append(g.tolist()))
+        loss = (w * w).sum()
+        loss.backward()
+        loss.item()
+        if step == 1:
+            assert _compiled_programs() >= 1  # captured despite ``unrelated``'s hook
+    assert seen == [[1.0, 2.0]]  # d(sum w^2)/dw = 2w, the hook's gradient on step 3
+    assert w.grad.tolist() == [3.0, 6.0]  # three steps accumulated
+    handle.remove()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("loop", [_linreg, _mlp_manual])
 def test_200_captured_steps_match_torch(real_torch, loop):

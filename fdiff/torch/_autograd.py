@@ -224,8 +224,8 @@ def _accumulate(tensor: Tensor, grad: Tensor) -> None:
 
 def _captured_backward(outs: list[Tensor], cotangents: list, retain: bool) -> bool:
     """``backward`` recorded into the capture trace (``_capture.backward``), when it can be:
-    one output, its implicit gradient, no backward hook anywhere."""
-    if len(outs) != 1 or cotangents[0] is not None or _hooks.any_hooks():
+    one output, its implicit gradient, no backward hook on its graph."""
+    if len(outs) != 1 or cotangents[0] is not None:
         return False
     grads = _capture.backward(outs[0]._node, retain)
     if grads is None:

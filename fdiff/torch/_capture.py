@@ -45,6 +45,7 @@ from fdiff.torch import _caches, _graph, _opspec, _saving
 from fdiff.torch import _ops as ops
 from fdiff.torch._deferred import output_aval
 from fdiff.torch._graph import AccumulateGrad, Node
+from fdiff.torch._hook_tables import leaf_hooks, node_hooks, post_hooks, pre_hooks
 from fdiff.torch._opspec import OpSpec
 
 # Ops whose Python float operands may become program arguments: their implementations only do
@@ -325,6 +326,8 @@ def backward(root: Node, retain: bool) -> list[tuple[Any, Node]] | None:
     if not _replayable(nodes):
         return None
     tensors = [trace.leaves[slot].tensor for slot in wanted]
+    if _hooked(nodes, tensors):
+        return None
     if len({id(t) for t in tensors}) != len(tensors):
         return None
     if any(t._grad is not None and t._grad.requires_grad for t in tensors):
@@ -390,6 +393,16 @@ def _replayable(nodes: list[Node]) -> bool:
         if node.freed or node.retained is not None or (node.saved and _stale(node)):
             return False
     return True
+
+
+def _hooked(nodes: list[Node], leaves: list[Any]) -> bool:
+    """Whether a backward hook is registered on one of these nodes or leaves (its backward
+    then runs on the eager path, which calls the hooks)."""
+    if not any(table._entries for table in (leaf_hooks, node_hooks, pre_hooks, post_hooks)):
+        return False
+    return any(leaf_hooks.get(leaf) for leaf in leaves) or any(
+        node_hooks.get(node) or pre_hooks.get(node) or post_hooks.get(node) for node in nodes
+    )
 
 
 def _stale(node: Node) -> bool:

@@ -80,13 +80,6 @@ def register_post_accumulate_grad_hook(tensor: TensorBase, hook: Callable) -> Re
     return register(post_accumulate_hooks, tensor, hook)
 
 
-def any_hooks() -> bool:
-    """Whether any backward hook is registered (on any tensor or node)."""
-    return bool(leaf_hooks._entries or node_hooks._entries or pre_hooks._entries) or bool(
-        post_hooks._entries
-    )
-
-
 def run_post_accumulate_hooks(tensors: list[TensorBase]) -> None:
     """Call the post-accumulate hooks of these leaves (each leaf once)."""
     seen: set[int] = set()
