@@ -19,9 +19,11 @@ cannot hide work. The first ``--warmup`` steps (fdiff compiles there, once per g
 structure) are left out of the median and reported separately. Both engines start from the
 same weights and data, and the final losses are checked to agree.
 
-``--sync-dispatch`` runs JAX's CPU computations inline instead of on its async dispatch
-thread (``jax_cpu_enable_async_dispatch=False``, a process-wide JAX setting that must be made
-before JAX starts its CPU client); for loops of tiny ops that is what eager PyTorch does.
+``import fdiff.torch`` already turns JAX's async CPU dispatch off (``FDIFF_ASYNC_DISPATCH=1``
+keeps it on, to measure it); ``--sync-dispatch`` runs JAX's CPU computations inline instead of
+on its async dispatch thread (``jax_cpu_enable_async_dispatch=False``, a process-wide JAX
+setting that must be made before JAX starts its CPU client); for loops of tiny ops that is what
+eager PyTorch does.
 
 Two shape-changing loops, each engine in its own process (so that its peak RSS is its own),
 the same MLP and ``optim.SGD`` on fresh ``randn`` data every step (the torch-exact generator
@@ -326,7 +328,7 @@ def fixed_loops(args: argparse.Namespace) -> None:
     import torch
 
     print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}")
-    dispatch = "sync" if args.sync_dispatch else "async (default)"
+    dispatch = "async" if jax.config.read("jax_cpu_enable_async_dispatch") else "sync"
     print(f"{args.steps} steps, median of steps {args.warmup}.., best of {args.repeats} runs, "
           f"JAX CPU dispatch {dispatch}; ratio: fdiff / torch, eager: fdiff without capture / "
           f"torch\n")  # fmt: skip
