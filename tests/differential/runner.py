@@ -180,7 +180,8 @@ def recorded_ops(tensors: list[Any]) -> set[str]:
     """fdiff.torch op-table names of every node reachable from these tensors (and grads).
 
     Walks ``grad_fn.next_functions`` (torch's public graph API, which fdiff.torch mirrors)
-    and reads each node's ``spec.name``: the op-table entry that recorded it.
+    and reads each node's ``spec.name``: the op-table entry that recorded it (for the one
+    grad_fn of ``unbind``/``split`` outputs, each output's node).
     """
     seen, names = set(), set()
     stack = [t.grad_fn for t in tensors if t.grad_fn is not None]
@@ -190,8 +191,9 @@ def recorded_ops(tensors: list[Any]) -> set[str]:
         if node is None or id(node) in seen:
             continue
         seen.add(id(node))
-        spec = getattr(node, "spec", None)
-        if spec is not None:
-            names.add(spec.name)
+        for part in getattr(node, "nodes", (node,)):  # the outputs of unbind/split: one each
+            spec = getattr(part, "spec", None)
+            if spec is not None:
+                names.add(spec.name)
         stack.extend(next_node for next_node, _ in getattr(node, "next_functions", ()))
     return names
