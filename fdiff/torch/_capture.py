@@ -51,6 +51,9 @@ from fdiff.torch._opspec import OpSpec
 # Ops whose Python float operands may become program arguments: their implementations only do
 # arithmetic with them (a float that decides a code path, like an exponent, stays static).
 _DYNAMIC_SPECS = frozenset({ops.mul, ops.add, ops.sub})
+# Ops whose Python float operands are program arguments from the start, as on the eager path: a
+# constant divisor would let XLA fold ``g / 3.0`` into ``g * (1 / 3.0)``, which torch does not.
+_FLOATS_AS_ARGUMENTS = frozenset({ops.div})
 # Ops left to the eager path: a replayed gradient (``create_graph``) replays a whole backward,
 # custom Functions' included, whose own rules (``once_differentiable``) must run.
 _NOT_CAPTURED = frozenset({ops.replayed_gradient})
@@ -214,7 +217,7 @@ def record(spec: OpSpec, values: list, static: dict | tuple, graph: bool = False
 def _append(trace: Trace, spec: OpSpec, values: list, static: tuple, graph: bool) -> Node | None:
     cursor = trace.cursor
     site = (len(trace.nodes), spec)
-    dynamic = site in TRIE.dynamic_sites
+    dynamic = site in TRIE.dynamic_sites or spec in _FLOATS_AS_ARGUMENTS
     keys: list[Any] = []
     new_inputs: list[jax.Array] = []
     new_slots: dict[int, int] = {}
