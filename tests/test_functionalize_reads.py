@@ -72,3 +72,25 @@ def test_reads_that_cannot_have_steered_the_output_do_not_warn():
         program = torch.functionalize(out)
     # w after two SGD steps of lr 0.1 on sum(w**2): w * 0.8**2 = [0.64, -1.28]
     assert_close(program.args[0], [0.64, -1.28])
+
+
+def test_a_repeated_step_names_the_leaves_of_each_read():
+    """Each read shares its capture trace with ops on the other leaf; the second pass reaches
+    the same trie position and finds each read's leaves by input slot (no graph walk). A read
+    of ``u`` alone must not warn about an output of ``v``; a read of ``v`` must."""
+
+    def step(u, v):
+        by_u, by_v = (u * 2).sum(), (v * 3).sum()
+        by_u.item()  # depends on u only
+        by_v, by_u = (v * 4).sum(), (u * 5).sum()
+        by_v.item()  # depends on v only
+        return (v**2).sum()
+
+    for _ in range(2):
+        u = torch.tensor([1.0, 2.0], requires_grad=True)
+        v = torch.tensor([3.0], requires_grad=True)
+        out = step(u, v)
+        with pytest.warns(TraceWarning) as caught:
+            torch.functionalize(out)
+        lines = [str(w.message) for w in caught if issubclass(w.category, TraceWarning)]
+        assert len(lines) == 1 and "by_v.item()  # depends on v only" in lines[0]

@@ -80,7 +80,7 @@ class Position:
     """A trie position: the trace up to one op. ``key`` is that op's ``(spec, static, input
     keys)``, ``aval`` its output; ``children`` the positions one op further."""
 
-    __slots__ = ("aval", "backward", "children", "key", "parent")
+    __slots__ = ("aval", "backward", "children", "key", "leaf_slots", "parent")
 
     def __init__(self, parent: Position | None, key: tuple | None, aval: Any) -> None:
         self.parent = parent
@@ -88,6 +88,7 @@ class Position:
         self.aval = aval
         self.children: dict[tuple, Position] = {}
         self.backward: dict[int, tuple | None] = {}  # root index -> (cone, wanted leaf slots)
+        self.leaf_slots: dict[int, tuple | None] = {}  # node index -> leaf slots below it
 
 
 class _Trie:
@@ -236,7 +237,7 @@ def _append(trace: Trace, spec: OpSpec, values: list, static: tuple, graph: bool
         if cls is AccumulateGrad:
             if isinstance(value.value, jax.core.Tracer):  # a leaf made inside a JAX transform
                 return None
-            ident = (_LEAF, id(value.tensor), id(value.value))
+            ident = leaf_key(value)
             slot = trace.input_slots.get(ident)
             if slot is None:
                 slot = new_slots.get(ident)
@@ -293,6 +294,11 @@ def _append(trace: Trace, spec: OpSpec, values: list, static: tuple, graph: bool
     node = _pending(trace, spec, static, tuple(edges), position.aval)
     trace.cursor = position
     return node
+
+
+def leaf_key(edge: AccumulateGrad) -> tuple:
+    """How a trace's ``input_slots`` names the leaf edge ``edge`` (its tensor at this value)."""
+    return (_LEAF, id(edge.tensor), id(edge.value))
 
 
 def _operand(edge: Any) -> Any:
@@ -381,7 +387,7 @@ def _backward_info(trace: Trace, root: Node) -> tuple | None:
         return None
     slots = []
     for leaf in plan.leaves:
-        slot = trace.input_slots.get((_LEAF, id(leaf.tensor), id(leaf.value)))
+        slot = trace.input_slots.get(leaf_key(leaf))
         if slot is None:
             return None
         slots.append(slot)

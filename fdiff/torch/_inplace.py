@@ -175,6 +175,8 @@ def _check_broadcasts_into(self: Any, *operands: Any) -> None:
     broadcast to a larger shape, or that do not broadcast with ``self`` at all."""
     arrays = [self, *(o for o in operands if hasattr(o, "shape"))]
     shapes = [tuple(a.shape) for a in arrays]
+    if all(shape == shapes[0] for shape in shapes):  # the usual case (``p -= lr * p.grad``)
+        return
     try:
         shape = np.broadcast_shapes(*shapes)
     except ValueError as error:

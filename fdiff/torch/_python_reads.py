@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 from fdiff.errors import TraceWarning
 from fdiff.torch import _graph
+from fdiff.torch._capture import leaf_key
 
 __all__ = ["READS_KEPT", "note_derived", "note_read", "warn_frozen_reads"]
 
@@ -47,12 +48,22 @@ _HOW = types.MappingProxyType(
 
 
 class Read(NamedTuple):
-    """One recorded value read into Python: when, how, where, and which leaf values it used."""
+    """One recorded value read into Python: when, how, at which line of which file, and which
+    leaf values it used."""
 
     time: int
     how: str
-    where: str
+    filename: str | None
+    line: int
     leaf_values: tuple[weakref.ref, ...]
+
+    @property
+    def where(self) -> str:
+        """``"file:line (`source`)"`` (the source looked up only when a warning needs it)."""
+        if self.filename is None:
+            return "an unknown line"
+        source = linecache.getline(self.filename, self.line).strip()
+        return f"{self.filename}:{self.line}" + (f" (`{source}`)" if source else "")
 
 
 _reads: collections.deque[Read] = collections.deque(maxlen=READS_KEPT)
@@ -84,7 +95,46 @@ _leaves_below: weakref.WeakKeyDictionary[_graph.Node, tuple[weakref.ref, ...]] =
 
 
 def _leaf_values(root: Any) -> tuple[weakref.ref, ...]:
-    """Weak references to the leaf arrays (the values as recorded) below ``root``."""
+    """Weak references to the leaf arrays (the values as recorded) below ``root``.
+
+    A node pending in a capture trace finds them by input slot: the trie position the trace has
+    reached fixes the graph below each of its nodes, so a repeated step walks no graph."""
+    trace = getattr(root, "trace", None)
+    if trace is None or root.__class__ is not _graph.Node:
+        return _walk_leaf_values(root)
+    below = trace.cursor.leaf_slots
+    slots = below.get(root.index, False)
+    if slots is False:
+        slots = below[root.index] = _leaf_slots(trace, root)
+    if slots is None:
+        return _walk_leaf_values(root)
+    return tuple(weakref.ref(trace.leaves[slot].value) for slot in slots)
+
+
+def _leaf_slots(trace: Any, root: _graph.Node) -> tuple[int, ...] | None:
+    """The trace's input slots of the leaves below ``root``, or ``None`` when its graph leaves
+    the trace."""
+    slots: set[int] = set()
+    seen: set[int] = set()
+    stack: list[Any] = [root]
+    while stack:
+        edge = stack.pop()
+        if isinstance(edge, _graph.AccumulateGrad):
+            slot = trace.input_slots.get(leaf_key(edge))
+            if slot is None:
+                return None
+            slots.add(slot)
+        elif isinstance(edge, _graph.Node) and id(edge) not in seen:
+            if edge.trace is not trace:
+                return None
+            seen.add(id(edge))
+            stack.extend(edge.inputs)
+        elif isinstance(edge, _graph.Rebased | tuple):
+            return None
+    return tuple(sorted(slots))
+
+
+def _walk_leaf_values(root: Any) -> tuple[weakref.ref, ...]:
     seen: set[int] = set()
     found: dict[int, weakref.ref] = {}
     stack: list[Any] = [root]
@@ -112,18 +162,16 @@ def _leaf_values(root: Any) -> tuple[weakref.ref, ...]:
     return leaves
 
 
-def _user_frame() -> tuple[str, str]:
-    """``(how, "file:line: source")``: the read's kind and the first frame outside fdiff."""
+def _user_frame() -> tuple[str, str | None, int]:
+    """``(how, filename, line)``: the read's kind and the first frame outside fdiff."""
     frame = sys._getframe(2)
     how = "a Python read"
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         how = _HOW.get(frame.f_code.co_name, how)
         frame = frame.f_back
     if frame is None:
-        return how, "an unknown line"
-    filename, line = frame.f_code.co_filename, frame.f_lineno
-    source = linecache.getline(filename, line).strip()
-    return how, f"{filename}:{line}" + (f" (`{source}`)" if source else "")
+        return how, None, 0
+    return how, frame.f_code.co_filename, frame.f_lineno
 
 
 def note_read(tensor: Any) -> None:
@@ -132,8 +180,7 @@ def note_read(tensor: Any) -> None:
     edge = tensor._node if tensor._node is not None else _derived.get(id(tensor), (None, None))[1]
     if edge is None:
         return
-    how, where = _user_frame()
-    _reads.append(Read(next(_graph._SEQUENCE), how, where, _leaf_values(edge)))
+    _reads.append(Read(next(_graph._SEQUENCE), *_user_frame(), _leaf_values(edge)))
 
 
 def frozen_reads(output_node: _graph.Node, leaves: Iterable[_graph.AccumulateGrad]) -> list[Read]:
