@@ -19,11 +19,10 @@ cannot hide work. The first ``--warmup`` steps (fdiff compiles there, once per g
 structure) are left out of the median and reported separately. Both engines start from the
 same weights and data, and the final losses are checked to agree.
 
-``import fdiff.torch`` already turns JAX's async CPU dispatch off (``FDIFF_ASYNC_DISPATCH=1``
-keeps it on, to measure it); ``--sync-dispatch`` runs JAX's CPU computations inline instead of
-on its async dispatch thread (``jax_cpu_enable_async_dispatch=False``, a process-wide JAX
-setting that must be made before JAX starts its CPU client); for loops of tiny ops that is what
-eager PyTorch does.
+``import fdiff.torch`` (at the top of this script, before JAX starts its CPU client) turns
+JAX's async CPU dispatch off, as eager PyTorch runs ops inline; ``FDIFF_ASYNC_DISPATCH=1`` keeps
+it on, to measure it, and ``--sync-dispatch`` then turns it off again
+(``jax_cpu_enable_async_dispatch=False``). The table's header says which mode was in force.
 
 Two shape-changing loops, each engine in its own process (so that its peak RSS is its own),
 the same MLP and ``optim.SGD`` on fresh ``randn`` data every step (the torch-exact generator
@@ -57,6 +56,8 @@ from typing import Any
 
 import jax
 import numpy as np
+
+import fdiff.torch  # noqa: F401  (its import sets JAX's CPU dispatch mode, before JAX starts)
 
 
 def linreg_loop(torch: Any, steps: int) -> tuple[list[float], float]:
