@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fdiff.torch import _capture, _deferred, _dtypes
+from fdiff.torch import _caches, _capture, _deferred, _dtypes
 from fdiff.torch._errors import op_failure
 from fdiff.torch._grad_mode import is_grad_enabled
 from fdiff.torch._graph import AccumulateGrad, Node, Rebased
@@ -108,7 +108,7 @@ def run(spec: OpSpec, values: list, static: dict) -> jax.Array:
 
 def _record(spec: OpSpec, args: tuple, values: list, static: dict) -> Any:
     """Record a node; defer its computation unless an input's storage left its graph."""
-    static_items = tuple(sorted(static.items()))
+    static_items = tuple(sorted(static.items())) if static else ()
     edges = []
     in_sync = True
     for i, a in enumerate(args):
@@ -152,9 +152,15 @@ def _saving(result: Any, args: tuple) -> Any:
         requires = tuple(
             isinstance(a, TensorBase) and (a._node is not None or a._requires_grad) for a in args
         )
-        indices = saved_inputs(node.spec.name, requires)
+        indices, output = _saved_plan(node.spec.name, requires)
         saved = [SavedTensor(args[i], i) for i in indices if isinstance(args[i], TensorBase)]
-        if saves_output(node.spec.name):
+        if output:
             saved.append(SavedTensor(result, output_of=node))
         node.saved = tuple(saved)
     return result
+
+
+@_caches.lru_cache(maxsize=1024)  # per op, a few patterns of inputs requiring grad
+def _saved_plan(name: str, requires: tuple[bool, ...]) -> tuple[tuple[int, ...], bool]:
+    """The input positions op ``name``'s node saves, and whether it saves its output."""
+    return saved_inputs(name, requires), saves_output(name)

@@ -12,12 +12,17 @@ from __future__ import annotations
 import contextlib
 import threading
 
-_mode = threading.local()
+
+class _Mode(threading.local):
+    enabled = True  # each thread starts in grad mode (an attribute a thread sets shadows it)
+
+
+_mode = _Mode()
 
 
 def is_grad_enabled() -> bool:
     """Whether ops are recorded for autograd (torch's ``torch.is_grad_enabled()``)."""
-    return getattr(_mode, "enabled", True)
+    return _mode.enabled
 
 
 class set_grad_enabled(contextlib.ContextDecorator):
