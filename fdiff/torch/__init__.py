@@ -34,6 +34,7 @@ from fdiff.torch import optim as optim
 from fdiff.torch import utils as utils
 from fdiff.torch._autograd import functionalize as functionalize
 from fdiff.torch._caches import clear_caches as clear_caches
+from fdiff.torch._compile import compile as compile
 from fdiff.torch._conversions import *  # noqa: F403 - torch.LongTensor, ... are public API
 from fdiff.torch._conversions import __all__ as _conversions_all
 from fdiff.torch._creation import *  # noqa: F403 - the creation functions are public API
@@ -108,6 +109,7 @@ __all__ = [
     "autograd",
     "bool",
     "clear_caches",
+    "compile",
     "cuda",
     "double",
     "dtype",
