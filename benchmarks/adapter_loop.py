@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -56,6 +55,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from _memory import peak_rss_bytes
 
 import fdiff.torch  # noqa: F401  (its import sets JAX's CPU dispatch mode, before JAX starts)
 
@@ -193,7 +193,7 @@ def _run_shape_loop(engine: str, loop: str, steps: int, limits: str | None) -> N
     result = {
         "seconds": time.perf_counter() - start,
         "cpu_seconds": time.process_time() - cpu,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": peak_rss_bytes() / 2**20,
         "losses": losses,
         "compiles": compiles[0],
         "held": _caches.compiled_total() if engine == "fdiff" else 0,
@@ -235,10 +235,9 @@ def _run_creation(engine: str) -> None:
     else:
         import fdiff.torch as module
     module.zeros(1)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_rss_bytes()
     module.zeros(500_000_000)
-    added = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    print(json.dumps({"added_mb": added / 1024}))
+    print(json.dumps({"added_mb": (peak_rss_bytes() - before) / 2**20}))
 
 
 def creation() -> None:

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _memory import peak_rss_bytes, rss_bytes
 
 from fdiff.landscape import Plane, loss_landscape, plane_values, random_plane
 
@@ -169,13 +169,13 @@ def large_worker(n: int, repeats: int) -> None:
     params, data = problem()
     plane = random_plane(0, {k: jnp.asarray(v) for k, v in params.items()})
     jdata = tuple(jnp.asarray(a) for a in data)
-    before = _rss_bytes()
+    before = rss_bytes()
 
     def call():
         loss_landscape(mlp_loss, plane, n=n, data=jdata, progress=False)
 
     cold, warm = timed(call, repeats)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+    peak = peak_rss_bytes() - before
     print(json.dumps({"devices": jax.device_count(), "cold": cold, "warm": warm, "peak": peak}))
 
 
@@ -195,11 +195,6 @@ def large(n: int, repeats: int, counts: tuple[int, ...] = (1, 2, 4)) -> None:
             f"| {count} | {report['cold'] * 1e3:.0f} ms | {report['warm'] * 1e3:.0f} ms | "
             f"{report['peak'] / 2**20:.0f} MiB | {one / report['warm']:.2f}x |"
         )
-
-
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def main() -> None:

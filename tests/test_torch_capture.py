@@ -3,6 +3,7 @@ with the values and gradients torch's eager execution gives."""
 
 import threading
 
+import jax
 import numpy as np
 import pytest
 from support import assert_close
@@ -77,6 +78,31 @@ def test_a_repeated_step_is_one_program_and_compiles_once():
     assert _compiled_programs() == compiled
     w.tolist()  # a cut (if ``item()`` was not one: a hook registered anywhere keeps backward eager)
     assert w._storage[0].__class__ is not Node  # the cut stored the live values back
+
+
+def test_a_new_batch_size_compiles_one_program():
+    """XLA compiles per shape; a step with a new batch size must compile its one program and
+    nothing else (folding its constant parts eagerly compiled a broadcast per shape too)."""
+    compiles = []
+
+    def count(event, duration, **_):
+        compiles.append(event == "/jax/core/compile/backend_compile_duration")
+
+    torch = fdiff.torch
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    jax.monitoring.register_event_duration_secs_listener(count)
+    try:
+        for batch in (5, 6, 7, 8):
+            compiles.clear()
+            x, y = torch.randn(batch, 3), torch.randn(batch, 1)
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+    finally:
+        jax.monitoring.unregister_event_duration_listener(count)
+    assert sum(compiles) == 1
 
 
 def test_a_changing_learning_rate_becomes_an_argument():

@@ -46,6 +46,7 @@ from fdiff.torch import _ops as ops
 from fdiff.torch._deferred import output_aval
 from fdiff.torch._graph import AccumulateGrad, Node
 from fdiff.torch._hook_tables import leaf_hooks, node_hooks, post_hooks, pre_hooks
+from fdiff.torch._interop import under_transform
 from fdiff.torch._opspec import OpSpec
 
 # Ops whose Python float operands may become program arguments: their implementations only do
@@ -174,8 +175,12 @@ class Trace:
         if not outputs:
             return True
         order = tuple(sorted(outputs))
-        with jax.ensure_compile_time_eval():  # concrete inputs: concrete values, even when
-            values = programs(cursor, order)(inputs, dynamic)  # read inside a JAX transform
+        program = programs(cursor, order)
+        if under_transform():  # concrete inputs must give concrete values, not the transform's
+            with jax.ensure_compile_time_eval():  # tracers (this also folds the program's
+                values = program(inputs, dynamic)  # constant parts eagerly: never at the top)
+        else:
+            values = program(inputs, dynamic)
         for index, value in zip(order, values, strict=True):
             nodes[index].value = value
         for storage, node in live:

@@ -53,6 +53,15 @@ HINT = (
 )
 
 
+def under_transform() -> bool:
+    """Whether a JAX transform (``jit``, ``grad``, ``vmap``...) is tracing the caller.
+
+    >>> under_transform(), jax.jit(lambda x: x + under_transform())(0)
+    (False, Array(1, dtype=int32, weak_type=True))
+    """
+    return not _jax_core.trace_ctx.is_top_level()
+
+
 class TracedValueError(jax.errors.ConcretizationTypeError):
     """Python asked for the value of a tensor that holds a JAX tracer (``bool()``, ``if``,
     ``.item()``, ``float()``, ``.tolist()``, ``.numpy()``): a ``ConcretizationTypeError``
