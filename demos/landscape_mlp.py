@@ -1,8 +1,9 @@
 """A small MLP trained from one start with SGD and with Adam, the runs recorded for a landscape.
 
 A torch-style script: ``python demos/landscape_mlp.py`` trains under real torch;
-``fdiff landscape demos/landscape_mlp.py --directions pca --out landscape.png`` runs it on
-fdiff.torch and draws the loss on the top-2 PCA plane of the SGD run, both runs projected.
+``fdiff landscape demos/landscape_mlp.py --directions pca --log-arrows --out landscape.png``
+runs it on fdiff.torch and draws the loss on the top-2 PCA plane of the SGD run, both runs
+projected.
 It defines what the command reads: ``model``, ``loss_fn``, ``inputs``, ``targets`` and
 ``trajectories`` (copies of ``model.state_dict()`` at every step).
 """

@@ -83,6 +83,31 @@ def test_bad_entries_end_with_one_line(entry, tmp_path, capsys):
     assert "such as 512M" in _error(
         capsys, ["landscape", f"{entry}:problem", "--out", out, "--memory-budget", "lots"]
     )
+    assert "either --normalize or --log-arrows" in _error(
+        capsys, ["landscape", f"{entry}:problem", "--out", out, "--normalize", "--log-arrows"]
+    )
+    assert "--arrows 1 is out of range" in _error(
+        capsys, ["landscape", f"{entry}:problem", "--out", out, "--arrows", "1"]
+    )
+
+
+def test_the_drawing_flags_reach_the_picture(entry, tmp_path, monkeypatch):
+    """``fdiff plot``'s drawing flags draw the landscape too (log-length arrows, log colours)."""
+    import fdiff.cli._landscape as landscape_cli
+
+    drawn = {}
+
+    def spy(field, paths, **options):
+        drawn.update(options)
+        return real(field, paths, **options)
+
+    real = landscape_cli.plot_field
+    monkeypatch.setattr(landscape_cli, "plot_field", spy)
+    out = str(tmp_path / "l.png")
+    argv = ["landscape", f"{entry}:problem", "--out", out, "--directions", "pca", "--grid", "4"]
+    assert main([*argv, "--log-arrows", "--log-color", "--aspect", "auto", "--arrows", "8"]) == 0
+    assert drawn["log_arrows"] and drawn["color_scale"] == "log"
+    assert (drawn["aspect"], drawn["arrows"], drawn["stream"]) == ("auto", 8, False)
 
 
 def test_a_script_missing_its_names_is_refused(tmp_path):

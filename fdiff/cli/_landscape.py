@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from fdiff._atomic import check_writable
-from fdiff.cli._usage import UsageError
+from fdiff.cli._drawing import add_drawing_arguments, drawing_options
+from fdiff.cli._usage import UsageError, check_range
 from fdiff.fields.plot import FORMATS, plot_field, save_figure
 from fdiff.landscape import (
     Plane,
@@ -63,9 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--memory-budget", default="1G", metavar="BYTES", help="e.g. 512M, 2G (default 1G)"
     )
-    parser.add_argument("--stream", action="store_true", help="streamlines instead of arrows")
     parser.add_argument("--dpi", type=int, default=150)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_drawing_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in FORMATS:
         raise UsageError(f"--out {args.out!r} must end in one of {', '.join(FORMATS)}")
     check_writable(out)
-    if not 2 <= args.grid <= MAX_GRID:
-        raise UsageError(f"--grid {args.grid} is out of range: it must be from 2 to {MAX_GRID}")
+    check_range("--grid", args.grid, 2, MAX_GRID)
+    options = drawing_options(args)
     budget = memory_budget(args.memory_budget)
     problem = load_problem(args.entry)
     plane, labels = _plane(problem, args.directions, args.seed)
@@ -104,10 +105,10 @@ def run(args: argparse.Namespace) -> int:
     ax = plot_field(
         field,
         list(runs.values()),
-        stream=args.stream,
         title=f"loss landscape of {args.entry} ({args.directions} directions)",
         labels=labels,
         path_labels=list(runs),
+        **options,
     )
     save_figure(ax.figure, out, dpi=args.dpi)
     print(f"wrote {out} ({args.grid}x{args.grid} grid, {args.directions} directions)")

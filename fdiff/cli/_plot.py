@@ -15,11 +15,11 @@ import math
 from pathlib import Path
 
 from fdiff._atomic import check_writable
-from fdiff.cli._usage import UsageError
+from fdiff.cli._drawing import add_drawing_arguments, drawing_options
+from fdiff.cli._usage import UsageError, check_range
 from fdiff.fields import PRESETS, descent_paths, gradient_field, parse_expression, preset
 from fdiff.fields.optimizers import BUILTIN, named_optimizer, optimizer_paths
 from fdiff.fields.plot import FORMATS, plot_comparison, plot_field, save_figure
-from fdiff.fields.scales import COLOR_SCALES
 
 __all__ = ["MAX_GRID", "MAX_STEPS", "add_arguments", "run"]
 
@@ -56,31 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, help="learning rate (default 0.1)")
     parser.add_argument("--steps", type=int, help="descent steps (default 50)")
     parser.add_argument("--momentum", type=float, default=0.0)
-    parser.add_argument("--stream", action="store_true", help="streamlines instead of arrows")
     parser.add_argument(
         "--no-contours",
         action="store_true",
         help="arrows or streamlines only; f itself is not computed (only its gradient)",
     )
-    parser.add_argument("--normalize", action="store_true", help="arrows of equal length")
-    parser.add_argument("--ascent", action="store_true", help="draw +grad f instead of -grad f")
-    parser.add_argument(
-        "--color-by", choices=("none", "magnitude", "log-magnitude"), default="none"
-    )
-    parser.add_argument("--arrows", type=int, default=24, help="arrows per axis at most")
-    parser.add_argument(
-        "--log-arrows", action="store_true", help="arrow lengths grow with log |grad f|"
-    )
-    parser.add_argument(
-        "--color-scale",
-        choices=COLOR_SCALES,
-        default="auto",
-        help="contour levels of f; auto: log/symlog when f spans 3 decades, else quantiles",
-    )
-    parser.add_argument("--log-color", action="store_true", help="log levels (symlog where f <= 0)")
-    parser.add_argument(
-        "--aspect", choices=("auto", "equal"), help="default: equal unless the window is >3:1"
-    )
+    add_drawing_arguments(parser)
     parser.add_argument(
         "--optimizer",
         metavar="NAME[:LR],...",
@@ -105,17 +86,16 @@ def run(args: argparse.Namespace) -> int:
         InputError: for any bad input, with a one-line message.
     """
     out = _output_path(args.out)
-    _check_range("--grid", args.grid, 2, MAX_GRID)
-    _check_range("--dpi", args.dpi, 10, 1200)
-    _check_range("--arrows", args.arrows, 2, 200)
+    check_range("--grid", args.grid, 2, MAX_GRID)
+    check_range("--dpi", args.dpi, 10, 1200)
     expression, xlim, ylim, starts, learning_rate, steps = _resolve(args)
-    _check_range("--steps", steps, 0, MAX_STEPS)
+    check_range("--steps", steps, 0, MAX_STEPS)
     if not (math.isfinite(learning_rate) and learning_rate > 0):
         raise UsageError(f"--lr must be a positive number, got {learning_rate}")
     if not 0 <= args.momentum < 1:
         raise UsageError(f"--momentum must be in [0, 1), got {args.momentum}")
     optimizers = _optimizers(args, starts, learning_rate)
-    options = _drawing_options(args)
+    options = drawing_options(args)
     field = gradient_field(expression, xlim, ylim, args.grid, values=not args.no_contours)
     if optimizers:
         runs = optimizer_paths(expression, starts, optimizers, steps=steps)
@@ -146,24 +126,6 @@ def run(args: argparse.Namespace) -> int:
         if line:
             print(line)
     return 0
-
-
-def _drawing_options(args: argparse.Namespace) -> dict:
-    """plot_field's options from the flags (checked for conflicts)."""
-    if args.log_color and args.color_scale != "auto":
-        raise UsageError("give either --log-color or --color-scale, not both")
-    if args.normalize and args.log_arrows:
-        raise UsageError("give either --normalize or --log-arrows, not both")
-    return {
-        "stream": args.stream,
-        "normalize": args.normalize,
-        "log_arrows": args.log_arrows,
-        "color_by": args.color_by,
-        "color_scale": "log" if args.log_color else args.color_scale,
-        "aspect": args.aspect,
-        "direction": "ascent" if args.ascent else "descent",
-        "arrows": args.arrows,
-    }
 
 
 def _optimizers(args: argparse.Namespace, starts, learning_rate: float) -> dict:
@@ -237,8 +199,3 @@ def _output_path(text: str) -> Path:
     if path.suffix.lower() not in FORMATS:
         raise UsageError(f"--out {text!r} must end in one of {', '.join(FORMATS)}")
     return check_writable(path)
-
-
-def _check_range(flag: str, value: int, low: int, high: int) -> None:
-    if not low <= value <= high:
-        raise UsageError(f"{flag} {value} is out of range: it must be from {low} to {high}")

@@ -17,7 +17,7 @@ from fdiff.errors import InputError
 if TYPE_CHECKING:
     from fdiff.examples import Example
 
-__all__ = ["Parser", "UsageError", "example"]
+__all__ = ["Parser", "UsageError", "check_range", "example"]
 
 _OPTION_LIKE = re.compile(r"-[A-Za-z_][\w-]*(=.*)?")
 """How an option can look: ``-v``, ``-vx``, ``-x=3`` (a value never starts with ``--``)."""
@@ -25,6 +25,12 @@ _OPTION_LIKE = re.compile(r"-[A-Za-z_][\w-]*(=.*)?")
 
 class UsageError(InputError):
     """A mistake on the command line: ``fdiff`` prints it in one line and exits with status 2."""
+
+
+def check_range(flag: str, value: int, low: int, high: int) -> None:
+    """:class:`UsageError` unless ``low <= value <= high``, naming ``flag``."""
+    if not low <= value <= high:
+        raise UsageError(f"{flag} {value} is out of range: it must be from {low} to {high}")
 
 
 class Parser(argparse.ArgumentParser):
