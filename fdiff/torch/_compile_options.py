@@ -17,7 +17,7 @@ from typing import Any
 
 from fdiff.torch._errors import UnsupportedError
 
-__all__ = ["InvalidBackend", "check_options"]
+__all__ = ["InvalidBackend", "check_arguments", "check_options"]
 
 MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 """torch's ``mode`` values (they choose how Inductor compiles, never what it computes)."""
@@ -65,3 +65,16 @@ def check_options(backend: Any, mode: str | None, options: dict[str, Any] | None
         raise UnsupportedError(f"torch.compile(backend={backend!r})")
     if backend not in SUPPORTED_BACKENDS:
         raise InvalidBackend(backend)
+
+
+def check_arguments(
+    *,
+    fullgraph: bool = False,
+    dynamic: bool | None = None,
+    backend: Any = "inductor",
+    mode: str | None = None,
+    options: dict[str, Any] | None = None,
+    disable: bool = False,
+) -> None:
+    """``torch.compile``'s keyword arguments, checked (``Module.compile`` takes them all)."""
+    check_options(backend, mode, options)

@@ -16,7 +16,7 @@ import jax
 
 from fdiff.torch import _dtypes
 from fdiff.torch._args import check_device
-from fdiff.torch._compile_options import check_options
+from fdiff.torch._compile_options import check_arguments
 from fdiff.torch._errors import UnsupportedAttributeError, UnsupportedError
 from fdiff.torch._grad_mode import no_grad
 from fdiff.torch._inplace import overwrite
@@ -308,20 +308,12 @@ class Module:
     def eval(self) -> Module:
         return self.train(False)
 
-    def compile(
-        self,
-        *,
-        fullgraph: bool = False,
-        dynamic: bool | None = None,
-        backend: str | Callable[..., Any] = "inductor",
-        mode: str | None = None,
-        options: dict[str, Any] | None = None,
-        disable: bool = False,
-    ) -> None:
-        """torch's ``Module.compile``: compile this module's calls in place. Step capture
-        already runs them compiled (``fdiff.torch._compile``), so this checks the arguments
-        as ``torch.compile`` does and changes nothing."""
-        check_options(backend, mode, options)
+    def compile(self, **arguments: Any) -> None:
+        """torch's ``Module.compile(**arguments)``: compile this module's calls in place with
+        ``torch.compile``'s arguments. Step capture already runs them compiled
+        (``fdiff.torch._compile``), so this checks the arguments as ``torch.compile`` does and
+        changes nothing."""
+        check_arguments(**arguments)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
