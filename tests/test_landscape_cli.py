@@ -89,6 +89,9 @@ def test_bad_entries_end_with_one_line(entry, tmp_path, capsys):
     assert "--arrows 1 is out of range" in _error(
         capsys, ["landscape", f"{entry}:problem", "--out", out, "--arrows", "1"]
     )
+    assert "--dpi 5 is out of range" in _error(
+        capsys, ["landscape", f"{entry}:problem", "--out", out, "--dpi", "5"]
+    )
 
 
 def test_the_drawing_flags_reach_the_picture(entry, tmp_path, monkeypatch):

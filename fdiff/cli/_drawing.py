@@ -1,4 +1,4 @@
-"""The drawing flags ``fdiff plot`` and ``fdiff landscape`` share: arrows, colours, aspect.
+"""The drawing flags ``fdiff plot`` and ``fdiff landscape`` share: arrows, colours, aspect, dpi.
 
 >>> parser = argparse.ArgumentParser()
 >>> add_drawing_arguments(parser)
@@ -18,11 +18,14 @@ __all__ = ["add_drawing_arguments", "drawing_options"]
 
 MAX_ARROWS = 200
 """Most arrows per axis."""
+DPI_RANGE = (10, 1200)
+"""The resolutions ``--dpi`` accepts."""
 
 
 def add_drawing_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare how a field is drawn: arrows or streamlines, their lengths and colours, the
-    contour levels of f, the aspect ratio."""
+    contour levels of f, the aspect ratio, the picture's resolution."""
+    parser.add_argument("--dpi", type=int, default=150)
     parser.add_argument("--stream", action="store_true", help="streamlines instead of arrows")
     parser.add_argument("--normalize", action="store_true", help="arrows of equal length")
     parser.add_argument("--ascent", action="store_true", help="draw +grad f instead of -grad f")
@@ -46,8 +49,10 @@ def add_drawing_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def drawing_options(args: argparse.Namespace) -> dict:
-    """``plot_field``'s drawing options from the flags (checked for conflicts and range)."""
+    """``plot_field``'s drawing options from the flags (checked for conflicts and range;
+    ``--dpi`` is checked here and read by the caller, for ``save_figure``)."""
     check_range("--arrows", args.arrows, 2, MAX_ARROWS)
+    check_range("--dpi", args.dpi, *DPI_RANGE)
     if args.log_color and args.color_scale != "auto":
         raise UsageError("give either --log-color or --color-scale, not both")
     if args.normalize and args.log_arrows:

@@ -64,7 +64,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--memory-budget", default="1G", metavar="BYTES", help="e.g. 512M, 2G (default 1G)"
     )
-    parser.add_argument("--dpi", type=int, default=150)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_drawing_arguments(parser)
 

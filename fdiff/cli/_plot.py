@@ -49,7 +49,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ylim", nargs=2, type=float, metavar=("LOW", "HIGH"))
     parser.add_argument("--grid", type=int, default=101, metavar="N", help="N x N points")
     parser.add_argument("--out", required=True, help=f"output file: {', '.join(FORMATS)}")
-    parser.add_argument("--dpi", type=int, default=150)
     parser.add_argument(
         "--descent", action="append", metavar="X,Y", help="a descent start (repeatable)"
     )
@@ -87,7 +86,6 @@ def run(args: argparse.Namespace) -> int:
     """
     out = _output_path(args.out)
     check_range("--grid", args.grid, 2, MAX_GRID)
-    check_range("--dpi", args.dpi, 10, 1200)
     expression, xlim, ylim, starts, learning_rate, steps = _resolve(args)
     check_range("--steps", steps, 0, MAX_STEPS)
     if not (math.isfinite(learning_rate) and learning_rate > 0):
