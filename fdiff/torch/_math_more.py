@@ -176,6 +176,24 @@ def allclose(
     return bool(isclose(input, other, rtol, atol, equal_nan).all())
 
 
+@torch_function
+def equal(input: Tensor, other: Tensor) -> bool:
+    """Whether ``input`` and ``other`` have the same shape and equal elements, as a Python bool
+    (compared after torch's type promotion: NaN equals nothing, ``-0.0`` equals ``0.0``).
+
+    >>> import fdiff.torch as torch
+    >>> torch.equal(torch.tensor([1, 2]), torch.tensor([1.0, 2.0]))
+    True
+    """
+    for position, (name, value) in enumerate((("input", input), ("other", other)), 1):
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"equal(): argument '{name}' (position {position}) must be Tensor, "
+                f"not {type(value).__name__}"
+            )
+    return input.shape == other.shape and bool((input == other).all())
+
+
 def _truth_test(spec):
     def function(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
         dims = None if dim is None else reduced_dims(input, dim)
@@ -290,6 +308,7 @@ __all__ = [
     "cumprod",
     "cumsum",
     "einsum",
+    "equal",
     "ger",
     "isclose",
     "log2",

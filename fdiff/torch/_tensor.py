@@ -530,6 +530,7 @@ class Tensor(TensorBase, returned_by_ops=True):
     logical_or = math_more.logical_or
     all = math_more.all
     allclose = math_more.allclose
+    equal = math_more.equal
     any = math_more.any
     cumprod = math_more.cumprod
     cumsum = math_more.cumsum
