@@ -207,3 +207,36 @@ def test_shape_mismatch_stays_a_runtime_error(real_torch):
     for torch in (real_torch, fdiff.torch):
         with warnings.catch_warnings(), pytest.raises(RuntimeError, match="must match the size"):
             torch.ones(2, requires_grad=True) + torch.ones(3)
+
+
+def test_the_default_dtype_is_torchs(real_torch):
+    def program(t):
+        t.set_default_dtype(t.float32)  # the default already: accepted by both
+        return (
+            t.get_default_dtype(),
+            t.is_floating_point(t.ones(1)),
+            t.is_floating_point(t.ones(1).long()),
+        )
+
+    ours, theirs = run_both(real_torch, program)
+    assert (str(ours[0]), *ours[1:]) == (str(theirs[0]), *theirs[1:])
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda t: t.set_default_dtype(t.int64),
+        lambda t: t.set_default_dtype("float32"),
+        lambda t: t.is_floating_point([1.0]),
+    ],
+    ids=["an integer default", "a string", "is_floating_point of a list"],
+)
+def test_default_dtype_errors_are_torchs(real_torch, program):
+    assert_same_error(real_torch, program)
+
+
+def test_another_float_default_is_refused_by_name():
+    with pytest.raises(fdiff.torch.UnsupportedError) as info:
+        fdiff.torch.set_default_dtype(fdiff.torch.float64)
+    assert info.value.op == "torch.set_default_dtype(torch.float64)"
+    assert fdiff.torch.get_default_dtype() is fdiff.torch.float32

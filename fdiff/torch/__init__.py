@@ -39,6 +39,8 @@ from fdiff.torch._conversions import *  # noqa: F403 - torch.LongTensor, ... are
 from fdiff.torch._conversions import __all__ as _conversions_all
 from fdiff.torch._creation import *  # noqa: F403 - the creation functions are public API
 from fdiff.torch._creation import __all__ as _creation_all
+from fdiff.torch._default_dtype import *  # noqa: F403 - get_default_dtype, ... are public API
+from fdiff.torch._default_dtype import __all__ as _default_dtype_all
 from fdiff.torch._device import *  # noqa: F403 - torch.device is public API
 from fdiff.torch._device import __all__ as _device_all
 from fdiff.torch._dtypes import bool_ as bool
@@ -95,6 +97,7 @@ def numel(input: Tensor) -> int:
 __all__ = [
     *_conversions_all,
     *_creation_all,
+    *_default_dtype_all,
     *_device_all,
     *_math_all,
     *_math_more_all,
