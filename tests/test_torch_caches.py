@@ -96,6 +96,7 @@ def test_clear_caches_empties_every_registered_cache():
         "fdiff.torch._capture.TRIE",
         "fdiff.torch._capture.programs",
         "fdiff.torch._deferred._cached_aval",
+        "fdiff.torch._dispatch._saved_plan",
         "fdiff.torch._graph.compiled_gradients",
         "fdiff.torch._graph.compiled_replay",
         "fdiff.torch._inplace._zeros",
