@@ -70,6 +70,8 @@ from fdiff.torch._random_draws import *  # noqa: F403 - torch.randperm, ... are 
 from fdiff.torch._random_draws import __all__ as _random_draws_all
 from fdiff.torch._select_ops import *  # noqa: F403 - torch.gather, torch.sort, ... are public
 from fdiff.torch._select_ops import __all__ as _select_ops_all
+from fdiff.torch._serialization import load as load
+from fdiff.torch._serialization import save as save
 from fdiff.torch._shape import *  # noqa: F403 - torch.cat, torch.reshape, ... are public API
 from fdiff.torch._shape import __all__ as _shape_all
 from fdiff.torch._tensor import Size as Size
@@ -128,12 +130,14 @@ __all__ = [
     "int64",
     "is_grad_enabled",
     "is_tensor",
+    "load",
     "long",
     "nn",
     "no_grad",
     "numel",
     "optim",
     "return_types",
+    "save",
     "set_grad_enabled",
     "utils",
 ]
