@@ -110,13 +110,64 @@ def test_weights_only_refuses_other_objects_unless_told(real_torch):
     assert actual == expected == "Unknown"
 
 
-def test_a_file_pytorch_wrote_is_refused_by_name(real_torch):
+def _saved_by_torch(real_torch, obj) -> io.BytesIO:
     buffer = io.BytesIO()
-    real_torch.save({"w": real_torch.ones(2)}, buffer)
+    real_torch.save(obj, buffer)
     buffer.seek(0)
+    return buffer
+
+
+def test_weights_pytorch_saved_load_into_fdiff(real_torch):
+    """A checkpoint written by real torch: fdiff.torch reads its archive, and the model it
+    restores computes what torch's does."""
+    torch, ours = real_torch, fdiff.torch
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    checkpoint = {
+        "model": model.state_dict(),
+        "step": torch.tensor(7),
+        "mask": torch.tensor([True, False]),
+        "scale": torch.nn.Parameter(torch.tensor([0.5, 2.0])),
+        "size": torch.Size([2, 3]),
+        "dtype": torch.float32,
+        "epoch": 3,
+    }
+    loaded = ours.load(_saved_by_torch(torch, checkpoint))
+    restored = ours.nn.Sequential(ours.nn.Linear(3, 4), ours.nn.ReLU(), ours.nn.Linear(4, 2))
+    assert repr(restored.load_state_dict(loaded["model"])) == "<All keys matched successfully>"
+    x = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]
+    assert_same(restored(ours.tensor(x)).detach(), model(torch.tensor(x)).detach())
+    assert_same(
+        [loaded["step"], loaded["mask"], loaded["scale"], loaded["size"], loaded["epoch"]],
+        [checkpoint["step"], checkpoint["mask"], checkpoint["scale"], checkpoint["size"], 3],
+    )
+    assert type(loaded["scale"]).__name__ == "Parameter" and loaded["dtype"] is ours.float32
+
+
+@pytest.mark.parametrize(
+    "make, op",
+    [
+        (
+            lambda t: (lambda base: [base, base[0]])(t.ones(2, 3)),
+            "torch.load of tensors that share",
+        ),
+        (lambda t: t.ones(2, 3).t(), "torch.load of a tensor with non-contiguous strides"),
+        (lambda t: t.ones(2, dtype=t.float16), "torch.load of a torch.HalfStorage"),
+    ],
+    ids=["views", "a transposed tensor", "float16"],
+)
+def test_what_a_pytorch_archive_holds_that_fdiff_cannot_is_refused(real_torch, make, op):
     with pytest.raises(fdiff.torch.UnsupportedError) as info:
+        fdiff.torch.load(_saved_by_torch(real_torch, make(real_torch)))
+    assert info.value.op.startswith(op)
+
+
+def test_a_pytorch_archive_refuses_other_objects_unless_told(real_torch):
+    buffer = _saved_by_torch(real_torch, {"x": Unknown()})
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
         fdiff.torch.load(buffer)
-    assert "a file PyTorch wrote" in info.value.op
+    buffer.seek(0)
+    assert type(fdiff.torch.load(buffer, weights_only=False)["x"]) is Unknown
 
 
 @pytest.mark.parametrize(

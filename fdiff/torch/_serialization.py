@@ -7,9 +7,11 @@ an epoch and a loss) round-trips as in torch: each tensor keeps its values, dtyp
 sizes and plain containers are rebuilt, and anything else is torch's ``UnpicklingError``
 unless ``weights_only=False``.
 
-The file is fdiff's own (a header line, then a pickle), not PyTorch's zip archive: reading a
-file PyTorch wrote is refused by name, as are tensors that share a storage (views: torch keeps
-the sharing, this format does not), ``mmap`` and a ``map_location`` other than the CPU.
+The file :func:`save` writes is fdiff's own (a header line, then a pickle), not PyTorch's zip
+archive; :func:`load` reads both (PyTorch's through :mod:`fdiff.torch._torch_archive`), so
+weights trained in PyTorch load into fdiff.torch. Refused by name: tensors that share a storage
+(views: torch keeps the sharing, these readers do not), ``mmap``, and a ``map_location`` other
+than the CPU.
 
 >>> import io
 >>> import fdiff.torch as torch
@@ -36,13 +38,13 @@ from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._interop import concrete
 from fdiff.torch._tensor import Size, Tensor
 from fdiff.torch._tensor_base import TensorBase
+from fdiff.torch._torch_archive import ZIP_MAGIC, read_torch_archive
 from fdiff.torch.nn.parameter import Parameter
 
 __all__ = ["load", "save"]
 
 HEADER = b"fdiff.torch.save 1\n"
 """The first line of every file :func:`save` writes."""
-_ZIP = b"PK\x03\x04"  # how PyTorch's zip archives begin
 
 
 def save(obj: Any, f: str | os.PathLike | IO[bytes], pickle_module: Any = None,
@@ -84,8 +86,8 @@ def load(
             data = file.read()
     else:
         data = f.read()
-    if data.startswith(_ZIP):
-        raise UnsupportedError("torch.load of a file PyTorch wrote (fdiff.torch reads its own)")
+    if data.startswith(ZIP_MAGIC):
+        return read_torch_archive(data, weights_only is not False)
     if not data.startswith(HEADER):
         raise pickle.UnpicklingError("not a file torch.save wrote: its header is missing")
     stream = io.BytesIO(data[len(HEADER) :])
