@@ -55,7 +55,9 @@ from fdiff.torch._dtypes import int64 as int64
 from fdiff.torch._dtypes import long as long
 from fdiff.torch._errors import UnsupportedError as UnsupportedError
 from fdiff.torch._grad_mode import enable_grad as enable_grad
+from fdiff.torch._grad_mode import inference_mode as inference_mode
 from fdiff.torch._grad_mode import is_grad_enabled as is_grad_enabled
+from fdiff.torch._grad_mode import is_inference_mode_enabled as is_inference_mode_enabled
 from fdiff.torch._grad_mode import no_grad as no_grad
 from fdiff.torch._grad_mode import set_grad_enabled as set_grad_enabled
 from fdiff.torch._interop import TracedValueError as TracedValueError
@@ -128,7 +130,9 @@ __all__ = [
     "int",
     "int32",
     "int64",
+    "inference_mode",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
     "is_tensor",
     "load",
     "long",
