@@ -215,3 +215,41 @@ def test_format_item_matches_real_torch(real_torch):
     for value, dtype in [(0.3439, "float32"), (1e-7, "float64"), (-5, "int64"), (1, "bool")]:
         t = real_torch.tensor(np.asarray(value, dtype=dtype))
         assert format_item(value, dtype=dtype) == str(t.item())
+
+
+PRINT_OPTIONS = {
+    "precision 2": {"precision": 2},
+    "precision 6, scientific": {"precision": 6, "sci_mode": True},
+    "never scientific": {"sci_mode": False},
+    "threshold 5, edgeitems 1": {"threshold": 5, "edgeitems": 1},
+    "linewidth 30": {"linewidth": 30},
+    "profile short": {"profile": "short"},
+    "profile full": {"profile": "full"},
+    "profile short, then precision 5": {"profile": "short", "precision": 5},
+}
+
+
+@pytest.mark.parametrize("options", PRINT_OPTIONS.values(), ids=PRINT_OPTIONS)
+def test_set_printoptions_prints_as_torch(real_torch, options):
+    """Each option set, then the default profile again; the same prints as torch's."""
+    from support import run_both
+
+    def program(t):
+        t.manual_seed(0)
+        tensors = [
+            t.randn(3, 4) * 100,
+            t.tensor([1e-6, 1.0, 3.0]),
+            t.tensor([1.0, 2.0, 3.0]),
+            t.arange(2000.0).reshape(40, 50),
+            t.tensor([0.0, float("nan"), float("inf")]),
+            t.tensor([12345, -6]),
+            t.ones(3, requires_grad=True) * 1.5,
+        ]
+        t.set_printoptions(**options)
+        try:
+            return [repr(x) for x in tensors]
+        finally:
+            t.set_printoptions(profile="default")
+
+    ours, theirs = run_both(real_torch, program)
+    assert ours == theirs

@@ -67,6 +67,7 @@ from fdiff.torch._math import __all__ as _math_all
 from fdiff.torch._math_more import *  # noqa: F403 - torch.cumsum, torch.einsum, ... are public
 from fdiff.torch._math_more import __all__ as _math_more_all
 from fdiff.torch._missing import missing_names
+from fdiff.torch._printing import set_printoptions as set_printoptions
 from fdiff.torch._random import Generator as Generator
 from fdiff.torch._random_draws import *  # noqa: F403 - torch.randperm, ... are public API
 from fdiff.torch._random_draws import __all__ as _random_draws_all
@@ -143,5 +144,6 @@ __all__ = [
     "return_types",
     "save",
     "set_grad_enabled",
+    "set_printoptions",
     "utils",
 ]

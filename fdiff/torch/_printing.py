@@ -1,7 +1,8 @@
 """PyTorch's tensor ``repr`` (== ``str``) reproduced with NumPy, byte for byte.
 
 The rules below are those of PyTorch 2.x with its default print options (precision 4,
-threshold 1000, edgeitems 3, linewidth 80, automatic scientific mode):
+threshold 1000, edgeitems 3, linewidth 80, automatic scientific mode); ``set_printoptions``
+changes them as torch's does (the numbers below are then the options' values):
 
 * **Summarization.** A tensor with more than 1000 elements shows only the first and last 3
   entries of every axis longer than 6, with ``...`` in between. Only the shown entries take
@@ -31,17 +32,63 @@ threshold 1000, edgeitems 3, linewidth 80, automatic scientific mode):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
-__all__ = ["format_item", "format_tensor"]
+__all__ = ["format_item", "format_tensor", "set_printoptions"]
 
-PRECISION = 4
-THRESHOLD = 1000
-EDGEITEMS = 3
-LINEWIDTH = 80
 _PREFIX = "tensor("
+
+
+@dataclasses.dataclass
+class PrintOptions:
+    """torch's ``PRINT_OPTS``: digits after the point, the element count past which a print is
+    summarized, the entries kept at each edge then, the line width, and scientific notation
+    forced on or off (``None``: chosen per tensor)."""
+
+    precision: int = 4
+    threshold: float = 1000
+    edgeitems: int = 3
+    linewidth: int = 80
+    sci_mode: bool | None = None
+
+
+OPTIONS = PrintOptions()
+_PROFILES = {
+    "default": PrintOptions(),
+    "short": PrintOptions(precision=2, edgeitems=2),
+    "full": PrintOptions(threshold=math.inf),
+}
+
+
+def set_printoptions(
+    precision: int | None = None,
+    threshold: float | None = None,
+    edgeitems: int | None = None,
+    linewidth: int | None = None,
+    profile: str | None = None,
+    sci_mode: bool | None = None,
+) -> None:
+    """torch's ``set_printoptions``: a ``profile`` (``"default"``, ``"short"``, ``"full"``)
+    first, then each option given; ``sci_mode`` is always set (``None``: automatic again).
+
+    >>> set_printoptions(precision=2)
+    >>> print(format_tensor(np.array([1 / 3]), dtype="float32"))
+    tensor([0.33])
+    >>> set_printoptions(profile="default")
+    """
+    if profile in _PROFILES:
+        fields = dataclasses.asdict(_PROFILES[profile])
+        for name in ("precision", "threshold", "edgeitems", "linewidth"):
+            setattr(OPTIONS, name, fields[name])
+    for name, value in (("precision", precision), ("threshold", threshold),
+                        ("edgeitems", edgeitems), ("linewidth", linewidth)):  # fmt: skip
+        if value is not None:
+            setattr(OPTIONS, name, value)
+    OPTIONS.sci_mode = sci_mode
+
 
 _NUMPY_DTYPES: dict[str, type[np.generic]] = {
     "float32": np.float32,
@@ -68,7 +115,8 @@ class _Formatter:
             return
         self.int_mode = bool(np.all(finite == np.ceil(finite)))
         lo, hi = float(np.abs(finite).min()), float(np.abs(finite).max())  # exact in float64
-        self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+        automatic = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+        self.sci_mode = automatic if OPTIONS.sci_mode is None else OPTIONS.sci_mode
         self.width = max(len(self.plain(v)) for v in finite.tolist())
 
     def plain(self, value: float | int | bool) -> str:
@@ -76,10 +124,10 @@ class _Formatter:
         if not self.floating:
             return str(value)
         if self.sci_mode:
-            return f"{value:.{PRECISION}e}"
+            return f"{value:.{OPTIONS.precision}e}"
         if self.int_mode:
             return f"{value:.0f}" + ("" if math.isinf(value) or math.isnan(value) else ".")
-        return f"{value:.{PRECISION}f}"
+        return f"{value:.{OPTIONS.precision}f}"
 
     def __call__(self, value: float | int | bool) -> str:
         return self.plain(value).rjust(self.width)
@@ -87,9 +135,10 @@ class _Formatter:
 
 def _shown_entries(a: np.ndarray) -> np.ndarray:
     """The entries a summarized print shows: the edge items of every axis longer than 6."""
+    edge = OPTIONS.edgeitems
     for axis, n in enumerate(a.shape):
-        if n > 2 * EDGEITEMS:
-            keep = np.r_[0:EDGEITEMS, n - EDGEITEMS : n]
+        if n > 2 * edge:
+            keep = np.r_[0:edge, n - edge : n]
             a = np.take(a, keep, axis=axis)
     return a
 
@@ -98,17 +147,18 @@ def _body(a: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
     """The bracketed contents of ``a`` whose opening bracket sits at column ``indent``."""
     if a.ndim == 0:
         return fmt(a.item())
-    cut = summarize and a.shape[0] > 2 * EDGEITEMS
+    edge = OPTIONS.edgeitems
+    cut = summarize and a.shape[0] > 2 * edge
     if a.ndim == 1:
         if cut:
-            head, tail = a[:EDGEITEMS].tolist(), a[-EDGEITEMS:].tolist()
+            head, tail = a[:edge].tolist(), a[-edge:].tolist()
             items = [fmt(v) for v in head] + [" ..."] + [fmt(v) for v in tail]
         else:
             items = [fmt(v) for v in a.tolist()]
-        per_line = max(1, (LINEWIDTH - indent) // (fmt.width + 2))
+        per_line = max(1, (OPTIONS.linewidth - indent) // (fmt.width + 2))
         lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
-    rows = [*a[:EDGEITEMS], None, *a[-EDGEITEMS:]] if cut else list(a)
+    rows = [*a[:edge], None, *a[-edge:]] if cut else list(a)
     parts = ["..." if r is None else _body(r, indent + 1, summarize, fmt) for r in rows]
     return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
@@ -117,7 +167,7 @@ def _add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
     """Append ``, suffix`` items, wrapping before one that would pass the line width."""
     last_line = len(text) - text.rfind("\n") + 1  # torch's count: two more than the line
     for suffix in suffixes:
-        if last_line + len(suffix) + 2 > LINEWIDTH:
+        if last_line + len(suffix) + 2 > OPTIONS.linewidth:
             text += ",\n" + " " * indent + suffix
             last_line = indent + len(suffix)
         else:
@@ -159,7 +209,7 @@ def format_tensor(
         if dtype != default_dtype:
             suffixes.append(f"dtype=torch.{dtype}")
     else:
-        summarize = a.size > THRESHOLD
+        summarize = a.size > OPTIONS.threshold
         fmt = _Formatter(_shown_entries(a) if summarize else a)
         body = _body(a, indent, summarize, fmt)
         if dtype not in (default_dtype, "int64", "bool"):
