@@ -16,7 +16,9 @@ CASES = {
     "torch.special.zeta": lambda torch: torch.special.zeta(torch.ones(2) * 2, 1.0),
     "torch.linalg.norm": lambda torch: torch.linalg.norm(torch.ones(3)),
     "torch.fft.fft": lambda torch: torch.fft.fft(torch.ones(4)),
-    "torch.nn.functional.mish": lambda torch: torch.nn.functional.mish(torch.ones(2)),
+    "torch.nn.functional.pairwise_distance": lambda torch: torch.nn.functional.pairwise_distance(
+        torch.ones(2), torch.ones(2)
+    ),
     "torch.nn.GRU": lambda torch: torch.nn.GRU(2, 3),
     "torch.nn.Module.half": lambda torch: torch.nn.Linear(2, 2).half(),
     "torch.nn.init.orthogonal_": lambda torch: torch.nn.init.orthogonal_(torch.ones(2, 2)),

@@ -130,7 +130,79 @@ def silu(x):
     return x * jax.nn.sigmoid(x)
 
 
+@op("EluBackward0")
+def elu(x, *, alpha, scale=1.0, input_scale=1.0):
+    """torch's ``elu`` (``selu`` is ``elu`` with its constants): ``x <= 0`` takes the
+    exponential branch, so the slope at 0 is ``scale * alpha * input_scale``."""
+    negative = jnp.where(x > 0, 0, x)  # keeps expm1's unused branch finite
+    return jnp.where(x > 0, scale * x, scale * alpha * jnp.expm1(negative * input_scale))
+
+
+@op("HardtanhBackward0")
+def hardtanh(x, *, min_val, max_val):
+    """``x`` clamped to the bounds; torch's slope is 1 strictly inside them, 0 at them."""
+    inside = (x > min_val) & (x < max_val)
+    return jnp.where(inside, x, jax.lax.stop_gradient(jnp.clip(x, min_val, max_val)))
+
+
+@op("HardswishBackward0")
+def hardswish(x):
+    """``x * min(max(x + 3, 0), 6) / 6``; torch's slope is 0 at -3 and 1 at 3."""
+    middle = x * (x + 3) / 6
+    return jnp.where(x <= -3, jax.lax.stop_gradient(0 * x), jnp.where(x < 3, middle, x))
+
+
+@op("HardsigmoidBackward0")
+def hardsigmoid(x):
+    """``min(max(x + 3, 0), 6) / 6``; torch's slope is 1/6 strictly inside (-3, 3)."""
+    clipped = jax.lax.stop_gradient(jnp.clip(x + 3, 0, 6) / 6)
+    return jnp.where((x > -3) & (x < 3), (x + 3) / 6, clipped)
+
+
+@op("LogSigmoidBackward0")
+def logsigmoid(x):
+    return jax.nn.log_sigmoid(x)
+
+
+@op("MishBackward0")
+def mish(x):
+    return x * jnp.tanh(jax.nn.softplus(x))
+
+
+@op("GluBackward0")
+def glu(x, *, dim):
+    first, second = jnp.split(x, 2, axis=dim)
+    return first * jax.nn.sigmoid(second)
+
+
+@op("PreluKernelBackward0")
+def prelu(x, weight):
+    """``weight`` holds one slope, or one per channel (dim 1); the slope applies at 0."""
+    slopes = weight.reshape((-1,) + (1,) * (x.ndim - 2)) if x.ndim >= 2 else weight
+    return jnp.where(x > 0, x, slopes * x)
+
+
 # --- losses ------------------------------------------------------------------------------------
+
+
+@jax.custom_jvp
+def _binary_cross_entropy(x, y):
+    """torch's elementwise loss, each log clamped at -100."""
+    return -(y * jnp.maximum(jnp.log(x), -100) + (1 - y) * jnp.maximum(jnp.log1p(-x), -100))
+
+
+@_binary_cross_entropy.defjvp
+def _binary_cross_entropy_jvp(primals, tangents):
+    (x, y), (dx, dy) = primals, tangents
+    slope = (x - y) / jnp.maximum((1 - x) * x, 1e-12)  # torch's binary_cross_entropy_backward
+    target_slope = -(jnp.log(x) - jnp.log1p(-x))  # torch: -logit(x)
+    return _binary_cross_entropy(x, y), slope * dx + target_slope * dy
+
+
+@op("BinaryCrossEntropyBackward0")
+def binary_cross_entropy(x, y, weight=None, *, reduction):
+    loss = _binary_cross_entropy(x, y)
+    return reduce_loss(loss if weight is None else loss * weight, reduction)
 
 
 @op("SmoothL1LossBackward0")

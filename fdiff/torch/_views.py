@@ -248,7 +248,8 @@ ELEMENTWISE: frozenset[str] = frozenset({
     "pow_tensor", "pow_zero", "rdiv", "relu", "round", "rsqrt", "rsub", "sigmoid", "sign",
     "silu", "sin", "smooth_l1_loss", "softplus", "sqrt", "square", "sub", "tanh", "where",
     "bernoulli_fill", "exponential_fill", "uniform_draw", "normal_draw", "fill", "zero",
-    "leaky_relu_in_place"
+    "leaky_relu_in_place", "elu", "hardtanh", "hardswish", "hardsigmoid", "logsigmoid", "mish",
+    "prelu", "binary_cross_entropy"
 })  # fmt: skip
 """Ops computed by torch's TensorIterator: the output keeps its inputs' memory layout."""
 
@@ -258,7 +259,7 @@ LIKE_INPUT: frozenset[str] = frozenset(
 """Ops whose output is ``empty_like(input)``: the input's layout, made dense."""
 
 CONTIGUOUS: frozenset[str] = frozenset({
-    "addmm", "all", "amax", "any", "argmax", "argmin", "avg_pool2d", "batch_norm",
+    "addmm", "all", "amax", "glu", "any", "argmax", "argmin", "avg_pool2d", "batch_norm",
     "binary_cross_entropy_with_logits", "bmm", "cat", "conv2d", "copy", "cumprod", "cumsum",
     "dot", "embedding", "gather", "index", "index_select", "layer_norm", "linear",
     "log_softmax", "logsumexp", "masked_fill", "masked_fill_tensor", "matmul", "max",

@@ -136,7 +136,10 @@ v3 = F.embedding(i1, x0)
 v4 = F.gelu(x0) + F.gelu(x0, approximate="tanh") + F.silu(x0)
 v5 = F.smooth_l1_loss(x0, c1) + F.huber_loss(x0, c1, delta=0.5)
 v6 = F.leaky_relu(x0 * 1, 0.2, inplace=True)
-weigh(v0, v1, v2, v3, v4, v5, v6).backward()
+v7 = F.elu(x0) + F.relu6(x0) + F.hardtanh(x0, -0.5, 1.0) + F.hardswish(x0) + F.mish(x0)
+v8 = F.hardsigmoid(x0) + F.logsigmoid(x0) + F.glu(x0.view(3, 2), 1).sum() + F.prelu(x0, c1[0])
+v9 = F.binary_cross_entropy(x0.sigmoid(), c1.abs() / 2)
+weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9).backward()
 """
 
 _IN_PLACE = """

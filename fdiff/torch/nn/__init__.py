@@ -4,13 +4,24 @@ from fdiff.torch._missing import missing_names
 from fdiff.torch.nn import functional as functional
 from fdiff.torch.nn import init as init
 from fdiff.torch.nn import parameter as parameter
+from fdiff.torch.nn.activation import ELU as ELU
 from fdiff.torch.nn.activation import GELU as GELU
+from fdiff.torch.nn.activation import GLU as GLU
+from fdiff.torch.nn.activation import SELU as SELU
+from fdiff.torch.nn.activation import Hardsigmoid as Hardsigmoid
+from fdiff.torch.nn.activation import Hardswish as Hardswish
+from fdiff.torch.nn.activation import Hardtanh as Hardtanh
 from fdiff.torch.nn.activation import LeakyReLU as LeakyReLU
+from fdiff.torch.nn.activation import LogSigmoid as LogSigmoid
 from fdiff.torch.nn.activation import LogSoftmax as LogSoftmax
+from fdiff.torch.nn.activation import Mish as Mish
+from fdiff.torch.nn.activation import PReLU as PReLU
 from fdiff.torch.nn.activation import ReLU as ReLU
+from fdiff.torch.nn.activation import ReLU6 as ReLU6
 from fdiff.torch.nn.activation import Sigmoid as Sigmoid
 from fdiff.torch.nn.activation import SiLU as SiLU
 from fdiff.torch.nn.activation import Softmax as Softmax
+from fdiff.torch.nn.activation import Softmin as Softmin
 from fdiff.torch.nn.activation import Softplus as Softplus
 from fdiff.torch.nn.activation import Tanh as Tanh
 from fdiff.torch.nn.batchnorm import BatchNorm1d as BatchNorm1d
@@ -23,9 +34,11 @@ from fdiff.torch.nn.dropout import Dropout as Dropout
 from fdiff.torch.nn.flatten import Flatten as Flatten
 from fdiff.torch.nn.linear import Identity as Identity
 from fdiff.torch.nn.linear import Linear as Linear
+from fdiff.torch.nn.loss import BCELoss as BCELoss
 from fdiff.torch.nn.loss import BCEWithLogitsLoss as BCEWithLogitsLoss
 from fdiff.torch.nn.loss import CrossEntropyLoss as CrossEntropyLoss
 from fdiff.torch.nn.loss import HuberLoss as HuberLoss
+from fdiff.torch.nn.loss import KLDivLoss as KLDivLoss
 from fdiff.torch.nn.loss import L1Loss as L1Loss
 from fdiff.torch.nn.loss import MSELoss as MSELoss
 from fdiff.torch.nn.loss import NLLLoss as NLLLoss
@@ -38,8 +51,12 @@ from fdiff.torch.nn.pooling import MaxPool2d as MaxPool2d
 from fdiff.torch.nn.sparse import Embedding as Embedding
 
 __all__ = [
+    "ELU",
     "GELU",
+    "GLU",
+    "SELU",
     "AvgPool2d",
+    "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
@@ -48,26 +65,35 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
     "HuberLoss",
     "Identity",
+    "KLDivLoss",
     "L1Loss",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
+    "LogSigmoid",
     "LogSoftmax",
     "MSELoss",
     "MaxPool2d",
+    "Mish",
     "Module",
     "ModuleDict",
     "ModuleList",
     "NLLLoss",
+    "PReLU",
     "Parameter",
     "ReLU",
+    "ReLU6",
     "Sequential",
     "SiLU",
     "Sigmoid",
     "SmoothL1Loss",
     "Softmax",
+    "Softmin",
     "Softplus",
     "Tanh",
     "functional",

@@ -1,5 +1,6 @@
 """``nn.functional``'s layer functions: dropout (torch's random stream), embedding, one_hot,
-layer_norm, batch_norm, max_pool2d, avg_pool2d, gelu, silu.
+layer_norm, batch_norm, max_pool2d, avg_pool2d and the activations (gelu, silu, elu, selu,
+relu6, hardtanh, hardswish, hardsigmoid, logsigmoid, mish, glu, prelu).
 
 >>> import fdiff.torch as torch
 >>> _ = torch.manual_seed(0)
@@ -17,6 +18,7 @@ import numpy as np
 from fdiff.torch import _dtypes, _random, _views
 from fdiff.torch import _layer_ops as layer_ops
 from fdiff.torch import _ops as ops
+from fdiff.torch._args import checked_dim
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import UnsupportedError
 from fdiff.torch._inplace import assign, overwrite
@@ -287,3 +289,107 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """``x sigmoid(x)``."""
     return in_place_or_not(input, apply(layer_ops.silu, input), inplace)
+
+
+def _not_in_place(function: str, inplace: bool) -> None:
+    if inplace:
+        raise UnsupportedError(f"torch.nn.functional.{function}(inplace=True)")
+
+
+# torch's selu constants (its Activation.cpp)
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+@functional
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``.
+
+    >>> import fdiff.torch as torch
+    >>> elu(torch.tensor([-1.0, 2.0]))
+    tensor([-0.6321,  2.0000])
+    """
+    _not_in_place("elu", inplace)
+    return apply(layer_ops.elu, input, alpha=float(alpha))
+
+
+@functional
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``scale * elu(x, alpha)`` with torch's self-normalizing constants."""
+    _not_in_place("selu", inplace)
+    return apply(layer_ops.elu, input, alpha=SELU_ALPHA, scale=SELU_SCALE)
+
+
+@functional
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
+    """``x`` clamped to ``[min_val, max_val]`` (gradient 1 strictly inside, 0 at the bounds).
+
+    >>> import fdiff.torch as torch
+    >>> hardtanh(torch.tensor([-2.0, 0.5, 3.0]))
+    tensor([-1.0000,  0.5000,  1.0000])
+    """
+    _not_in_place("hardtanh", inplace)
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return apply(layer_ops.hardtanh, input, min_val=min_val, max_val=max_val)
+
+
+@functional
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``hardtanh(x, 0, 6)``, as torch computes it."""
+    _not_in_place("relu6", inplace)
+    return apply(layer_ops.hardtanh, input, min_val=0.0, max_val=6.0)
+
+
+@functional
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * relu6(x + 3) / 6``."""
+    _not_in_place("hardswish", inplace)
+    return apply(layer_ops.hardswish, input)
+
+
+@functional
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """``relu6(x + 3) / 6``."""
+    _not_in_place("hardsigmoid", inplace)
+    return apply(layer_ops.hardsigmoid, input)
+
+
+@functional
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(x))``, computed stably."""
+    return apply(layer_ops.logsigmoid, input)
+
+
+@functional
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))``."""
+    _not_in_place("mish", inplace)
+    return apply(layer_ops.mish, input)
+
+
+@functional
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """The first half of ``dim`` times the sigmoid of the second half."""
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    dim = checked_dim(input, dim) % input.dim()
+    if input.shape[dim] % 2:
+        raise RuntimeError(
+            f"Halving dimension must be even, but dimension {dim} is size {input.shape[dim]}"
+        )
+    return apply(layer_ops.glu, input, dim=dim)
+
+
+@functional
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """``x`` for ``x > 0``, else ``weight * x``: one slope, or one per channel (dim 1)."""
+    channels = input.shape[1] if input.dim() >= 2 else 1
+    if weight.numel() != 1 and weight.numel() != channels:
+        raise RuntimeError(
+            "Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+            f"{weight.numel()} and channel size = {channels}."
+        )
+    return apply(layer_ops.prelu, input, weight)

@@ -1,5 +1,6 @@
 """``nn.functional``'s losses: mse, binary cross entropy with logits, nll and cross entropy
-(``weight``, ``ignore_index``, ``label_smoothing``), smooth L1, Huber, L1.
+(``weight``, ``ignore_index``, ``label_smoothing``), smooth L1, Huber, L1, binary cross
+entropy, KL divergence.
 
 >>> import fdiff.torch as torch
 >>> x = torch.tensor([[0.0, 1.0], [2.0, 0.0]], requires_grad=True)
@@ -11,16 +12,19 @@ from __future__ import annotations
 
 import warnings
 
+import jax
 import numpy as np
 
 from fdiff.torch import _nn_ops as nn_ops
 from fdiff.torch._creation import tensor
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import UnsupportedError
+from fdiff.torch._layer_ops import binary_cross_entropy as binary_cross_entropy_op
 from fdiff.torch._layer_ops import huber_loss as huber_loss_op
 from fdiff.torch._layer_ops import smooth_l1_loss as smooth_l1_loss_op
-from fdiff.torch._math import log_softmax, where
+from fdiff.torch._math import exp, log_softmax, where
 from fdiff.torch._tensor import Tensor
+from fdiff.torch._tensor_base import new_tensor
 from fdiff.torch.nn._arguments import check_reduction, functional
 
 
@@ -190,3 +194,61 @@ def _smoothing_term(log_probs, target, weight, ignore_index, reduction, dim) -> 
         return per_entry.sum() / (target != ignore_index).sum()
     kept = np.asarray(target.detach().numpy())[~np.asarray(ignored.numpy())]
     return per_entry.sum() / weight[tensor(kept.ravel())].sum()
+
+
+@functional
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
+    """``-(y log x + (1 - y) log(1 - x))`` on probabilities ``x``, each log clamped at -100
+    as torch clamps it, times ``weight`` (broadcast to the target).
+
+    >>> import fdiff.torch as torch
+    >>> binary_cross_entropy(torch.tensor([0.5, 1.0]), torch.tensor([1.0, 0.0]))
+    tensor(50.3466)
+    """
+    if input.shape != target.shape:
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}) is deprecated. Please ensure they have the same size."
+        )
+    reduction = check_reduction(reduction)
+    if weight is not None:
+        if weight.requires_grad:
+            raise RuntimeError(
+                "The function 'binary_cross_entropy' is not differentiable with respect to "
+                "argument 'weight'. This input cannot have requires_grad True."
+            )
+        weight = weight.expand(target.shape)
+    values = np.asarray(input.detach().numpy())
+    if values.size and not ((values >= 0) & (values <= 1)).all():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    return apply(binary_cross_entropy_op, input, target, weight, reduction=reduction)
+
+
+@functional
+def kl_div(
+    input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False
+) -> Tensor:
+    """Pointwise KL divergence of log-probabilities ``input`` from ``target``
+    (``log_target``: ``target`` holds log-probabilities too), composed as torch composes it;
+    ``'batchmean'`` divides the sum by the batch size."""
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.",
+            UserWarning,
+            stacklevel=3,
+        )
+    if log_target:
+        loss = exp(target) * (target - input)
+    elif target.requires_grad:
+        raise UnsupportedError("torch.nn.functional.kl_div(target requiring grad)")
+    else:  # xlogy(target, target) - target * input; the xlogy term is a constant here
+        entropy = new_tensor(jax.scipy.special.xlogy(target._value, target._value))
+        loss = entropy - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.dim() else loss.sum()
+    return {"mean": loss.mean, "sum": loss.sum, "none": lambda: loss}[check_reduction(reduction)]()

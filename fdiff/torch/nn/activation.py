@@ -1,5 +1,6 @@
 """Activation modules: ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softplus, Softmax,
-LogSoftmax.
+LogSoftmax, ELU, SELU, ReLU6, Hardtanh, Hardswish, Hardsigmoid, Mish, LogSigmoid, Softmin,
+GLU, PReLU.
 
 >>> import fdiff.torch as torch
 >>> GELU(approximate="tanh")
@@ -11,9 +12,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 
+from fdiff.torch import _creation
 from fdiff.torch._tensor import Tensor
 from fdiff.torch.nn import functional as F
 from fdiff.torch.nn.modules import Module
+from fdiff.torch.nn.parameter import Parameter
 
 
 class _Elementwise(Module):
@@ -119,3 +122,102 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class SELU(_Elementwise):
+    function = staticmethod(F.selu)
+
+
+class ReLU6(_Elementwise):
+    function = staticmethod(F.relu6)
+
+
+class Hardswish(_Elementwise):
+    function = staticmethod(F.hardswish)
+
+
+class Hardsigmoid(_Elementwise):
+    function = staticmethod(F.hardsigmoid)
+
+
+class Mish(_Elementwise):
+    function = staticmethod(F.mish)
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+class LogSigmoid(Module):
+    def forward(self, input: Tensor) -> Tensor:
+        return F.logsigmoid(input)
+
+
+class ELU(_Elementwise):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.alpha = alpha
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.elu(input, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class Hardtanh(_Elementwise):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        if min_val >= max_val:
+            raise AssertionError
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self) -> str:
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"min_val={self.min_val}, max_val={self.max_val}{inplace}"
+
+
+class Softmin(Module):
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmin(input, self.dim, _stacklevel=5)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class GLU(Module):
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.glu(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """A learnable slope for ``x <= 0``: ``num_parameters`` of them (1, or one per channel),
+    each starting at ``init``.
+
+    >>> PReLU(3)
+    PReLU(num_parameters=3)
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25) -> None:
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(_creation.full((num_parameters,), float(init)))
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"

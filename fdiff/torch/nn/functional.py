@@ -17,6 +17,8 @@ from fdiff.torch import _dtypes, _math
 from fdiff.torch import _nn_ops as nn_ops
 from fdiff.torch import _ops as ops
 from fdiff.torch._dispatch import apply
+from fdiff.torch._errors import UnsupportedError
+from fdiff.torch._grad_mode import no_grad
 from fdiff.torch._math import sigmoid, tanh
 from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
@@ -25,19 +27,31 @@ from fdiff.torch.nn._layer_functions import (
     avg_pool2d,
     batch_norm,
     dropout,
+    elu,
     embedding,
     gelu,
+    glu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
     layer_norm,
     leaky_relu,
+    logsigmoid,
     max_pool2d,
+    mish,
     one_hot,
+    prelu,
     relu,
+    relu6,
+    selu,
     silu,
 )
 from fdiff.torch.nn._loss_functions import (
+    binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
     huber_loss,
+    kl_div,
     l1_loss,
     mse_loss,
     nll_loss,
@@ -47,27 +61,42 @@ from fdiff.torch.nn._loss_functions import (
 __all__ = [
     "avg_pool2d",
     "batch_norm",
+    "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "conv2d",
+    "cosine_similarity",
     "cross_entropy",
     "dropout",
+    "elu",
     "embedding",
     "gelu",
+    "glu",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
     "huber_loss",
+    "kl_div",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
+    "logsigmoid",
     "max_pool2d",
+    "mish",
     "mse_loss",
     "nll_loss",
+    "normalize",
     "one_hot",
+    "prelu",
     "relu",
+    "relu6",
+    "selu",
     "sigmoid",
     "silu",
     "smooth_l1_loss",
     "softmax",
+    "softmin",
     "softplus",
     "tanh",
 ]
@@ -182,3 +211,44 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             return apply(ops.matmul, input, weight.t())
         return apply(nn_ops.addmm, bias, input, weight.t())
     return apply(nn_ops.linear, input, weight, bias)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
+    """``torch.nn.functional.softmin``: ``softmax(-x)``."""
+    return _math.softmax(*_softmax_args(-input, dim, dtype, "softmin", _stacklevel))
+
+
+@functional
+def normalize(
+    input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None
+) -> Tensor:
+    """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``).
+
+    >>> import fdiff.torch as torch
+    >>> normalize(torch.tensor([[3.0, 4.0]]))
+    tensor([[0.6000, 0.8000]])
+    """
+    if out is not None:
+        raise UnsupportedError("torch.nn.functional.normalize(out=...)")
+    denom = _math.norm(input, p, dim, keepdim=True).clamp(min=eps).expand(input.shape)
+    return input / denom
+
+
+@functional
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """torch's formula: each input divided by its 2-norm (raised to ``eps`` without
+    recording it), multiplied and summed over ``dim``.
+
+    >>> import fdiff.torch as torch
+    >>> cosine_similarity(torch.tensor([[1.0, 0.0]]), torch.tensor([[1.0, 1.0]]))
+    tensor([0.7071])
+    """
+    if x1.shape != x2.shape:
+        raise UnsupportedError("torch.nn.functional.cosine_similarity(x1, x2 of other shapes)")
+    norms = []
+    for x in (x1, x2):
+        norm = _math.norm(x, 2, dim, keepdim=True).clone()
+        with no_grad():
+            norm.clamp_(min=eps)
+        norms.append(norm)
+    return ((x1 / norms[0]) * (x2 / norms[1])).sum(dim)

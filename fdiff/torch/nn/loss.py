@@ -1,5 +1,5 @@
 """Loss modules: MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCEWithLogitsLoss, NLLLoss,
-CrossEntropyLoss (each calls its ``nn.functional`` function with its options).
+CrossEntropyLoss, BCELoss, KLDivLoss (each calls its ``nn.functional`` function with its options).
 
 >>> import fdiff.torch as torch
 >>> CrossEntropyLoss(label_smoothing=0.1)
@@ -99,3 +99,21 @@ class CrossEntropyLoss(_Loss):
             reduction=self.reduction,
             label_smoothing=self.label_smoothing,
         )
+
+
+class BCELoss(_Loss):
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class KLDivLoss(_Loss):
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
