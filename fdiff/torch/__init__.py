@@ -63,6 +63,8 @@ from fdiff.torch._math import __all__ as _math_all
 from fdiff.torch._math_more import *  # noqa: F403 - torch.cumsum, torch.einsum, ... are public
 from fdiff.torch._math_more import __all__ as _math_more_all
 from fdiff.torch._missing import missing_names
+from fdiff.torch._pointwise import *  # noqa: F403 - torch.tan, torch.remainder, ... are public
+from fdiff.torch._pointwise import __all__ as _pointwise_all
 from fdiff.torch._random import Generator as Generator
 from fdiff.torch._random_draws import *  # noqa: F403 - torch.randperm, ... are public API
 from fdiff.torch._random_draws import __all__ as _random_draws_all
@@ -98,6 +100,7 @@ __all__ = [
     *_device_all,
     *_math_all,
     *_math_more_all,
+    *_pointwise_all,
     *_random_draws_all,
     *_select_ops_all,
     *_shape_all,

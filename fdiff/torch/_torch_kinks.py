@@ -12,6 +12,11 @@ point                       torch                  plain JAX
 ``norm`` of a zero vector   0                      nan
 ``clamp`` at a bound        1 (bounds inclusive)   0.5
 ``std`` of constant input   0                      nan
+``remainder`` by 0, d/db    ``-a / b`` (inf)       nan
+``atan2(0, 0)``             0                      nan
+``hypot(0, 0)``             nan                    0
+``logit`` outside [0, 1]    nan (eps: 0)           finite
+``clamp_min(a, t)`` at nan  0                      1
 ==========================  =====================  ====================
 
 The even split of ties in ``max``/``maximum`` already agrees; ``relu'(0) = 0`` too, but
@@ -169,3 +174,74 @@ def select_along(a: jax.Array, indices: jax.Array, dim: int, keepdim: bool) -> j
     """``a`` at ``indices`` along ``dim``: the gradient goes to that one element, as in torch."""
     picked = jnp.take_along_axis(a, jnp.expand_dims(indices, dim), axis=dim)
     return picked if keepdim else jnp.squeeze(picked, dim)
+
+
+def _floor_divide(a: jax.Array, b: jax.Array) -> jax.Array:
+    """torch's ``div(a, b, rounding_mode="floor")``: ``a / b`` (an infinity) where ``b == 0``."""
+    safe = jnp.where(b == 0, 1, b)
+    return jnp.where(b == 0, a / b, jnp.floor_divide(a, safe))
+
+
+@jax.custom_jvp
+def remainder(a: jax.Array, b: jax.Array) -> jax.Array:
+    """Python's ``a % b`` (the divisor's sign); ``d/db = -floor(a / b)``, as torch's."""
+    return jnp.remainder(a, b)
+
+
+@remainder.defjvp
+def _remainder_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    return remainder(a, b), da - _floor_divide(a, b) * db
+
+
+@jax.custom_jvp
+def atan2(a: jax.Array, b: jax.Array) -> jax.Array:
+    return jnp.arctan2(a, b)
+
+
+@atan2.defjvp
+def _atan2_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    denominator = a * a + b * b
+    scale = jnp.where(denominator == 0, 0, 1 / jnp.where(denominator == 0, 1, denominator))
+    return atan2(a, b), (b * da - a * db) * scale
+
+
+@jax.custom_jvp
+def hypot(a: jax.Array, b: jax.Array) -> jax.Array:
+    return jnp.hypot(a, b)
+
+
+@hypot.defjvp
+def _hypot_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    result = hypot(a, b)
+    return result, (a * da + b * db) / result  # torch: grad * a / result: nan at (0, 0)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def logit(a: jax.Array, eps: float | None) -> jax.Array:
+    """``log(z / (1 - z))`` of ``a`` clamped to ``[eps, 1 - eps]`` (unclamped without eps)."""
+    z = a if eps is None else jnp.clip(a, eps, 1 - eps)
+    return jnp.log(z / (1 - z))
+
+
+@logit.defjvp
+def _logit_jvp(eps, primals, tangents):
+    (a,), (da,) = primals, tangents
+    slope = 1 / (a * (1 - a))
+    if eps is None:  # torch: nan outside [0, 1]
+        slope = jnp.where((a < 0) | (a > 1), jnp.nan, slope)
+    else:  # torch: 0 outside [eps, 1 - eps], bounds included in the inside
+        slope = jnp.where((a < eps) | (a > 1 - eps), 0, slope)
+    return logit(a, eps), slope * da
+
+
+def clamp_tensor(a: jax.Array, bound: jax.Array, upper: bool) -> jax.Array:
+    """``clamp_min(a, bound)`` (``clamp_max`` when ``upper``) with tensor bounds: NaN in either
+    is NaN; the gradient goes to ``a`` where ``a`` is inside or on the bound, else to ``bound``,
+    and to neither at a NaN."""
+    inside = (a <= bound) if upper else (a >= bound)
+    nan = jnp.isnan(a) | jnp.isnan(bound)
+    picked = jnp.where(inside, a, bound)
+    return jnp.where(nan, jax.lax.stop_gradient(a + bound), picked)
