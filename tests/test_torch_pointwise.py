@@ -56,6 +56,11 @@ DIFFERENTIABLE = {
     "addcmul value": (lambda t, a, b, c: a.addcmul(b, c, value=-2.5), (A, B, C)),
     "addcdiv": (lambda t, a, b, c: t.addcdiv(a, b, c, value=0.5), (A, B, C)),
     "addcdiv by zero": (lambda t, a, b, c: a.addcdiv(b, c), (A, C, B)),
+    "xlogy": (lambda t, a, b: t.xlogy(a, b), (SPECIAL, DIVISOR)),
+    "xlogy of a number": (lambda t, b: t.xlogy(2.0, b), (SPECIAL,)),
+    "xlogy by a number": (lambda t, a: a.xlogy(0.5), (SPECIAL,)),
+    "xlogy broadcast": (lambda t, a, b: t.xlogy(a, b), (A, np.abs(B[1]))),
+    "xlogy zero gradient": (lambda t, a, b: t.where(b > 0, t.xlogy(a, b), 0.0), (A, B)),
     "tan_ on a non-leaf": (lambda t, a: (a * 1).tan_(), (A,)),
     "remainder_ fmod_ on non-leaves": (
         lambda t, a: (a * 1).remainder_(1.5) + (a * 1).fmod_(2),
@@ -89,6 +94,7 @@ def test_second_derivatives_match_torch(real_torch):
         outputs = (
             a.tan() + a.reciprocal() + a.erf() + torch.atan2(a, b) + torch.hypot(a, b)
             + a.sigmoid().logit() + a.remainder(b) + torch.lerp(a, b, 0.3) + a.addcdiv(a, b)
+            + torch.xlogy(a, b.abs())
         )  # fmt: skip
         (grad_a, grad_b) = torch.autograd.grad(outputs.sum(), (a, b), create_graph=True)
         return torch.autograd.grad((grad_a * grad_a).sum() + grad_b.sum(), (a, b))
@@ -124,6 +130,13 @@ RESULTS = {
     "addcdiv of an int by floats": lambda t: t.tensor(INTS).addcdiv(
         t.tensor(INTS), t.tensor(SPECIAL[:5])
     ),
+    "heaviside": lambda t: t.heaviside(t.tensor(SPECIAL), t.tensor(DIVISOR)),
+    "heaviside of ints": lambda t: t.tensor(INTS).heaviside(t.tensor(7)),
+    "heaviside of a tensor requiring grad": lambda t: t.heaviside(
+        t.tensor(SPECIAL, requires_grad=True), t.tensor(0.5)
+    ),
+    "xlogy of ints": lambda t: t.xlogy(t.tensor(INTS), t.tensor(NONZERO_INTS)),
+    "xlogy of an int by a number": lambda t: t.tensor(INTS).xlogy(2),
     "isnan": lambda t: t.isnan(t.tensor(SPECIAL)),
     "isinf": lambda t: t.tensor(SPECIAL).isinf(),
     "isfinite": lambda t: t.isfinite(t.tensor(SPECIAL)),
@@ -176,6 +189,11 @@ def test_second_backward_fails_where_torch_saved_tensors(real_torch):
     )
 
 
+def heaviside_values_gradient(torch):
+    values = torch.ones(2, requires_grad=True)
+    return torch.autograd.grad((torch.heaviside(torch.zeros(2), values) * 2).sum(), values)
+
+
 ERRORS = {
     "remainder of ints by zero": lambda t: t.remainder(t.tensor(INTS), 0),
     "remainder of ints by a zero tensor": lambda t: t.tensor(INTS).remainder(t.tensor(INTS)),
@@ -194,6 +212,14 @@ ERRORS = {
     "hypot by a number": lambda t: t.hypot(t.ones(2), 2.0),
     "atan2 by a number": lambda t: t.atan2(t.ones(2), 2.0),
     "atan2 shapes": lambda t: t.atan2(t.ones(2), t.ones(3)),
+    "heaviside by a number": lambda t: t.heaviside(t.ones(2), 0.5),
+    "heaviside dtypes": lambda t: t.heaviside(t.ones(2), t.ones(2).long()),
+    "heaviside backward": lambda t: (
+        t.heaviside(t.ones(2, requires_grad=True), t.ones(2)).sum().backward()
+    ),
+    "heaviside backward through values": heaviside_values_gradient,
+    "xlogy of a string": lambda t: t.xlogy(t.ones(2), "a"),
+    "xlogy of numbers": lambda t: t.xlogy(2.0, 3.0),
     "eq shapes": lambda t: t.eq(t.ones(2), t.ones(3)),
     "eq with None": lambda t: t.eq(t.ones(2), None),
     "lt of a string": lambda t: t.ones(2).lt("a"),
@@ -205,6 +231,8 @@ ERRORS = {
 # torch's message for these lists its overloads: the first words are compared
 FRAGMENTS = {
     "lt of a string": "received an invalid combination of arguments",
+    "xlogy of a string": "received an invalid combination of arguments",
+    "xlogy of numbers": "received an invalid combination of arguments",
 }
 
 

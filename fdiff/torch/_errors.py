@@ -129,6 +129,19 @@ NON_LEAF_GRAD = (
     "github.com/pytorch/pytorch/pull/30531 for more information."
 )
 
+NOT_IMPLEMENTED = "torch::autograd::NotImplemented"
+"""The grad_fn torch records for an op without a derivative; a backward through it raises."""
+
+
+def no_derivative(op: str) -> RuntimeError:
+    """torch's error for a backward through op ``op``'s ``NotImplemented`` node.
+
+    >>> no_derivative("heaviside")
+    RuntimeError('derivative for aten::heaviside is not implemented')
+    """
+    return RuntimeError(f"derivative for aten::{op} is not implemented")
+
+
 GRAPH_FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed when "

@@ -176,6 +176,48 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
     return apply(pointwise_ops.hypot, input, other)
 
 
+@torch_function
+def xlogy(input: Any, other: Any) -> Tensor:
+    """``input * log(other)``, 0 where ``input`` is 0 (NaN where ``other`` is NaN); either may
+    be a number (grad_fn ``XlogyBackward1`` for a number ``input``, ``2`` for ``other``).
+
+    >>> import fdiff.torch as torch
+    >>> torch.xlogy(torch.tensor([0.0, 2.0]), torch.tensor([0.0, 1.0]))
+    tensor([0., 0.])
+    """
+    if isinstance(input, np.generic):
+        input = input.item()
+    if isinstance(other, np.generic):
+        other = other.item()
+    if not isinstance(input, Tensor):
+        if not (_is_number(input) and isinstance(other, Tensor)):
+            raise _invalid_combination("xlogy", "other", input, other)
+        return apply(pointwise_ops.xlogy_of_number, input, other)
+    if not (isinstance(other, Tensor) or _is_number(other)):
+        raise _invalid_combination("xlogy", "other", input, other)
+    spec = pointwise_ops.xlogy if isinstance(other, Tensor) else pointwise_ops.xlogy_by_number
+    return apply(spec, input, other)
+
+
+@torch_function
+def heaviside(input: Tensor, values: Tensor) -> Tensor:
+    """The step function: ``values`` where ``input`` is 0, else 1 above 0 and 0 below (and at
+    NaN). torch records it without a derivative: a backward through it raises torch's error.
+
+    >>> import fdiff.torch as torch
+    >>> torch.heaviside(torch.tensor([-1.0, 0.0, 2.0]), torch.tensor(0.5))
+    tensor([0.0000, 0.5000, 1.0000])
+    """
+    if not isinstance(values, Tensor):
+        raise TypeError(
+            "heaviside(): argument 'values' (position 2) must be Tensor, not "
+            f"{type(values).__name__}"
+        )
+    if input.dtype != values.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    return apply(pointwise_ops.heaviside, input, values)
+
+
 def _clamp_bound(input: Tensor, bound: Any, scalar_op: OpSpec, tensor_op: OpSpec) -> Tensor:
     """``clamp`` on one side, by a number (``scalar_op``) or a tensor (``tensor_op``)."""
     if isinstance(bound, np.generic):
@@ -307,13 +349,13 @@ IN_PLACE = MappingProxyType({
     f"{function.__name__}_": in_place(function, f"{function.__name__}_")
     for function in (
         tan, erf, reciprocal, deg2rad, trunc, frac, logit, nan_to_num, remainder, fmod, atan2,
-        hypot, clamp_min, clamp_max, lerp, addcmul, addcdiv,
+        hypot, xlogy, heaviside, clamp_min, clamp_max, lerp, addcmul, addcdiv,
     )
 })  # fmt: skip
 """``tan_``, ``remainder_``, ``lerp_``...: the in-place methods, by name."""
 
 __all__ = [
     "addcdiv", "addcmul", "arctan2", "atan2", "clamp_max", "clamp_min", "deg2rad", "eq", "erf",
-    "fmod", "frac", "ge", "gt", "hypot", "isfinite", "isinf", "isnan", "le", "lerp", "logit", "lt",
-    "nan_to_num", "ne", "reciprocal", "remainder", "tan", "trunc",
+    "fmod", "frac", "ge", "gt", "heaviside", "hypot", "isfinite", "isinf", "isnan", "le", "lerp",
+    "logit", "lt", "nan_to_num", "ne", "reciprocal", "remainder", "tan", "trunc", "xlogy",
 ]  # fmt: skip

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from fdiff.torch import _torch_kinks as kinks
+from fdiff.torch._errors import NOT_IMPLEMENTED
 from fdiff.torch._opspec import Promotion, op
 
 OPERANDS = Promotion()
@@ -122,6 +123,28 @@ def clamp_min_tensor(a, low):
 @op("ClampMaxBackward1", promotes=OPERANDS)
 def clamp_max_tensor(a, high):
     return kinks.clamp_tensor(a, high, upper=True)
+
+
+@op("XlogyBackward0", promotes=TO_FLOAT)
+def xlogy(a, b):
+    return kinks.xlogy(a, b)
+
+
+@op("XlogyBackward1", promotes=TO_FLOAT)
+def xlogy_of_number(a, b):
+    """``xlogy(number, tensor)``."""
+    return kinks.xlogy(a, b)
+
+
+@op("XlogyBackward2", promotes=TO_FLOAT)
+def xlogy_by_number(a, b):
+    """``xlogy(tensor, number)``."""
+    return kinks.xlogy(a, b)
+
+
+@op(NOT_IMPLEMENTED, saves=False)
+def heaviside(a, values):
+    return kinks.heaviside(a, values)
 
 
 # --- ternary ----------------------------------------------------------------------------------

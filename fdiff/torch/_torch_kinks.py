@@ -17,10 +17,16 @@ point                       torch                  plain JAX
 ``hypot(0, 0)``             nan                    0
 ``logit`` outside [0, 1]    nan (eps: 0)           finite
 ``clamp_min(a, t)`` at nan  0                      1
+``heaviside``, anywhere     raises at backward     0
+``xlogy`` d/dx, zero grad   0 (``xlogy(grad, y)``)  ``0 * log(y)``: nan
 ==========================  =====================  ====================
 
 The even split of ties in ``max``/``maximum`` already agrees; ``relu'(0) = 0`` too, but
 ``relu`` and ``leaky_relu`` are here for their second derivatives (below).
+
+``xlogy``'s rule is a ``jax.custom_vjp``: torch's ``d/dx`` is ``xlogy(grad, y)``, 0 wherever the
+incoming gradient is 0 even where ``log(y)`` is not finite, which no tangent linear in ``grad``
+gives (so JAX's forward mode, ``torch.func.jvp``, does not run through it).
 
 Second derivatives (``create_graph=True``) differentiate these rules again, so each rule is
 written with torch's backward formula in mind: the primal output calls the function itself (a
@@ -45,6 +51,7 @@ import jax
 import jax.numpy as jnp
 
 from fdiff.torch._cpu_kernels import pow_scalar
+from fdiff.torch._errors import no_derivative
 
 
 @jax.custom_jvp
@@ -245,3 +252,44 @@ def clamp_tensor(a: jax.Array, bound: jax.Array, upper: bool) -> jax.Array:
     nan = jnp.isnan(a) | jnp.isnan(bound)
     picked = jnp.where(inside, a, bound)
     return jnp.where(nan, jax.lax.stop_gradient(a + bound), picked)
+
+
+@jax.custom_jvp
+def heaviside(a: jax.Array, values: jax.Array) -> jax.Array:
+    """``values`` where ``a == 0``, else ``a > 0`` (0 at NaN), as torch's kernel; torch has no
+    derivative for it: differentiating it raises torch's error (when the backward is traced)."""
+    return jnp.where(a == 0, values, (a > 0).astype(a.dtype))
+
+
+@heaviside.defjvp
+def _heaviside_jvp(primals, tangents):
+    raise no_derivative("heaviside")  # under JAX's transforms: a backward checks it first
+
+
+def _xlogy(x: jax.Array, y: jax.Array) -> jax.Array:
+    """torch's kernel: NaN where ``y`` is NaN, else 0 where ``x == 0``, else ``x log(y)``."""
+    safe = jnp.where(x == 0, 1, y)
+    return jnp.where(jnp.isnan(y), jnp.nan, jnp.where(x == 0, 0, x * jnp.log(safe)))
+
+
+def xlogy(x: jax.Array, y: jax.Array) -> jax.Array:
+    """``x * log(y)`` as torch computes and differentiates it (see :func:`_xlogy`)."""
+    x, y = jnp.broadcast_arrays(x, y)  # the rule's cotangents then have its inputs' shapes
+    return _xlogy_rule(x, y)
+
+
+@jax.custom_vjp
+def _xlogy_rule(x: jax.Array, y: jax.Array) -> jax.Array:
+    return _xlogy(x, y)
+
+
+def _xlogy_forward(x, y):
+    return _xlogy(x, y), (x, y)
+
+
+def _xlogy_backward(saved, grad):
+    x, y = saved  # torch: xlogy(grad, y) masked where x == 0 and y <= 0; grad * x / y
+    return jnp.where((x == 0) & (y <= 0), 0, _xlogy(grad, y)), grad * x / y
+
+
+_xlogy_rule.defvjp(_xlogy_forward, _xlogy_backward)

@@ -251,7 +251,8 @@ ELEMENTWISE: frozenset[str] = frozenset({
     "leaky_relu_in_place", "tan", "erf", "reciprocal", "deg2rad", "trunc", "frac", "logit",
     "nan_to_num", "remainder", "remainder_scalar", "fmod", "fmod_scalar", "atan2", "hypot",
     "clamp_min", "clamp_max", "clamp_min_tensor", "clamp_max_tensor", "lerp", "lerp_scalar",
-    "addcmul", "addcdiv", "isnan", "isinf", "isfinite"
+    "addcmul", "addcdiv", "isnan", "isinf", "isfinite", "heaviside",
+    "xlogy", "xlogy_of_number", "xlogy_by_number"
 })  # fmt: skip
 """Ops computed by torch's TensorIterator: the output keeps its inputs' memory layout."""
 

@@ -135,8 +135,10 @@ v2 = torch.remainder(x0, x1) + x0.remainder(1.5) + torch.fmod(x0, x1) + x0.fmod(
 v3 = torch.atan2(x0, x1) + torch.hypot(x0, x1) + x0.clamp_min(0.5) + torch.clamp_max(x0, 0)
 v4 = torch.clamp_min(x0, x1) + x0.clamp_max(x1) + torch.lerp(x0, x1, 0.75) + x0.lerp(x1, x1)
 v5 = torch.addcmul(x0, x1, x0, value=2) + x0.addcdiv(x0, x1.abs() + 1, value=-0.5)
+v8 = torch.xlogy(x0, x1.abs()) + torch.xlogy(2, x1.abs() + 1) + x0.xlogy(0.5)
 v6 = (torch.isnan(x0 / x1), x0.isinf(), torch.isfinite(x0 / x1), torch.eq(x0, x1))
-weigh(v0, v1, v2, v3, v4, v5).backward()
+v7 = torch.heaviside(x0, x1)
+weigh(v0, v1, v2, v3, v4, v5, v8).backward()
 """
 
 _NN_LAYERS = """
