@@ -218,21 +218,25 @@ def heaviside(input: Tensor, values: Tensor) -> Tensor:
     return apply(pointwise_ops.heaviside, input, values)
 
 
-def _clamp_bound(input: Tensor, bound: Any, scalar_op: OpSpec, tensor_op: OpSpec) -> Tensor:
-    """``clamp`` on one side, by a number (``scalar_op``) or a tensor (``tensor_op``)."""
+_CLAMP_SIDES = MappingProxyType({
+    "min": (pointwise_ops.clamp_min, pointwise_ops.clamp_min_tensor, "low"),
+    "max": (pointwise_ops.clamp_max, pointwise_ops.clamp_max_tensor, "high"),
+})  # fmt: skip
+"""For ``clamp_<side>``: the op by a number, the op by a tensor, the number's keyword."""
+
+
+def _clamp_bound(input: Tensor, bound: Any, side: str) -> Tensor:
+    """``clamp`` on one side, by a number or a tensor (see :data:`_CLAMP_SIDES`)."""
+    scalar_op, tensor_op, keyword = _CLAMP_SIDES[side]
     if isinstance(bound, np.generic):
         bound = bound.item()
     if not (isinstance(bound, Tensor) or _is_number(bound)):
-        name, parameter = (
-            ("clamp_min", "min") if scalar_op is pointwise_ops.clamp_min else ("clamp_max", "max")
-        )
-        raise _invalid_combination(name, parameter, input, bound)
+        raise _invalid_combination(f"clamp_{side}", side, input, bound)
     if isinstance(bound, Tensor):
         return apply(tensor_op, input, bound)
     promoted = _dtypes.promotion([input._storage[0], bound])
     if promoted is not None and promoted != input._storage[0].dtype:  # ints, 0.5: floats
         input = apply(ops.to_dtype, input, dtype=promoted)
-    keyword = "low" if scalar_op is pointwise_ops.clamp_min else "high"
     return apply(scalar_op, input, **{keyword: bound})
 
 
@@ -245,7 +249,7 @@ def clamp_min(input: Tensor, min: Any) -> Tensor:
     >>> torch.clamp_min(torch.tensor([-1.0, 2.0]), torch.tensor([0.0, 3.0]))
     tensor([0., 3.])
     """
-    return _clamp_bound(input, min, pointwise_ops.clamp_min, pointwise_ops.clamp_min_tensor)
+    return _clamp_bound(input, min, "min")
 
 
 @torch_function
@@ -256,7 +260,7 @@ def clamp_max(input: Tensor, max: Any) -> Tensor:
     >>> torch.clamp_max(torch.tensor([-1.0, 2.0]), 0.5)
     tensor([-1.0000,  0.5000])
     """
-    return _clamp_bound(input, max, pointwise_ops.clamp_max, pointwise_ops.clamp_max_tensor)
+    return _clamp_bound(input, max, "max")
 
 
 # --- ternary ----------------------------------------------------------------------------------
@@ -288,7 +292,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     return apply(spec, input, end, weight)
 
 
-def _pointwise_with_value(spec: OpSpec, integer_check: Any):
+def _pointwise_with_value(spec: OpSpec, formula: str, integer_check: Any):
     def function(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
         integer_check(tensor1, tensor2)
         promoted = _dtypes.result_type([t._storage[0] for t in (input, tensor1, tensor2)])
@@ -297,7 +301,10 @@ def _pointwise_with_value(spec: OpSpec, integer_check: Any):
         return apply(spec, input, tensor1, tensor2, value=value)
 
     function.__name__ = function.__qualname__ = spec.name
-    function.__doc__ = f"``torch.{spec.name}``: ``input + value * tensor1 ∘ tensor2``."
+    function.__doc__ = (
+        f"``torch.{spec.name}``: ``{formula}`` ({spec.grad_fn}); a float ``value`` with integer "
+        "tensors is refused (torch truncates it)."
+    )
     return torch_function(function)
 
 
@@ -317,8 +324,12 @@ def _no_integer_division(tensor1: Tensor, tensor2: Tensor) -> None:
         )
 
 
-addcmul = _pointwise_with_value(pointwise_ops.addcmul, _no_check)
-addcdiv = _pointwise_with_value(pointwise_ops.addcdiv, _no_integer_division)
+addcmul = _pointwise_with_value(
+    pointwise_ops.addcmul, "input + value * tensor1 * tensor2", _no_check
+)
+addcdiv = _pointwise_with_value(
+    pointwise_ops.addcdiv, "input + value * tensor1 / tensor2", _no_integer_division
+)
 
 
 # --- comparisons: the operators' ops, as functions ---------------------------------------------
