@@ -170,6 +170,20 @@ def assert_same(actual, expected, rtol: float = RTOL, atol: float = ATOL, bounds
         assert actual == expected, (actual, expected)
 
 
+def traced(torch, op, *arrays):
+    """``op`` on leaves made from ``arrays`` (float arrays require grad), then a backward of a
+    fixed weighting of its output; returns the output, its grad_fn name and the gradients."""
+    leaves = [
+        torch.tensor(a, requires_grad=a.dtype.kind == "f") if isinstance(a, np.ndarray) else a
+        for a in arrays
+    ]
+    out = op(torch, *leaves)
+    weights = torch.tensor(np.linspace(-1.0, 2.0, out.numel(), dtype=np.float32)).reshape(out.shape)
+    (out * weights).sum().backward()
+    grads = [leaf.grad for leaf in leaves if hasattr(leaf, "grad") and leaf.requires_grad]
+    return {"out": out, "grad_fn": out.grad_fn.name(), "grads": grads}
+
+
 # torch CPU capabilities whose random kernels fdiff.torch reproduces bit for bit: they fuse
 # uniform's x * (high - low) + low into one FMA and draw large float32 normals with the Cephes
 # polynomials of avx_mathfun.h. Under others (ATEN_CPU_CAPABILITY=default, non-x86 CPUs) torch

@@ -48,6 +48,7 @@ UNRECORDED = {
     "sort_indices": "sort(1).indices", "topk_indices": "topk(1).indices",
     "bitwise_not": "~(", "bitwise_and": ") & (", "bitwise_or": ") | (", "bitwise_xor": ") ^ (",
     "logical_not": "logical_not(", "logical_and": "logical_and(", "logical_or": "logical_or(",
+    "isnan": "isnan(", "isinf": "isinf(", "isfinite": "isfinite(",
 }  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from support import (
     assert_same_random_draws,
     run_both,
     summation_bound,
+    traced,
 )
 
 import fdiff.torch
@@ -33,20 +34,6 @@ T3 = RNG.standard_normal((2, 3, 4)).astype(np.float32)
 DISTINCT = RNG.permutation(12).reshape(3, 4).astype(np.float32) - 5.5  # no ties
 INDEX = np.array([[0, 3], [2, 2], [1, 0]])  # per row of A, along dim 1
 SCATTER_INDEX = np.array([[0, 3], [2, 1], [1, 0]])  # distinct within each row
-
-
-def traced(torch, op, *arrays):
-    """``op`` on leaves made from ``arrays`` (float arrays require grad), then a backward of a
-    fixed weighting of its output; returns the output, its grad_fn name and the gradients."""
-    leaves = [
-        torch.tensor(a, requires_grad=a.dtype.kind == "f") if isinstance(a, np.ndarray) else a
-        for a in arrays
-    ]
-    out = op(torch, *leaves)
-    weights = torch.tensor(np.linspace(-1.0, 2.0, out.numel(), dtype=np.float32)).reshape(out.shape)
-    (out * weights).sum().backward()
-    grads = [leaf.grad for leaf in leaves if hasattr(leaf, "grad") and leaf.requires_grad]
-    return {"out": out, "grad_fn": out.grad_fn.name(), "grads": grads}
 
 
 # op, its inputs, and the summation terms of its output (None: elementwise or a selection)

@@ -67,6 +67,8 @@ from fdiff.torch._math import __all__ as _math_all
 from fdiff.torch._math_more import *  # noqa: F403 - torch.cumsum, torch.einsum, ... are public
 from fdiff.torch._math_more import __all__ as _math_more_all
 from fdiff.torch._missing import missing_names
+from fdiff.torch._pointwise import *  # noqa: F403 - torch.tan, torch.remainder, ... are public
+from fdiff.torch._pointwise import __all__ as _pointwise_all
 from fdiff.torch._printing import set_printoptions as set_printoptions
 from fdiff.torch._random import Generator as Generator
 from fdiff.torch._random_draws import *  # noqa: F403 - torch.randperm, ... are public API
@@ -106,6 +108,7 @@ __all__ = [
     *_device_all,
     *_math_all,
     *_math_more_all,
+    *_pointwise_all,
     *_random_draws_all,
     *_select_ops_all,
     *_shape_all,

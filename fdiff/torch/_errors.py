@@ -129,6 +129,19 @@ NON_LEAF_GRAD = (
     "github.com/pytorch/pytorch/pull/30531 for more information."
 )
 
+NOT_IMPLEMENTED = "torch::autograd::NotImplemented"
+"""The grad_fn torch records for an op without a derivative; a backward through it raises."""
+
+
+def no_derivative(op: str) -> RuntimeError:
+    """torch's error for a backward through op ``op``'s ``NotImplemented`` node.
+
+    >>> no_derivative("heaviside")
+    RuntimeError('derivative for aten::heaviside is not implemented')
+    """
+    return RuntimeError(f"derivative for aten::{op} is not implemented")
+
+
 GRAPH_FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed when "
@@ -191,16 +204,32 @@ def describe_failure(op: str, values: Sequence[Any], error: Exception) -> str:
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:
-        if len(shapes) == 2:
-            a, b = shapes
-            for dim in range(1, max(len(a), len(b)) + 1):
-                sa, sb = (a[-dim] if dim <= len(a) else 1), (b[-dim] if dim <= len(b) else 1)
-                if sa != sb and 1 not in (sa, sb):
-                    return (
-                        f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) "
-                        f"at non-singleton dimension {max(len(a), len(b)) - dim}"
-                    )
+        message = _broadcast_failure(shapes)
+        if message is not None:
+            return message
     return f"{op}: {error} (input shapes {shapes})"
+
+
+def _broadcast_failure(shapes: list[tuple[int, ...]]) -> str | None:
+    """torch's message for operands that do not broadcast, folded left to right as its
+    ``infer_size`` does: ``a`` is the shape so far, ``b`` the next operand's.
+
+    >>> _broadcast_failure([(2,), (2,), (3,)])
+    'The size of tensor a (2) must match the size of tensor b (3) at non-singleton dimension 0'
+    """
+    if len(shapes) < 2:
+        return None
+    a = shapes[0]
+    for b in shapes[1:]:
+        for dim in range(1, max(len(a), len(b)) + 1):
+            sa, sb = (a[-dim] if dim <= len(a) else 1), (b[-dim] if dim <= len(b) else 1)
+            if sa != sb and 1 not in (sa, sb):
+                return (
+                    f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) "
+                    f"at non-singleton dimension {max(len(a), len(b)) - dim}"
+                )
+        a = np.broadcast_shapes(a, b)
+    return None
 
 
 def refusing_unknown_keywords(function: F, name: str | None = None) -> F:

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from fdiff.torch import _caches, _hook_tables
-from fdiff.torch._errors import GRAPH_FREED, UnsupportedError
+from fdiff.torch._errors import GRAPH_FREED, NOT_IMPLEMENTED, UnsupportedError, no_derivative
 from fdiff.torch._opspec import OpSpec
 from fdiff.torch._saving import SavedTensor, check_saved, saved_as, unpack_saved
 
@@ -277,10 +277,14 @@ def _postorder(roots: Sequence[Node], include: Callable[[Node], bool]) -> list[N
 
 def _backward_order(roots: Sequence[Node]) -> list[Node]:
     """Every node below ``roots``, inputs first; raises torch's error if a backward without
-    ``retain_graph`` freed a node whose saved tensors are needed."""
+    ``retain_graph`` freed a node whose saved tensors are needed, or reaches a node of an op
+    without a derivative (``heaviside``)."""
     order = _postorder(roots, lambda _: True)
-    if any(node.freed and node.spec.saves for node in order):
-        raise RuntimeError(GRAPH_FREED)
+    for node in order:
+        if node.freed and node.spec.saves:
+            raise RuntimeError(GRAPH_FREED)
+        if node.spec.grad_fn is NOT_IMPLEMENTED:
+            raise no_derivative(node.spec.name)
     check_saved(order)
     return order
 

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from fdiff.torch import _cpu_kernels as cpu_kernels
-from fdiff.torch import _graph, _nn_ops, _ops_more, _shape_ops  # noqa: F401 - OPS holds theirs
+from fdiff.torch import _graph, _nn_ops, _ops_more, _pointwise_ops, _shape_ops  # noqa: F401
 from fdiff.torch import _torch_kinks as kinks
 from fdiff.torch._opspec import OPS as OPS
 from fdiff.torch._opspec import OpSpec as OpSpec

@@ -80,6 +80,21 @@ def _reversed(requires: tuple[bool, ...]) -> tuple[int, ...]:
     return tuple(reversed(range(len(requires))))
 
 
+def _for_divisor(requires: tuple[bool, ...]) -> tuple[int, ...]:
+    """``remainder``/``fmod`` by a tensor: both, for the divisor's gradient only."""
+    return (0, 1) if requires[1] else ()
+
+
+def _factors(requires: tuple[bool, ...]) -> tuple[int, ...]:
+    """``addcmul(a, t1, t2)``: each factor for the other's gradient (``a``'s needs none)."""
+    return tuple(i for i in (2, 1) if requires[3 - i])
+
+
+def _divisor(requires: tuple[bool, ...]) -> tuple[int, ...]:
+    """``addcdiv(a, t1, t2)``: ``t2`` for both factors' gradients, then ``t1`` for ``t2``'s."""
+    return tuple(i for i, saved in ((2, any(requires[1:])), (1, requires[2])) if saved)
+
+
 def _first(requires: tuple[bool, ...]) -> tuple[int, ...]:
     return (0,)
 
@@ -120,6 +135,15 @@ SAVES: dict[str, Saves] = {
     "relu": _RESULT_ONLY,
     "expm1": _RESULT_ONLY,
     "softmax": _RESULT_ONLY,
+    "tan": _RESULT_ONLY,
+    "reciprocal": _RESULT_ONLY,
+    "hypot": _INPUTS_AND_RESULT,
+    "clamp_min": Saves(_first),
+    "clamp_max": Saves(_first),
+    "remainder": Saves(_for_divisor),
+    "fmod": Saves(_for_divisor),
+    "addcmul": Saves(_factors),
+    "addcdiv": Saves(_divisor),
     "log_softmax": _RESULT_ONLY,
     "prod": _INPUTS_AND_RESULT,
     "std": _INPUTS_AND_RESULT,

@@ -35,6 +35,7 @@ from fdiff.torch import _device as device_
 from fdiff.torch import _interop as interop
 from fdiff.torch import _math_more as math_more
 from fdiff.torch import _ops as ops
+from fdiff.torch import _pointwise as pointwise
 from fdiff.torch import _python_reads as python_reads
 from fdiff.torch import _random_draws as random_draws
 from fdiff.torch import _select_ops as select_ops
@@ -591,6 +592,56 @@ class Tensor(TensorBase, returned_by_ops=True):
     masked_fill_ = math_more.IN_PLACE["masked_fill_"]
     scatter_ = math_more.IN_PLACE["scatter_"]
     scatter_add_ = math_more.IN_PLACE["scatter_add_"]
+    # pointwise math and comparisons (_pointwise)
+    addcdiv = pointwise.addcdiv
+    addcmul = pointwise.addcmul
+    arctan2 = pointwise.arctan2
+    atan2 = pointwise.atan2
+    clamp_max = pointwise.clamp_max
+    clamp_min = pointwise.clamp_min
+    deg2rad = pointwise.deg2rad
+    eq = pointwise.eq
+    erf = pointwise.erf
+    fmod = pointwise.fmod
+    frac = pointwise.frac
+    ge = pointwise.ge
+    gt = pointwise.gt
+    heaviside = pointwise.heaviside
+    hypot = pointwise.hypot
+    isfinite = pointwise.isfinite
+    isinf = pointwise.isinf
+    isnan = pointwise.isnan
+    le = pointwise.le
+    lerp = pointwise.lerp
+    logit = pointwise.logit
+    lt = pointwise.lt
+    nan_to_num = pointwise.nan_to_num
+    ne = pointwise.ne
+    reciprocal = pointwise.reciprocal
+    remainder = pointwise.remainder
+    tan = pointwise.tan
+    trunc = pointwise.trunc
+    xlogy = pointwise.xlogy
+    arctan2_ = pointwise.IN_PLACE["atan2_"]
+    tan_ = pointwise.IN_PLACE["tan_"]
+    erf_ = pointwise.IN_PLACE["erf_"]
+    reciprocal_ = pointwise.IN_PLACE["reciprocal_"]
+    deg2rad_ = pointwise.IN_PLACE["deg2rad_"]
+    trunc_ = pointwise.IN_PLACE["trunc_"]
+    xlogy_ = pointwise.IN_PLACE["xlogy_"]
+    frac_ = pointwise.IN_PLACE["frac_"]
+    logit_ = pointwise.IN_PLACE["logit_"]
+    nan_to_num_ = pointwise.IN_PLACE["nan_to_num_"]
+    remainder_ = pointwise.IN_PLACE["remainder_"]
+    fmod_ = pointwise.IN_PLACE["fmod_"]
+    atan2_ = pointwise.IN_PLACE["atan2_"]
+    heaviside_ = pointwise.IN_PLACE["heaviside_"]
+    hypot_ = pointwise.IN_PLACE["hypot_"]
+    clamp_min_ = pointwise.IN_PLACE["clamp_min_"]
+    clamp_max_ = pointwise.IN_PLACE["clamp_max_"]
+    lerp_ = pointwise.IN_PLACE["lerp_"]
+    addcmul_ = pointwise.IN_PLACE["addcmul_"]
+    addcdiv_ = pointwise.IN_PLACE["addcdiv_"]
 
 
 interop.register_pytree(Tensor)

@@ -12,10 +12,21 @@ point                       torch                  plain JAX
 ``norm`` of a zero vector   0                      nan
 ``clamp`` at a bound        1 (bounds inclusive)   0.5
 ``std`` of constant input   0                      nan
+``remainder`` by 0, d/db    ``-a / b`` (inf)       nan
+``atan2(0, 0)``             0                      nan
+``hypot(0, 0)``             nan                    0
+``logit`` outside [0, 1]    nan (eps: 0)           finite
+``clamp_min(a, t)`` at nan  0                      1
+``heaviside``, anywhere     raises at backward     0
+``xlogy`` d/dx, zero grad   0 (``xlogy(grad, y)``)  ``0 * log(y)``: nan
 ==========================  =====================  ====================
 
 The even split of ties in ``max``/``maximum`` already agrees; ``relu'(0) = 0`` too, but
 ``relu`` and ``leaky_relu`` are here for their second derivatives (below).
+
+``xlogy``'s rule is a ``jax.custom_vjp``: torch's ``d/dx`` is ``xlogy(grad, y)``, 0 wherever the
+incoming gradient is 0 even where ``log(y)`` is not finite, which no tangent linear in ``grad``
+gives (so JAX's forward mode, ``torch.func.jvp``, does not run through it).
 
 Second derivatives (``create_graph=True``) differentiate these rules again, so each rule is
 written with torch's backward formula in mind: the primal output calls the function itself (a
@@ -40,6 +51,7 @@ import jax
 import jax.numpy as jnp
 
 from fdiff.torch._cpu_kernels import pow_scalar
+from fdiff.torch._errors import no_derivative
 
 
 @jax.custom_jvp
@@ -169,3 +181,115 @@ def select_along(a: jax.Array, indices: jax.Array, dim: int, keepdim: bool) -> j
     """``a`` at ``indices`` along ``dim``: the gradient goes to that one element, as in torch."""
     picked = jnp.take_along_axis(a, jnp.expand_dims(indices, dim), axis=dim)
     return picked if keepdim else jnp.squeeze(picked, dim)
+
+
+def _floor_divide(a: jax.Array, b: jax.Array) -> jax.Array:
+    """torch's ``div(a, b, rounding_mode="floor")``: ``a / b`` (an infinity) where ``b == 0``."""
+    safe = jnp.where(b == 0, 1, b)
+    return jnp.where(b == 0, a / b, jnp.floor_divide(a, safe))
+
+
+@jax.custom_jvp
+def remainder(a: jax.Array, b: jax.Array) -> jax.Array:
+    """Python's ``a % b`` (the divisor's sign); ``d/db = -floor(a / b)``, as torch's."""
+    return jnp.remainder(a, b)
+
+
+@remainder.defjvp
+def _remainder_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    return remainder(a, b), da - _floor_divide(a, b) * db
+
+
+@jax.custom_jvp
+def atan2(a: jax.Array, b: jax.Array) -> jax.Array:
+    return jnp.arctan2(a, b)
+
+
+@atan2.defjvp
+def _atan2_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    denominator = a * a + b * b
+    scale = jnp.where(denominator == 0, 0, 1 / jnp.where(denominator == 0, 1, denominator))
+    return atan2(a, b), (b * da - a * db) * scale
+
+
+@jax.custom_jvp
+def hypot(a: jax.Array, b: jax.Array) -> jax.Array:
+    return jnp.hypot(a, b)
+
+
+@hypot.defjvp
+def _hypot_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    result = hypot(a, b)
+    return result, (a * da + b * db) / result  # torch: grad * a / result: nan at (0, 0)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def logit(a: jax.Array, eps: float | None) -> jax.Array:
+    """``log(z / (1 - z))`` of ``a`` clamped to ``[eps, 1 - eps]`` (unclamped without eps)."""
+    z = a if eps is None else jnp.clip(a, eps, 1 - eps)
+    return jnp.log(z / (1 - z))
+
+
+@logit.defjvp
+def _logit_jvp(eps, primals, tangents):
+    (a,), (da,) = primals, tangents
+    slope = 1 / (a * (1 - a))
+    if eps is None:  # torch: nan outside [0, 1]
+        slope = jnp.where((a < 0) | (a > 1), jnp.nan, slope)
+    else:  # torch: 0 outside [eps, 1 - eps], bounds included in the inside
+        slope = jnp.where((a < eps) | (a > 1 - eps), 0, slope)
+    return logit(a, eps), slope * da
+
+
+def clamp_tensor(a: jax.Array, bound: jax.Array, upper: bool) -> jax.Array:
+    """``clamp_min(a, bound)`` (``clamp_max`` when ``upper``) with tensor bounds: NaN in either
+    is NaN; the gradient goes to ``a`` where ``a`` is inside or on the bound, else to ``bound``,
+    and to neither at a NaN."""
+    inside = (a <= bound) if upper else (a >= bound)
+    nan = jnp.isnan(a) | jnp.isnan(bound)
+    picked = jnp.where(inside, a, bound)
+    return jnp.where(nan, jax.lax.stop_gradient(a + bound), picked)
+
+
+@jax.custom_jvp
+def heaviside(a: jax.Array, values: jax.Array) -> jax.Array:
+    """``values`` where ``a == 0``, else ``a > 0`` (0 at NaN), as torch's kernel; torch has no
+    derivative for it: differentiating it raises torch's error (when the backward is traced)."""
+    return jnp.where(a == 0, values, (a > 0).astype(a.dtype))
+
+
+@heaviside.defjvp
+def _heaviside_jvp(primals, tangents):
+    raise no_derivative("heaviside")  # under JAX's transforms: a backward checks it first
+
+
+def _xlogy(x: jax.Array, y: jax.Array) -> jax.Array:
+    """torch's kernel: NaN where ``y`` is NaN, else 0 where ``x == 0``, else ``x log(y)``."""
+    safe = jnp.where(x == 0, 1, y)
+    return jnp.where(jnp.isnan(y), jnp.nan, jnp.where(x == 0, 0, x * jnp.log(safe)))
+
+
+def xlogy(x: jax.Array, y: jax.Array) -> jax.Array:
+    """``x * log(y)`` as torch computes and differentiates it (see :func:`_xlogy`)."""
+    x, y = jnp.broadcast_arrays(x, y)  # the rule's cotangents then have its inputs' shapes
+    return _xlogy_rule(x, y)
+
+
+@jax.custom_vjp
+def _xlogy_rule(x: jax.Array, y: jax.Array) -> jax.Array:
+    return _xlogy(x, y)
+
+
+def _xlogy_forward(x, y):
+    return _xlogy(x, y), (x, y)
+
+
+def _xlogy_backward(saved, grad):
+    x, y = saved  # torch: xlogy(grad, y) masked where x == 0 and y <= 0; grad * x / y
+    return jnp.where((x == 0) & (y <= 0), 0, _xlogy(grad, y)), grad * x / y
+
+
+_xlogy_rule.defvjp(_xlogy_forward, _xlogy_backward)

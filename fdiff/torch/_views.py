@@ -249,7 +249,11 @@ ELEMENTWISE: frozenset[str] = frozenset({
     "silu", "sin", "smooth_l1_loss", "softplus", "sqrt", "square", "sub", "tanh", "where",
     "bernoulli_fill", "exponential_fill", "uniform_draw", "normal_draw", "fill", "zero",
     "leaky_relu_in_place", "elu", "hardtanh", "hardswish", "hardsigmoid", "logsigmoid", "mish",
-    "prelu", "binary_cross_entropy"
+    "prelu", "binary_cross_entropy", "tan", "erf", "reciprocal", "deg2rad", "trunc", "frac",
+    "logit", "nan_to_num", "remainder", "remainder_scalar", "fmod", "fmod_scalar", "atan2",
+    "hypot", "clamp_min", "clamp_max", "clamp_min_tensor", "clamp_max_tensor", "lerp",
+    "lerp_scalar", "addcmul", "addcdiv", "isnan", "isinf", "isfinite", "heaviside",
+    "xlogy", "xlogy_of_number", "xlogy_by_number"
 })  # fmt: skip
 """Ops computed by torch's TensorIterator: the output keeps its inputs' memory layout."""
 

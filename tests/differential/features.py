@@ -128,6 +128,19 @@ v13 = (x0 * 1).exponential_() * x0 + (x0 * 1).bernoulli_(0.5) * x0
 weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v12, v13).backward()
 """
 
+_POINTWISE = """
+v0 = x0.tan() + torch.erf(x0) + (x0.abs() + 1).reciprocal() + x0.deg2rad() + torch.trunc(x0)
+v1 = x0.frac() + torch.logit(x0.sigmoid()) + x0.logit(0.2) + torch.nan_to_num(x0 / x1)
+v2 = torch.remainder(x0, x1) + x0.remainder(1.5) + torch.fmod(x0, x1) + x0.fmod(-1.5)
+v3 = torch.atan2(x0, x1) + torch.hypot(x0, x1) + x0.clamp_min(0.5) + torch.clamp_max(x0, 0)
+v4 = torch.clamp_min(x0, x1) + x0.clamp_max(x1) + torch.lerp(x0, x1, 0.75) + x0.lerp(x1, x1)
+v5 = torch.addcmul(x0, x1, x0, value=2) + x0.addcdiv(x0, x1.abs() + 1, value=-0.5)
+v8 = torch.xlogy(x0, x1.abs()) + torch.xlogy(2, x1.abs() + 1) + x0.xlogy(0.5)
+v6 = (torch.isnan(x0 / x1), x0.isinf(), torch.isfinite(x0 / x1), torch.eq(x0, x1))
+v7 = torch.heaviside(x0, x1)
+weigh(v0, v1, v2, v3, v4, v5, v8).backward()
+"""
+
 _NN_LAYERS = """
 v0 = F.max_pool2d(x0.view(1, 1, 2, 3), (2, 2), stride=1)
 v1 = F.avg_pool2d(x0.view(1, 2, 3), (1, 2), stride=1, padding=(0, 1))
@@ -350,6 +363,7 @@ FEATURES: dict[str, Program] = {
     "nn pooling, norms, embedding, activations": feature(
         _NN_LAYERS, accumulation=8, x0=A, c1=T, i1=np.array([[1, 0], [0, 1]], np.int64)
     ),
+    "pointwise math": feature(_POINTWISE, x0=A, x1=T),
     "in-place ops on clones": feature(_IN_PLACE, x0=A, x1=B),
     "in-place ops through views": feature(_VIEWS_IN_PLACE, accumulation=4, x0=A, x1=B),
     "memory layouts through ops": feature(_LAYOUTS, x0=A, x1=B),
