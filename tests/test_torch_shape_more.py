@@ -216,3 +216,35 @@ def test_meshgrid_of_a_matrix_raises_as_torch(real_torch):
         lambda torch: torch.meshgrid(torch.ones(2, 3), torch.ones(2), indexing="ij"),
         "torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got:",
     )
+
+
+def _second_backward(make):
+    def program(torch):
+        x = _leaf(torch)
+        out = make(torch, x).sum()
+        out.backward()
+        out.backward()  # torch: fine when the node saved no tensor
+        return x.grad
+
+    return program
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda torch, x: x.flip(0) + x.roll(1) + x.rot90(2),
+        lambda torch, x: x.tile(2, 1)[:2] + torch.diag(x).sum() + x.trace(),
+        lambda torch, x: torch.diag(x[0]).sum() + torch.block_diag(x, x[0]).sum(),
+    ],
+    ids=["flip_roll_rot90", "tile_diag_trace", "diag_embed_block_diag"],
+)
+def test_ops_that_save_nothing_allow_a_second_backward(real_torch, make):
+    assert_same(*run_both(real_torch, _second_backward(make)))
+
+
+def _take(torch, x):
+    return x.take(torch.tensor([0, 4]))
+
+
+def test_take_saves_its_inputs_as_torch(real_torch):
+    assert_same_error(real_torch, _second_backward(_take))

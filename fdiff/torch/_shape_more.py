@@ -25,7 +25,6 @@ from fdiff.torch import _shape_ops as shape_ops
 from fdiff.torch._args import checked_dim, shape_args
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
-from fdiff.torch._saving import SCALAR_TYPE_NAMES
 from fdiff.torch._select_ops import gather, index_select
 from fdiff.torch._shape import (
     cat,
@@ -472,7 +471,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     if index.dtype is not _dtypes.int64:
         raise RuntimeError(
             "take(): Expected a long tensor for index, but got "
-            + SCALAR_TYPE_NAMES.get(index.dtype.name, "Bool")
+            + _dtypes.SCALAR_TYPE_NAMES[index.dtype.name]
         )
     values = np.asarray(index._value)
     numel = input.numel()
@@ -545,7 +544,7 @@ def _triangle_indices(lower: bool):
         rows, cols = (np.tril_indices if lower else np.triu_indices)(row, offset, col)
         resolved = _dtypes.resolve(dtype, _dtypes.int64)
         if resolved.is_floating_point or resolved is _dtypes.bool_:
-            type_name = SCALAR_TYPE_NAMES.get(resolved.name, "Bool")
+            type_name = _dtypes.SCALAR_TYPE_NAMES[resolved.name]
             raise NotImplementedError(f"\"{name}\" not implemented for '{type_name}'")
         return _creation.tensor(np.stack([rows, cols]), dtype=resolved, device=device)
 
