@@ -40,7 +40,13 @@ def _run(torch, make):
 
 
 PROGRAMS = {
-    "flip": lambda torch, y: [y.flip(0), torch.flip(y, (0, 1)), y.t().flip(-1), y.flip([])],
+    "flip": lambda torch, y: [
+        y.flip(0),
+        torch.flip(y, (0, 1)),
+        y.t().flip(-1),
+        y.flip([]),
+        torch.flip(y, dims=[1]),
+    ],
     "fliplr_flipud": lambda torch, y: [y.fliplr(), torch.flipud(y), torch.flipud(y[0])],
     "roll": lambda torch, y: [y.roll(1), torch.roll(y, (1, -1), (0, 1)), y.t().roll(2, 0)],
     "tile_repeat": lambda torch, y: [y.tile(2), torch.tile(y[0], (2, 1, 2)), y.repeat(1, 2, 1)],
@@ -96,6 +102,8 @@ PROGRAMS = {
         torch.take_along_dim(y, torch.tensor([[0], [2]]), 1),
         y.take_along_dim(torch.tensor([[1, 1, 0]]), dim=0),
         torch.take_along_dim(y, torch.tensor([4, 4, 0])),
+        torch.take_along_dim(y[:1], torch.tensor([[0, -1], [2, 1], [1, -3]]), 1),
+        torch.take_along_dim(y[:, :1], torch.tensor([[0, 0]]), 0),
     ],
     "rot90": lambda torch, y: [
         y.rot90(),
@@ -248,3 +256,19 @@ def _take(torch, x):
 
 def test_take_saves_its_inputs_as_torch(real_torch):
     assert_same_error(real_torch, _second_backward(_take))
+
+
+def _diag_gradient(offset: int):
+    def program(torch):
+        x = torch.ones(3, 4, requires_grad=True)
+        y = torch.diag(x, offset)
+        (grad,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+        return grad
+
+    return program
+
+
+@pytest.mark.parametrize("offset", [0, 2, -1])
+def test_diag_gradient_does_not_depend_on_the_input(real_torch, offset):
+    """torch's ``create_graph`` gradient of ``diag`` uses no input: it does not require grad."""
+    assert_same(*run_both(real_torch, _diag_gradient(offset)))

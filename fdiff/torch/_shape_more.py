@@ -55,14 +55,15 @@ def _distinct_dims(input: Tensor, dims: Any) -> tuple[int, ...]:
 
 
 @torch_function
-def flip(input: Tensor, *dims: Any) -> Tensor:
+def flip(input: Tensor, *args: Any, dims: Any = None) -> Tensor:
     """The entries of ``dims`` in reverse order (a copy, ``FlipBackward0``).
 
     >>> import fdiff.torch as torch
     >>> torch.flip(torch.tensor([1.0, 2.0, 3.0]), [0])
     tensor([3., 2., 1.])
     """
-    return apply(shape_ops.flip, input, dims=_distinct_dims(input, shape_args(dims)))
+    dims = shape_args(args) if dims is None else shape_args((dims,))
+    return apply(shape_ops.flip, input, dims=_distinct_dims(input, dims))
 
 
 @torch_function
@@ -497,10 +498,21 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
             f"dimensions, but got {input.dim()} dimensions for input, and {indices.dim()} "
             "dimensions for indices"
         )
-    shape = list(_broadcast_shape([tuple(input.shape), tuple(indices.shape)]))
-    input_shape, index_shape = list(shape), list(shape)
+    others = [[*t.shape[:dim], 1, *t.shape[dim + 1 :]] for t in (input, indices)]
+    input_shape, index_shape = (list(_broadcast_shape(others)) for _ in range(2))
     input_shape[dim], index_shape[dim] = input.shape[dim], indices.shape[dim]
-    return gather(expand(input, input_shape), dim, expand(indices, index_shape))
+    return gather(
+        expand(input, input_shape), dim, expand(_wrapped(indices, input.shape[dim]), index_shape)
+    )
+
+
+def _wrapped(indices: Tensor, size: int) -> Tensor:
+    """``indices`` with a negative one counted from the end, as ``take_along_dim`` counts it
+    (``gather`` itself refuses them)."""
+    values = np.asarray(indices._value)
+    if not (values < 0).any():
+        return indices
+    return _creation.tensor(np.where(values < 0, values + size, values))
 
 
 @torch_function

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from fdiff.torch import _indexing
 from fdiff.torch._opspec import OpSpec, Promotion, op
@@ -175,8 +176,11 @@ def diag_embed(a, *, offset):
 
 @op("DiagonalBackward0_copy", saves=False)
 def diagonal_copy(a, *, offset):
-    """``torch.diag`` of a matrix: a copy of its diagonal ``offset`` (not a view)."""
-    return jnp.diagonal(a, offset)
+    """``torch.diag`` of a matrix: a copy of its diagonal ``offset`` (not a view), indexed by
+    constant positions: ``jnp.diagonal``'s VJP keeps a float residual of ``a``, which would make
+    a ``create_graph`` gradient depend on ``a`` where torch's does not."""
+    steps = np.arange(max(min(a.shape[0] + min(offset, 0), a.shape[1] - max(offset, 0)), 0))
+    return a[steps - min(offset, 0), steps + max(offset, 0)]
 
 
 @op("TraceBackward0", saves=False)
