@@ -79,6 +79,8 @@ from fdiff.torch._serialization import load as load
 from fdiff.torch._serialization import save as save
 from fdiff.torch._shape import *  # noqa: F403 - torch.cat, torch.reshape, ... are public API
 from fdiff.torch._shape import __all__ as _shape_all
+from fdiff.torch._shape_more import *  # noqa: F403 - torch.flip, torch.vstack, ... are public
+from fdiff.torch._shape_more import __all__ as _shape_more_all
 from fdiff.torch._tensor import Size as Size
 from fdiff.torch._tensor import Tensor as Tensor
 
@@ -112,6 +114,7 @@ __all__ = [
     *_random_draws_all,
     *_select_ops_all,
     *_shape_all,
+    *_shape_more_all,
     "Generator",
     "Size",
     "Tensor",

@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from fdiff.torch import _indexing
-from fdiff.torch._opspec import OpSpec, op
+from fdiff.torch._opspec import OpSpec, Promotion, op
 
 # --- shape and indexing ------------------------------------------------------------------------
 
@@ -140,3 +141,68 @@ def _index_put_name(a, value, *indices) -> str:
 @op(_index_put_name)
 def index_put(a, value, *indices, key):
     return a.at[_indexing.decode(key, indices)].set(value)
+
+
+# --- flips, rolls, tiles, diagonals (torch.flip, roll, tile, diag, ...) ------------------------
+
+
+@op("FlipBackward0", saves=False)
+def flip(a, *, dims):
+    return jnp.flip(a, dims) if dims else a
+
+
+@op("RollBackward0", saves=False)
+def roll(a, *, shifts, dims):
+    """``dims=None`` rolls the flattened tensor, as torch does."""
+    return jnp.roll(a, shifts, axis=dims)
+
+
+@op("RepeatBackward0", saves=False)
+def repeat(a, *, repeats):
+    """``Tensor.repeat`` and ``torch.tile`` (``repeats`` already as long as the result's dims)."""
+    return jnp.tile(a, repeats)
+
+
+@op("Rot90Backward0", saves=False)
+def rot90(a, *, k, dims):
+    return jnp.rot90(a, k, axes=dims)
+
+
+@op("DiagEmbedBackward0", saves=False)
+def diag_embed(a, *, offset):
+    """``torch.diag`` of a vector: the matrix with it on diagonal ``offset``."""
+    return jnp.diag(a, offset)
+
+
+@op("DiagonalBackward0_copy", saves=False)
+def diagonal_copy(a, *, offset):
+    """``torch.diag`` of a matrix: a copy of its diagonal ``offset`` (not a view), indexed by
+    constant positions: ``jnp.diagonal``'s VJP keeps a float residual of ``a``, which would make
+    a ``create_graph`` gradient depend on ``a`` where torch's does not."""
+    steps = np.arange(max(min(a.shape[0] + min(offset, 0), a.shape[1] - max(offset, 0)), 0))
+    return a[steps - min(offset, 0), steps + max(offset, 0)]
+
+
+@op("TraceBackward0", saves=False)
+def trace(a):
+    return jnp.trace(a)
+
+
+@op("TakeBackward0")
+def take(a, index):
+    """``input.flatten()[index]``, shaped as ``index``."""
+    return jnp.take(a.reshape(-1), index)
+
+
+@op("BlockDiagBackward0", saves=False, promotes=Promotion())
+def block_diag(*arrays):
+    """The matrices (a vector is one row, a scalar a 1x1 matrix) along a block diagonal."""
+    blocks = [jnp.reshape(a, (1, -1)) if a.ndim < 2 else a for a in arrays]
+    rows = sum(b.shape[0] for b in blocks)
+    dtype = jnp.result_type(*blocks) if blocks else jnp.float32
+    out = jnp.zeros((rows, sum(b.shape[1] for b in blocks)), dtype)
+    row = column = 0
+    for b in blocks:
+        out = out.at[row : row + b.shape[0], column : column + b.shape[1]].set(b)
+        row, column = row + b.shape[0], column + b.shape[1]
+    return out

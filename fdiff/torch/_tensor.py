@@ -39,6 +39,7 @@ from fdiff.torch import _pointwise as pointwise
 from fdiff.torch import _python_reads as python_reads
 from fdiff.torch import _random_draws as random_draws
 from fdiff.torch import _select_ops as select_ops
+from fdiff.torch import _shape_more as shape_more
 from fdiff.torch import _shape_ops as shape_ops
 from fdiff.torch._args import binary_operator
 from fdiff.torch._dispatch import apply
@@ -517,6 +518,25 @@ class Tensor(TensorBase, returned_by_ops=True):
     long = _shape.to_long
     int = _shape.to_int
     bool = _shape.to_bool
+    # more shape ops (_shape_more)
+    broadcast_to = shape_more.broadcast_to
+    diag = shape_more.diag
+    flip = shape_more.flip
+    fliplr = shape_more.fliplr
+    flipud = shape_more.flipud
+    moveaxis = shape_more.moveaxis
+    movedim = shape_more.movedim
+    repeat = shape_more.repeat
+    repeat_interleave = shape_more.repeat_interleave
+    roll = shape_more.roll
+    rot90 = shape_more.rot90
+    swapaxes = shape_more.swapaxes
+    swapdims = shape_more.swapdims
+    take = shape_more.take
+    take_along_dim = shape_more.take_along_dim
+    tile = shape_more.tile
+    trace = shape_more.trace
+    unflatten = shape_more.unflatten
     # more ops (_math_more, _select_ops, _conversions, _random_draws)
     __invert__ = math_more.bitwise_not
     __and__ = __rand__ = binary_operator(math_more.bitwise_and)

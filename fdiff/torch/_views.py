@@ -258,19 +258,19 @@ ELEMENTWISE: frozenset[str] = frozenset({
 """Ops computed by torch's TensorIterator: the output keeps its inputs' memory layout."""
 
 LIKE_INPUT: frozenset[str] = frozenset(
-    {"clone", "to_dtype", "sort_values", "sort_indices", "backward_hook_function"}
+    {"clone", "to_dtype", "sort_values", "sort_indices", "backward_hook_function", "flip", "rot90"}
 )
 """Ops whose output is ``empty_like(input)``: the input's layout, made dense."""
 
 CONTIGUOUS: frozenset[str] = frozenset({
-    "addmm", "all", "amax", "glu", "any", "argmax", "argmin", "avg_pool2d", "batch_norm",
-    "binary_cross_entropy_with_logits", "bmm", "cat", "conv2d", "copy", "cumprod", "cumsum",
-    "dot", "embedding", "gather", "index", "index_select", "layer_norm", "linear",
-    "log_softmax", "logsumexp", "masked_fill", "masked_fill_tensor", "matmul", "max",
-    "max_dim", "max_pool2d", "mean", "mean_dim", "min", "min_dim", "nll_loss", "norm",
-    "outer", "prod", "prod_dim", "reshape_copy", "rpow", "scatter", "scatter_add",
-    "scatter_value", "softmax", "stack", "std", "sum", "sum_dim", "topk_indices",
-    "topk_values", "tril", "triu", "var"
+    "addmm", "all", "amax", "any", "argmax", "argmin", "avg_pool2d", "batch_norm",
+    "binary_cross_entropy_with_logits", "block_diag", "bmm", "cat", "conv2d", "copy", "cumprod",
+    "cumsum", "diag_embed", "diagonal_copy", "dot", "embedding", "gather", "glu", "index",
+    "index_select", "layer_norm", "linear", "log_softmax", "logsumexp", "masked_fill",
+    "masked_fill_tensor", "matmul", "max", "max_dim", "max_pool2d", "mean", "mean_dim", "min",
+    "min_dim", "nll_loss", "norm", "outer", "prod", "prod_dim", "repeat", "reshape_copy",
+    "roll", "rpow", "scatter", "scatter_add", "scatter_value", "softmax", "stack", "std", "sum",
+    "sum_dim", "take", "topk_indices", "topk_values", "trace", "tril", "triu", "var"
 })  # fmt: skip
 """Ops whose output torch allocates row-major whatever their inputs' layout."""
 
@@ -346,6 +346,20 @@ def like_layout(result: Any, input: Any) -> Any:
     """``result`` (a new tensor of ``input``'s shape) given ``empty_like(input)``'s layout, as
     torch's ``*_like`` functions give it."""
     result._strides = _like_layout(input)
+    return result
+
+
+def rotated_layout(result: Any, input: Any, k: int, dims: tuple[int, int]) -> Any:
+    """``result`` (``rot90(input, k, dims)``, ``0 <= k < 4``) given torch's layout: no turn is
+    a contiguous clone, two turns a ``flip`` (``empty_like(input)``'s layout), one or three a
+    ``flip`` then a transpose of ``dims``."""
+    if isinstance(input._strides, str) or k == 2:
+        return result
+    if k == 0:
+        return contiguous_layout(result)
+    swapped = list(_strides.like_strides(_shape(input), strides(input)))
+    swapped[dims[0]], swapped[dims[1]] = swapped[dims[1]], swapped[dims[0]]
+    result._strides = _layout_of(_shape(result), tuple(swapped))
     return result
 
 

@@ -82,6 +82,16 @@ v8 = x0[...] + x0[:, 0:] + x0[1, 0:].sum() + x0[None][0] + x0[0:1, None].sum() +
 weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8).backward()
 """
 
+_MORE_SHAPES = """
+v0 = x0.flip(0) + torch.roll(x0, 1, 1) + x0.rot90(2) + x0.t().rot90()
+v1 = x0.tile(2).sum(1) + x0.repeat_interleave(2, dim=1).sum(1) + torch.diag(x0).sum()
+v2 = torch.diag(x0[0]) + torch.block_diag(x0[:, :1], x0[1, 1:]).t()[:3].t()
+v3 = x0.trace() + x0.take(torch.tensor([5, 0, 0]))
+v5 = torch.take_along_dim(x0, torch.tensor([[2, 0, 0], [1, 1, 2]]), 1) + x0.swapaxes(0, 1).t()
+v4 = torch.vstack([x0[0], x0[1]]) + torch.meshgrid(x0[0], x0[1, :2], indexing="xy")[1]
+weigh(v0, v1, v2, v3, v4, v5).backward()
+"""
+
 _MATMUL = """
 v0 = x1 @ x1
 v1 = x0 @ x1
@@ -357,6 +367,7 @@ FEATURES: dict[str, Program] = {
     "arithmetic and comparisons": feature(_ARITHMETIC, x0=T, x1=B),
     "reductions": feature(_REDUCTIONS, accumulation=6, x0=T),
     "views and indexing": feature(_SHAPES, accumulation=2, x0=A),
+    "flips, rolls, tiles, diagonals and stacks": feature(_MORE_SHAPES, accumulation=3, x0=A),
     "matrix products": feature(_MATMUL, accumulation=3, x0=A, x1=B),
     "nn layers and losses": feature(_NN, accumulation=8, x0=A, c1=T[:, :2], i2=_LABELS),
     "scans, einsum, selection and sorting": feature(_SELECTION, accumulation=3, x0=A, x1=B),
