@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytest
 from support import assert_same, run_both
 
+import fdiff.torch
+
 OPS = {
     "conv2d": lambda F, x, w: F.conv2d(x, w),
     "avg_pool2d": lambda F, x, w: F.avg_pool2d(x, 2),
@@ -37,3 +39,23 @@ def test_fused_backward_gradients_require_grad_as_torchs(real_torch):
         return results
 
     assert_same(*run_both(real_torch, program))
+
+
+def test_create_graph_through_a_tensor_changed_under_no_grad_is_refused(real_torch):
+    """The first derivative follows torch (the changed value, the node's derivative); a
+    recorded one would treat the changed value as a constant, so its second derivative would
+    differ from torch's: refused instead."""
+
+    def first_and_second(t):
+        x = t.tensor([1.5, -0.5, 2.0], requires_grad=True)
+        n = (x * x).sum().clone()
+        with t.no_grad():
+            n.clamp_(min=10.0)
+        y = (x / n).sum() * x[0]
+        (g,) = t.autograd.grad(y, x, create_graph=True)
+        return g, t.autograd.grad(g.sum(), x)[0]
+
+    second = first_and_second(real_torch)[1]
+    assert second.abs().sum() > 0  # torch differentiates through the clamped norm's node
+    with pytest.raises(fdiff.torch.UnsupportedError, match="changed in place under no_grad"):
+        first_and_second(fdiff.torch)

@@ -92,6 +92,13 @@ def _gradients(
                 "create_graph=True (torch runs them again in a backward through the recorded "
                 "gradient; fdiff.torch's recorded gradient reaches the leaves directly)"
             )
+        if any(
+            kind == _graph.REF_REBASED for node in plan.key.nodes for kind, _ in node[2]
+        ):  # the recorded gradient would treat the changed value as a constant
+            raise UnsupportedError(
+                "create_graph=True through a tensor changed in place under no_grad (or through "
+                "`.data`): its second derivative would differ from torch's"
+            )
         if any(t.requires_grad for t in plan.unpacked):  # its graph would be differentiated
             raise UnsupportedError(
                 "torch.autograd.graph.saved_tensors_hooks (an unpack_hook returning a new "

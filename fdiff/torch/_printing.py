@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 
 import numpy as np
 
@@ -56,11 +57,13 @@ class PrintOptions:
 
 
 OPTIONS = PrintOptions()
-_PROFILES = {
-    "default": PrintOptions(),
-    "short": PrintOptions(precision=2, edgeitems=2),
-    "full": PrintOptions(threshold=math.inf),
-}
+_PROFILES = types.MappingProxyType(
+    {
+        "default": PrintOptions(),
+        "short": PrintOptions(precision=2, edgeitems=2),
+        "full": PrintOptions(threshold=math.inf),
+    }
+)
 
 
 def set_printoptions(

@@ -171,6 +171,9 @@ FUSED_BACKWARD: Mapping[str, tuple[int, ...]] = MappingProxyType(
         "batch_norm": (0, 3),  # native_batch_norm_backward(grad, input, weight, ...)
         "nll_loss": (0,),
         "softplus": (0,),
+        "hardtanh": (0,),  # hardtanh_backward(grad, self, min_val, max_val): relu6 too
+        "elu": (0,),  # elu_backward(grad, alpha, scale, input_scale, is_result, self): selu too
+        "prelu": (0, 1),  # _prelu_kernel_backward(grad, self, weight)
     }
 )
 """Ops whose torch backward is one differentiable call computing every input's gradient from

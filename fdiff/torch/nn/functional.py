@@ -18,7 +18,6 @@ from fdiff.torch import _nn_ops as nn_ops
 from fdiff.torch import _ops as ops
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import UnsupportedError
-from fdiff.torch._grad_mode import no_grad
 from fdiff.torch._math import sigmoid, tanh
 from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
@@ -247,8 +246,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         raise UnsupportedError("torch.nn.functional.cosine_similarity(x1, x2 of other shapes)")
     norms = []
     for x in (x1, x2):
-        norm = _math.norm(x, 2, dim, keepdim=True).clone()
-        with no_grad():
-            norm.clamp_(min=eps)
-        norms.append(norm)
+        norm = _math.norm(x, 2, dim, keepdim=True)
+        # torch clamps a clone of the norm in place under no_grad: the value is clamped, the
+        # derivative (to every order) is the norm's; written without the in-place change
+        norms.append(norm + (norm.clamp(min=eps) - norm).detach())
     return ((x1 / norms[0]) * (x2 / norms[1])).sum(dim)
