@@ -77,6 +77,18 @@ def test_clip_grad_norm_non_finite_scales_by_default(real_torch):
     assert_same(*run_both(real_torch, program))
 
 
+def test_get_total_norm_and_clip_grads_with_norm_match_torch(real_torch):
+    def program(torch):
+        params = _parameters_with_grads(torch, 2.0)
+        grads = [p.grad for p in params if p.grad is not None]
+        total = torch.nn.utils.get_total_norm(grads, norm_type=3.0)
+        empty = torch.nn.utils.get_total_norm([])
+        torch.nn.utils.clip_grads_with_norm_(params, 0.5, total)
+        return total, empty, [p.grad for p in params]
+
+    assert_same(*run_both(real_torch, program))
+
+
 def test_clip_grad_value_matches_torch(real_torch):
     def program(torch):
         params = _parameters_with_grads(torch, 1.5)

@@ -11,6 +11,8 @@ from fdiff.torch.nn.utils import clip_grad as clip_grad
 from fdiff.torch.nn.utils import convert_parameters as convert_parameters
 from fdiff.torch.nn.utils.clip_grad import clip_grad_norm_ as clip_grad_norm_
 from fdiff.torch.nn.utils.clip_grad import clip_grad_value_ as clip_grad_value_
+from fdiff.torch.nn.utils.clip_grad import clip_grads_with_norm_ as clip_grads_with_norm_
+from fdiff.torch.nn.utils.clip_grad import get_total_norm as get_total_norm
 from fdiff.torch.nn.utils.convert_parameters import parameters_to_vector as parameters_to_vector
 from fdiff.torch.nn.utils.convert_parameters import vector_to_parameters as vector_to_parameters
 
@@ -18,7 +20,9 @@ __all__ = [
     "clip_grad",
     "clip_grad_norm_",
     "clip_grad_value_",
+    "clip_grads_with_norm_",
     "convert_parameters",
+    "get_total_norm",
     "parameters_to_vector",
     "vector_to_parameters",
 ]
