@@ -58,6 +58,8 @@ def _fill_every_cache():
         torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
         *(kind(model.parameters()) for kind in (torch.optim.Adam, torch.optim.RMSprop)),
         torch.optim.Adagrad(model.parameters()),
+        *(kind(model.parameters()) for kind in (torch.optim.Adamax, torch.optim.NAdam)),
+        *(kind(model.parameters()) for kind in (torch.optim.RAdam, torch.optim.Adadelta)),
     ]
     x = torch.randn(4, 3)
     for optimizer in optimizers:
@@ -104,8 +106,12 @@ def test_clear_caches_empties_every_registered_cache():
         "fdiff.torch.autograd.function._spec",
         "fdiff.torch.autograd.function._traceable",
         "fdiff.torch.optim._optimizer.hyperparameters",
+        "fdiff.torch.optim.adadelta._adadelta_update",
         "fdiff.torch.optim.adagrad._adagrad_update",
         "fdiff.torch.optim.adam._adam_update",
+        "fdiff.torch.optim.adamax._adamax_update",
+        "fdiff.torch.optim.nadam._nadam_update",
+        "fdiff.torch.optim.radam._radam_update",
         "fdiff.torch.optim.rmsprop._rmsprop_update",
         "fdiff.torch.optim.sgd._sgd_update",
     }

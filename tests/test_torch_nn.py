@@ -16,6 +16,7 @@ import pytest
 from support import (
     assert_close,
     assert_same,
+    assert_same_error,
     assert_same_random_draws,
     run_both,
     summation_bound,
@@ -420,3 +421,20 @@ def test_a_training_loop_compiles_its_backward_once():
     assert _capture.programs.size() == 1  # compiled shapes, of every structure
     assert _graph.compiled_gradients.size() == 0  # the eager backward never ran
     assert sgd._sgd_update.compiled - sgd_traces <= 2
+
+
+@pytest.mark.parametrize(
+    ("shape", "dtype"), [((3, 3), "float32"), ((2, 4), "float32"), ((4, 1), "int64")]
+)
+def test_eye_init_equals_torchs(real_torch, shape, dtype):
+    def program(torch):
+        w = torch.full(shape, 7, dtype=getattr(torch, dtype))
+        w.requires_grad_(dtype == "float32")
+        out = torch.nn.init.eye_(w)
+        return out is w, w
+
+    assert_same(*run_both(real_torch, program))
+
+
+def test_eye_init_refuses_other_ranks_as_torch(real_torch):
+    assert_same_error(real_torch, lambda torch: torch.nn.init.eye_(torch.zeros(2, 2, 2)))

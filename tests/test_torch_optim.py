@@ -1,4 +1,5 @@
-"""``fdiff.torch.optim`` against real PyTorch: Adam, AdamW, RMSprop, Adagrad, SGD's maximize,
+"""``fdiff.torch.optim`` against real PyTorch: Adam, AdamW, RMSprop, Adagrad, Adamax, NAdam, RAdam,
+Adadelta, SGD's maximize,
 state dicts, torch's errors, and the learning-rate schedulers.
 
 Training runs compare at the float32 defaults, not a summation bound: a few steps of sums of
@@ -34,6 +35,34 @@ OPTIONS = {
         {"lr": 0.1, "lr_decay": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.5},
     ),
     "Adagrad maximize": ("Adagrad", {"lr": 0.1, "maximize": True}),
+    "Adamax": ("Adamax", {"lr": 0.05}),
+    "Adamax decay maximize": (
+        "Adamax",
+        {"lr": 0.05, "betas": (0.8, 0.9), "weight_decay": 0.1, "maximize": True},
+    ),
+    "NAdam": ("NAdam", {"lr": 0.05}),
+    "NAdam decay": ("NAdam", {"lr": 0.05, "weight_decay": 0.1, "momentum_decay": 0.01}),
+    "NAdam decoupled maximize": (
+        "NAdam",
+        {"lr": 0.05, "weight_decay": 0.2, "decoupled_weight_decay": True, "maximize": True},
+    ),
+    "RAdam": ("RAdam", {"lr": 0.05, "betas": (0.9, 0.9)}),
+    "RAdam decay": ("RAdam", {"lr": 0.05, "betas": (0.5, 0.8), "weight_decay": 0.1}),
+    "RAdam decoupled maximize": (
+        "RAdam",
+        {
+            "lr": 0.05,
+            "betas": (0.9, 0.8),
+            "weight_decay": 0.2,
+            "decoupled_weight_decay": True,
+            "maximize": True,
+        },
+    ),
+    "Adadelta": ("Adadelta", {}),
+    "Adadelta decay maximize": (
+        "Adadelta",
+        {"lr": 0.5, "rho": 0.5, "eps": 1e-4, "weight_decay": 0.1, "maximize": True},
+    ),
 }
 
 
@@ -85,6 +114,12 @@ DEFAULT_OPTIONS = (
     "AdamW amsgrad",
     "RMSprop centered momentum",
     "Adagrad decay",
+    "Adamax decay maximize",
+    "NAdam decay",
+    "NAdam decoupled maximize",
+    "RAdam decay",
+    "RAdam decoupled maximize",
+    "Adadelta decay maximize",
 )
 
 
@@ -99,9 +134,28 @@ def test_training_steps_and_state_match_torch(real_torch, name, options):
     assert_same(*run_both(real_torch, program))
 
 
+@pytest.mark.parametrize("decoupled", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_radam_rectified_steps_match_torch(real_torch, decoupled):
+    """With beta2 = 0.8, rho_t passes 5 at step 7: steps 1-6 skip the adaptive term, 7-12 use
+    it (the sweep above runs only the first kind)."""
+
+    def program(torch):
+        model = _model(torch)
+        optimizer = torch.optim.RAdam(
+            model.parameters(),
+            lr=0.05,
+            betas=(0.9, 0.8),
+            weight_decay=0.1,
+            decoupled_weight_decay=decoupled,
+        )
+        return _train(torch, model, optimizer, steps=12), _state(optimizer)
+
+    assert_same(*run_both(real_torch, program))
+
+
 @pytest.mark.parametrize(
     "name",
-    ["Adam", "RMSprop", pytest.param("Adagrad", marks=pytest.mark.slow), "SGD"],
+    ["Adam", "RMSprop", pytest.param("Adagrad", marks=pytest.mark.slow), "SGD", "NAdam"],
 )
 def test_load_state_dict_resumes_as_torch_does(real_torch, name):
     options = {"lr": 0.05, "momentum": 0.5} if name in ("SGD", "RMSprop") else {"lr": 0.05}
@@ -173,6 +227,10 @@ INVALID = {
     "RMSprop alpha": ("RMSprop", {"alpha": -0.5}),
     "Adagrad lr_decay": ("Adagrad", {"lr_decay": -1.0}),
     "Adagrad accumulator": ("Adagrad", {"initial_accumulator_value": -1.0}),
+    "Adamax beta": ("Adamax", {"betas": (1.0, 0.9)}),
+    "NAdam momentum_decay": ("NAdam", {"momentum_decay": -1.0}),
+    "RAdam weight decay": ("RAdam", {"weight_decay": -1.0}),
+    "Adadelta rho": ("Adadelta", {"rho": 1.5}),
 }
 
 

@@ -22,6 +22,7 @@ CASES = {
     "torch.nn.GRU": lambda torch: torch.nn.GRU(2, 3),
     "torch.nn.Module.half": lambda torch: torch.nn.Linear(2, 2).half(),
     "torch.nn.init.orthogonal_": lambda torch: torch.nn.init.orthogonal_(torch.ones(2, 2)),
+    "torch.nn.init.trunc_normal_": lambda torch: torch.nn.init.trunc_normal_(torch.ones(2, 2)),
     "torch.optim.LBFGS": lambda torch: torch.optim.LBFGS([torch.ones(1, requires_grad=True)]),
     "torch.autograd.forward_ad.dual_level": lambda torch: torch.autograd.forward_ad.dual_level(),
     "Tensor.logcumsumexp": lambda torch: torch.ones(3).logcumsumexp(0),

@@ -4,6 +4,7 @@ from fdiff.torch._missing import missing_names
 from fdiff.torch.nn import functional as functional
 from fdiff.torch.nn import init as init
 from fdiff.torch.nn import parameter as parameter
+from fdiff.torch.nn import utils as utils
 from fdiff.torch.nn.activation import ELU as ELU
 from fdiff.torch.nn.activation import GELU as GELU
 from fdiff.torch.nn.activation import GLU as GLU
@@ -99,5 +100,6 @@ __all__ = [
     "functional",
     "init",
     "parameter",
+    "utils",
 ]
-__getattr__ = missing_names(__name__, "torch.nn", ("utils",))
+__getattr__ = missing_names(__name__, "torch.nn")

@@ -13,6 +13,7 @@ import math
 import warnings
 from typing import Any
 
+from fdiff.torch._creation import eye
 from fdiff.torch._grad_mode import no_grad
 from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
@@ -20,6 +21,7 @@ from fdiff.torch._tensor import Tensor
 __all__ = [
     "calculate_gain",
     "constant_",
+    "eye_",
     "kaiming_normal_",
     "kaiming_uniform_",
     "normal_",
@@ -94,6 +96,20 @@ def ones_(tensor: Tensor) -> Tensor:
 def zeros_(tensor: Tensor) -> Tensor:
     with no_grad():
         return tensor.zero_()
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill a 2-D tensor with the identity (ones on the diagonal of a rectangle too).
+
+    >>> import fdiff.torch as torch
+    >>> eye_(torch.empty(2, 3))
+    tensor([[1., 0., 0.],
+            [0., 1., 0.]])
+    """
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    with no_grad():
+        return tensor.copy_(eye(*tensor.shape, dtype=tensor.dtype))
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:

@@ -212,3 +212,41 @@ def _loaded(value: Any, dtype: Any) -> Any:
         return value
     array = np.array(value.detach().numpy())
     return state_tensor(jnp.asarray(array, dtype or array.dtype))
+
+
+def check_betas(betas: tuple[float, float]) -> None:
+    """torch's ``Invalid beta parameter at index i`` checks."""
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+
+
+def advance(
+    optimizer: Optimizer, param: Tensor, names: tuple[str, ...], **scalars: float
+) -> tuple[dict[str, Any], float]:
+    """``param``'s state, created as torch creates it on the first step (``step`` and each of
+    ``scalars`` a float32 scalar, each of ``names`` zeros like the parameter), with ``step``
+    advanced by one; and the new step as a Python float."""
+    state = optimizer.state.get(param)
+    if state is None:
+        state = {"step": state_tensor(jnp.zeros((), jnp.float32))}
+        state |= {k: state_tensor(jnp.asarray(v, jnp.float32)) for k, v in scalars.items()}
+        state |= {name: state_tensor(jnp.zeros_like(param._value)) for name in names}
+        optimizer.state[param] = state
+    step = float(state["step"]._value) + 1
+    overwrite(state["step"], jnp.asarray(step, jnp.float32))
+    return state, step
+
+
+def write_back(param: Tensor, state: dict[str, Any], names: tuple[str, ...], new: tuple) -> None:
+    """Write an update's results: the parameter's value, then the state ``names`` in order."""
+    for tensor, value in zip((param, *(state[n] for n in names)), new, strict=True):
+        overwrite(tensor, value)
+
+
+def decay_mode(group: dict[str, Any]) -> str | None:
+    """None without weight decay, else "decoupled" (AdamW's decay of the parameter) or
+    "coupled" (added to the gradient)."""
+    if group["weight_decay"] == 0:
+        return None
+    return "decoupled" if group["decoupled_weight_decay"] else "coupled"

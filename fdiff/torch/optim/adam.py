@@ -21,8 +21,10 @@ from fdiff.torch import _caches
 from fdiff.torch._tensor import Tensor
 from fdiff.torch.optim._optimizer import (
     Optimizer,
+    check_betas,
     check_implementation_options,
     check_non_negative,
+    decay_mode,
     hyperparameters,
     lerp,
     overwrite,
@@ -74,9 +76,7 @@ class Adam(Optimizer):
         decoupled_weight_decay: bool = False,
     ) -> None:
         check_non_negative(lr=lr, eps=eps)
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        check_betas(betas)
         check_non_negative(weight_decay=weight_decay)
         options = {"foreach": foreach, "capturable": capturable}
         options |= {"differentiable": differentiable, "fused": fused}
@@ -125,7 +125,7 @@ class Adam(Optimizer):
                 hyper,
                 amsgrad,
                 bool(group["maximize"]),
-                _decay(group),
+                decay_mode(group),
             )
             names = (
                 ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
@@ -134,12 +134,6 @@ class Adam(Optimizer):
             )
             for tensor, value in zip((p, *(state[n] for n in names)), new, strict=False):
                 overwrite(tensor, value)
-
-
-def _decay(group: dict[str, Any]) -> str | None:
-    if group["weight_decay"] == 0:
-        return None
-    return "decoupled" if group["decoupled_weight_decay"] else "coupled"
 
 
 def _initial_state(param: Tensor, amsgrad: bool) -> dict[str, Tensor]:
