@@ -15,6 +15,7 @@ import collections
 import io
 import math
 import pickle
+import types
 import zipfile
 from typing import Any, NamedTuple
 
@@ -31,13 +32,15 @@ __all__ = ["ZIP_MAGIC", "read_torch_archive"]
 ZIP_MAGIC = b"PK\x03\x04"
 """How PyTorch's archives (zip files) begin."""
 
-STORAGE_DTYPES = {
-    "FloatStorage": np.float32,
-    "DoubleStorage": np.float64,
-    "LongStorage": np.int64,
-    "IntStorage": np.int32,
-    "BoolStorage": np.bool_,
-}
+STORAGE_DTYPES = types.MappingProxyType(
+    {
+        "FloatStorage": np.float32,
+        "DoubleStorage": np.float64,
+        "LongStorage": np.int64,
+        "IntStorage": np.int32,
+        "BoolStorage": np.bool_,
+    }
+)
 """torch's typed storages fdiff.torch has a dtype for, and their element types."""
 
 
