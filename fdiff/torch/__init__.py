@@ -66,6 +66,8 @@ from fdiff.torch._missing import missing_names
 from fdiff.torch._random import Generator as Generator
 from fdiff.torch._random_draws import *  # noqa: F403 - torch.randperm, ... are public API
 from fdiff.torch._random_draws import __all__ as _random_draws_all
+from fdiff.torch._select_more import *  # noqa: F403 - torch.nonzero, torch.unique, ... are public
+from fdiff.torch._select_more import __all__ as _select_more_all
 from fdiff.torch._select_ops import *  # noqa: F403 - torch.gather, torch.sort, ... are public
 from fdiff.torch._select_ops import __all__ as _select_ops_all
 from fdiff.torch._shape import *  # noqa: F403 - torch.cat, torch.reshape, ... are public API
@@ -100,6 +102,7 @@ __all__ = [
     *_math_more_all,
     *_random_draws_all,
     *_select_ops_all,
+    *_select_more_all,
     *_shape_all,
     "Generator",
     "Size",

@@ -238,3 +238,28 @@ def topk_indices(a, *, k, dim, largest):
     if a.ndim == 0:
         return jnp.zeros((), int)
     return jax.lax.slice_in_dim(_stable_order(a, dim, largest), 0, k, axis=dim)
+
+
+# --- selections of data-dependent size and min/max reductions ----------------------------------
+
+
+@op("MaskedSelectBackward0")
+def masked_select(a, mask, *, count):
+    """The ``count`` elements of ``a`` where ``mask`` (broadcast together) is True, in order."""
+    a, mask = jnp.broadcast_arrays(a, mask)
+    return a.reshape(-1)[jnp.flatnonzero(mask.reshape(-1), size=count)]
+
+
+@op("AminBackward0")
+def amin(a, *, dim, keepdim=False):
+    return jnp.min(a, axis=None if a.ndim == 0 else dim, keepdims=keepdim)
+
+
+@op("AminmaxBackward0")
+def aminmax_min(a, *, dim, keepdim=False):
+    return jnp.min(a, axis=None if a.ndim == 0 else dim, keepdims=keepdim)
+
+
+@op("AminmaxBackward0")
+def aminmax_max(a, *, dim, keepdim=False):
+    return jnp.max(a, axis=None if a.ndim == 0 else dim, keepdims=keepdim)

@@ -128,6 +128,9 @@ SAVES: dict[str, Saves] = {
     "max": _INPUTS_AND_RESULT,
     "min": _INPUTS_AND_RESULT,
     "amax": _INPUTS_AND_RESULT,
+    "amin": _INPUTS_AND_RESULT,
+    "aminmax_min": _INPUTS_AND_RESULT,
+    "aminmax_max": _INPUTS_AND_RESULT,
     "max_dim": Saves(_nothing),  # the indices only
     "min_dim": Saves(_nothing),
     "where": Saves(_first),  # the condition only

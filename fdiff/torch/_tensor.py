@@ -37,6 +37,7 @@ from fdiff.torch import _math_more as math_more
 from fdiff.torch import _ops as ops
 from fdiff.torch import _python_reads as python_reads
 from fdiff.torch import _random_draws as random_draws
+from fdiff.torch import _select_more as select_more
 from fdiff.torch import _select_ops as select_ops
 from fdiff.torch import _shape_ops as shape_ops
 from fdiff.torch._args import binary_operator
@@ -549,6 +550,14 @@ class Tensor(TensorBase, returned_by_ops=True):
     scatter_add = select_ops.scatter_add
     sort = select_ops.sort
     topk = select_ops.topk
+    amin = select_more.amin
+    aminmax = select_more.aminmax
+    argwhere = select_more.argwhere
+    count_nonzero = select_more.count_nonzero
+    diff = select_more.diff
+    masked_select = select_more.masked_select
+    nonzero = select_more.nonzero
+    unique = select_more.unique
     cpu = conversions.cpu
     cuda = conversions.cuda
     nelement = conversions.nelement

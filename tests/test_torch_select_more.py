@@ -1,0 +1,182 @@
+"""``nonzero``, ``argwhere``, ``masked_select``, ``count_nonzero``, ``unique``, ``diff``,
+``amin`` and ``aminmax`` against real torch: values, dtypes, grad_fn names, gradients (ties
+included), errors; the value-dependent shapes under JAX transforms and step capture."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+from support import assert_same, assert_same_error, run_both
+
+import fdiff.torch
+
+RNG = np.random.default_rng(20261203)
+A = RNG.standard_normal((3, 4)).astype(np.float32)
+TIES = np.array([[1.0, 0.0, 2.0, 2.0], [0.0, 0.0, -1.0, 3.0], [5.0, 5.0, 5.0, 5.0]], np.float32)
+NAN = float("nan")
+
+
+def traced(torch, op, array):
+    """``op`` on a leaf from ``array``; the output, grad_fn name and gradient of a weighted
+    sum of the output (the first of a tuple of outputs: all of them)."""
+    leaf = torch.tensor(array, requires_grad=True)
+    out = op(torch, leaf)
+    outs = out if isinstance(out, tuple) else (out,)
+    total = 0
+    for i, o in enumerate(outs):
+        weights = torch.linspace(-1.0, 2.0 + i, o.numel()).reshape(o.shape)
+        total = total + (o * weights).sum()
+    total.backward()
+    return {"out": out, "grad_fn": [o.grad_fn.name() for o in outs], "grad": leaf.grad}
+
+
+DIFFERENTIABLE = {
+    "masked_select": (lambda t, a: t.masked_select(a, a > 0), A),
+    "masked_select method broadcast mask": (
+        lambda t, a: a.masked_select(t.tensor([True, False, True, True])),
+        A,
+    ),
+    "masked_select broadcast input": (lambda t, a: t.masked_select(a[:, :1], a > 0), A),
+    "masked_select none": (lambda t, a: t.masked_select(a, a > 9), A),
+    "masked_select 0-d": (lambda t, a: t.masked_select(a[0, 0], t.tensor(True)), A),
+    "diff": (lambda t, a: t.diff(a), A),
+    "diff n=2 dim 0": (lambda t, a: a.diff(n=2, dim=0), A),
+    "diff prepend append": (
+        lambda t, a: t.diff(a, dim=1, prepend=a[:, :2] * 2, append=a[:, :1]),
+        A,
+    ),
+    "diff n past the length": (lambda t, a: t.diff(a, n=5), A),
+    "amin": (lambda t, a: t.amin(a), TIES),
+    "amin dim ties": (lambda t, a: a.amin(1), TIES),
+    "amin dims keepdim": (lambda t, a: t.amin(a, (0, 1), keepdim=True), TIES),
+    "aminmax": (lambda t, a: tuple(t.aminmax(a)), TIES),
+    "aminmax dim ties": (lambda t, a: tuple(a.aminmax(dim=1)), TIES),
+    "aminmax dim keepdim": (lambda t, a: tuple(t.aminmax(a, dim=0, keepdim=True)), TIES),
+}
+
+
+@pytest.mark.parametrize("case", DIFFERENTIABLE)
+def test_values_grad_fn_and_gradients_match_torch(real_torch, case):
+    op, array = DIFFERENTIABLE[case]
+    assert_same(*run_both(real_torch, lambda torch: traced(torch, op, array)))
+
+
+VALUES = {
+    "nonzero": lambda t, a: t.nonzero(a > 0),
+    "nonzero method floats": lambda t, a: (a * (a > 0)).nonzero(),
+    "nonzero as_tuple": lambda t, a: t.nonzero(a > 0, as_tuple=True),
+    "nonzero 0-d": lambda t, a: (t.nonzero(a[0, 0] + 9), t.nonzero(a[0, 0] * 0)),
+    "nonzero 0-d as_tuple": lambda t, a: (
+        t.nonzero(t.tensor(3.0), as_tuple=True),
+        t.nonzero(t.tensor(0), as_tuple=True),
+    ),
+    "nonzero empty": lambda t, a: t.nonzero(a > 9),
+    "argwhere": lambda t, a: (t.argwhere(a > 0), (a < 0).argwhere()),
+    "count_nonzero": lambda t, a: (t.count_nonzero(a > 0), (a > 0).count_nonzero(dim=1)),
+    "count_nonzero dims": lambda t, a: t.count_nonzero(a.round(), (0, 1)),
+    "unique": lambda t, a: t.unique(a.round()),
+    "unique inverse counts": lambda t, a: a.round().unique(return_inverse=True, return_counts=True),
+    "unique ints counts": lambda t, a: t.unique(a.round().long(), return_counts=True),
+    "unique nan and signed zeros": lambda t, a: t.unique(
+        t.tensor([NAN, 1.0, NAN, 0.0, -0.0, 1.0]), return_inverse=True, return_counts=True
+    ),
+    "unique: the first of -0.0 and 0.0": lambda t, a: (
+        1 / t.unique(t.tensor([-0.0, 0.0])),
+        1 / t.unique(t.tensor([0.0, -0.0])),
+    ),
+    "unique bools": lambda t, a: t.unique(a > 0, return_inverse=True),
+    "diff bools": lambda t, a: t.diff(a > 0),
+    "diff ints with a float append": lambda t, a: t.diff(a.round().long(), append=t.ones(3, 1)),
+    "diff n=0": lambda t, a: t.diff(a, n=0),
+    "amin ints": lambda t, a: a.round().long().amin(0),
+    "aminmax repr": lambda t, a: repr(t.aminmax(a.round())),
+    "aminmax fields": lambda t, a: (type(t.aminmax(a)).__name__, t.aminmax(a).max, t.aminmax(a)[0]),
+    "aminmax 0-d dim": lambda t, a: tuple(t.aminmax(a[0, 0], dim=0)),
+}
+
+
+@pytest.mark.parametrize("case", VALUES)
+def test_results_without_gradients_match_torch(real_torch, case):
+    program = VALUES[case]
+    assert_same(*run_both(real_torch, lambda torch: program(torch, torch.tensor(A))))
+
+
+def test_aminmax_outputs_share_one_grad_fn(real_torch):
+    def program(torch):
+        pair = torch.aminmax(torch.tensor(A, requires_grad=True), dim=0)
+        return pair.min.grad_fn is pair.max.grad_fn, pair.max.grad_fn.name()
+
+    assert_same(*run_both(real_torch, program))
+
+
+ERRORS = {
+    "masked_select float mask": lambda t: t.masked_select(t.ones(2), t.ones(2)),
+    "masked_select shapes": lambda t: t.masked_select(t.ones(2), t.tensor([True, False, True])),
+    "diff 0-d": lambda t: t.diff(t.tensor(1.0)),
+    "diff negative n": lambda t: t.diff(t.ones(3), n=-1),
+    "diff prepend dims": lambda t: t.diff(t.ones(2, 3), prepend=t.ones(3)),
+    "diff append shape": lambda t: t.diff(t.ones(2, 3), dim=0, append=t.ones(1, 2)),
+    "diff dim": lambda t: t.diff(t.ones(2, 3), dim=2),
+    "amin of nothing": lambda t: t.amin(t.ones(0)),
+    "amin empty dim": lambda t: t.amin(t.ones(2, 0), dim=1),
+    "aminmax of nothing": lambda t: t.aminmax(t.ones(0)),
+    "aminmax empty dim": lambda t: t.aminmax(t.ones(2, 0), dim=1),
+    "count_nonzero dim": lambda t: t.count_nonzero(t.ones(2), dim=3),
+}
+
+
+@pytest.mark.parametrize("case", ERRORS)
+def test_errors_match_torch(real_torch, case):
+    assert_same_error(real_torch, ERRORS[case])
+
+
+REFUSED = {
+    "torch.unique(sorted=False)": lambda t: t.unique(t.ones(2), sorted=False),
+    "torch.unique(dim=...)": lambda t: t.unique(t.ones(2, 2), dim=0),
+    "torch.unique of a tensor that requires grad": lambda t: t.ones(2, requires_grad=True).unique(),
+}
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_refusals_name_the_op(name):
+    with pytest.raises(
+        fdiff.torch.UnsupportedError, match=name.replace("(", r"\(").replace(")", r"\)")
+    ):
+        REFUSED[name](fdiff.torch)
+
+
+@pytest.mark.parametrize("op", [
+    lambda t: t.nonzero(),
+    lambda t: t.masked_select(t > 0),
+    lambda t: t.unique(),
+    lambda t: t.argwhere(),
+])  # fmt: skip
+def test_value_dependent_shapes_raise_under_jit_and_vmap(op):
+    x = fdiff.torch.tensor(A)
+    with pytest.raises(fdiff.torch.TracedValueError):
+        jax.jit(op)(x)
+    with pytest.raises(fdiff.torch.TracedValueError):
+        jax.vmap(op)(x)
+
+
+def test_masked_select_under_grad_alone_matches_eager():
+    def loss(t):
+        return (t.masked_select(t > 0) ** 2).sum().jax()
+
+    x = fdiff.torch.tensor(A)
+    expected = np.where(A > 0, 2 * A, 0)
+    np.testing.assert_allclose(jax.grad(lambda v: loss(fdiff.torch.from_jax(v)))(x.jax()), expected)
+
+
+def test_a_captured_loop_runs_them_eagerly_each_time(real_torch):
+    def program(torch):
+        w = torch.tensor(A)
+        seen = []
+        for _ in range(2):
+            with torch.no_grad():
+                w -= 0.5 * w.sign()
+                seen += [w.nonzero(), w.masked_select(w > 0), w.round().unique(), w.diff()]
+        return seen
+
+    assert_same(*run_both(real_torch, program))
