@@ -1,5 +1,6 @@
 """``nonzero``, ``argwhere``, ``masked_select``, ``count_nonzero``, ``unique``, ``diff``,
-``amin`` and ``aminmax`` against real torch: values, dtypes, grad_fn names, gradients (ties
+``amin``, ``aminmax``, ``median``, ``var_mean``/``std_mean``, ``dist`` and ``cdist`` against
+real torch: values, dtypes, grad_fn names, gradients (ties
 included), errors; the value-dependent shapes under JAX transforms and step capture."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ RNG = np.random.default_rng(20261203)
 A = RNG.standard_normal((3, 4)).astype(np.float32)
 TIES = np.array([[1.0, 0.0, 2.0, 2.0], [0.0, 0.0, -1.0, 3.0], [5.0, 5.0, 5.0, 5.0]], np.float32)
 NAN = float("nan")
+DISTINCT = RNG.permutation(12).reshape(3, 4).astype(np.float32) - 5.5  # no ties
+B = RNG.standard_normal((5, 4)).astype(np.float32)
 
 
 def traced(torch, op, array):
@@ -53,6 +56,37 @@ DIFFERENTIABLE = {
     "aminmax": (lambda t, a: tuple(t.aminmax(a)), TIES),
     "aminmax dim ties": (lambda t, a: tuple(a.aminmax(dim=1)), TIES),
     "aminmax dim keepdim": (lambda t, a: tuple(t.aminmax(a, dim=0, keepdim=True)), TIES),
+    "median ties": (lambda t, a: t.median(a), TIES),
+    "median nan": (lambda t, a: t.median(a * t.tensor([1.0, NAN, 1.0, 1.0])), TIES),
+    "median dim": (lambda t, a: t.median(a, 1).values, DISTINCT),
+    "median dim 0 keepdim": (lambda t, a: a.median(0, keepdim=True)[0], DISTINCT),
+    "var_mean": (lambda t, a: t.var_mean(a), A),
+    "var_mean dim unbiased=False": (lambda t, a: t.var_mean(a, 1, unbiased=False), A),
+    "std_mean correction keepdim": (
+        lambda t, a: t.std_mean(a, (0,), keepdim=True, correction=0),
+        A,
+    ),
+    "std_mean of a constant row": (
+        lambda t, a: t.std_mean(a * t.tensor([[1.0], [0.0], [1.0]]), 1),
+        A,
+    ),
+    "dist": (lambda t, a: t.dist(a, t.tensor(B[:3])), A),
+    "dist p=1 broadcast": (lambda t, a: a.dist(t.tensor(B[0]), 1), A),
+    "dist p=inf with a zero": (
+        lambda t, a: t.dist(a, a.detach() * t.tensor([[1.0], [0.5], [1.0]]), float("inf")),
+        A,
+    ),
+    "dist of equal tensors": (lambda t, a: t.dist(a, a.detach()), A),
+    "cdist": (lambda t, a: t.cdist(a, t.tensor(B)), A),
+    "cdist p=1": (lambda t, a: t.cdist(a, t.tensor(B), p=1), A),
+    "cdist p=3 batched": (lambda t, a: t.cdist(a[None], t.tensor(B)[None], 3.0), A),
+    "cdist zero distance": (lambda t, a: t.cdist(a, a.detach()[:2]), A),
+    "cdist donot_use_mm": (
+        lambda t, a: t.cdist(
+            t.cat([a] * 9), a.detach(), compute_mode="donot_use_mm_for_euclid_dist"
+        ),
+        A,
+    ),
 }
 
 
@@ -93,6 +127,14 @@ VALUES = {
     "aminmax repr": lambda t, a: repr(t.aminmax(a.round())),
     "aminmax fields": lambda t, a: (type(t.aminmax(a)).__name__, t.aminmax(a).max, t.aminmax(a)[0]),
     "aminmax 0-d dim": lambda t, a: tuple(t.aminmax(a[0, 0], dim=0)),
+    "median indices": lambda t, a: (t.median(a, 1), a.median(dim=0, keepdim=True)),
+    "median ints": lambda t, a: (
+        t.median(a.round().long()),
+        t.median(a.long() * 0 + t.arange(4), 1),
+    ),
+    "median 0-d": lambda t, a: (t.median(a[0, 0]), tuple(t.median(a[0, 0], 0))),
+    "median of empty slices": lambda t, a: tuple(t.median(t.ones(2, 0), 0)),
+    "median repr": lambda t, a: repr(t.median(a, 1)),
 }
 
 
@@ -102,12 +144,20 @@ def test_results_without_gradients_match_torch(real_torch, case):
     assert_same(*run_both(real_torch, lambda torch: program(torch, torch.tensor(A))))
 
 
-def test_aminmax_outputs_share_one_grad_fn(real_torch):
+@pytest.mark.parametrize("function", ["aminmax", "var_mean", "std_mean"])
+def test_both_outputs_share_one_grad_fn(real_torch, function):
     def program(torch):
-        pair = torch.aminmax(torch.tensor(A, requires_grad=True), dim=0)
-        return pair.min.grad_fn is pair.max.grad_fn, pair.max.grad_fn.name()
+        first, second = getattr(torch, function)(torch.tensor(A, requires_grad=True), dim=0)
+        return first.grad_fn is second.grad_fn, second.grad_fn.name(), second.output_nr
 
     assert_same(*run_both(real_torch, program))
+
+
+def test_var_mean_warns_as_torch_does_without_degrees_of_freedom(real_torch):
+    for torch in (real_torch, fdiff.torch):
+        with pytest.warns(UserWarning, match="var_mean\\(\\): degrees of freedom is <= 0") as seen:
+            torch.var_mean(torch.ones(1))
+        assert seen[0].filename == __file__
 
 
 ERRORS = {
@@ -123,6 +173,16 @@ ERRORS = {
     "aminmax of nothing": lambda t: t.aminmax(t.ones(0)),
     "aminmax empty dim": lambda t: t.aminmax(t.ones(2, 0), dim=1),
     "count_nonzero dim": lambda t: t.count_nonzero(t.ones(2), dim=3),
+    "median empty dim": lambda t: t.median(t.ones(2, 0), 1),
+    "median dim": lambda t: t.median(t.ones(2, 3), 2),
+    "var_mean of ints": lambda t: t.var_mean(t.ones(2).long()),
+    "dist of ints": lambda t: t.dist(t.ones(2).long(), t.ones(2).long()),
+    "dist shapes": lambda t: t.dist(t.ones(2, 3), t.ones(2, 4)),
+    "cdist compute_mode": lambda t: t.cdist(t.ones(2, 3), t.ones(2, 3), compute_mode="x"),
+    "cdist negative p": lambda t: t.cdist(t.ones(2, 3), t.ones(2, 3), p=-1),
+    "cdist of a vector": lambda t: t.cdist(t.ones(3), t.ones(2, 3)),
+    "cdist columns": lambda t: t.cdist(t.ones(2, 3), t.ones(2, 4)),
+    "cdist of ints": lambda t: t.cdist(t.ones(2, 3).long(), t.ones(2, 3)),
 }
 
 
@@ -131,10 +191,27 @@ def test_errors_match_torch(real_torch, case):
     assert_same_error(real_torch, ERRORS[case])
 
 
+def test_std_mean_refuses_unbiased_with_correction(real_torch):
+    assert_same_error(
+        real_torch,
+        lambda t: t.std_mean(t.ones(3), unbiased=True, correction=0),
+        "std_mean() received an invalid combination of arguments",
+    )
+
+
 REFUSED = {
     "torch.unique(sorted=False)": lambda t: t.unique(t.ones(2), sorted=False),
     "torch.unique(dim=...)": lambda t: t.unique(t.ones(2, 2), dim=0),
     "torch.unique of a tensor that requires grad": lambda t: t.ones(2, requires_grad=True).unique(),
+    "torch.median(dim=...) with ties at the median": lambda t: t.tensor([[1.0, 2, 2, 3]]).median(1),
+    "torch.median(dim=...) of a slice holding NaN": lambda t: t.tensor([1.0, NAN]).median(0),
+    "torch.median of an empty tensor": lambda t: t.ones(0).median(),
+    "torch.cdist(p=inf)": lambda t: t.cdist(t.ones(2, 3), t.ones(2, 3), p=float("inf")),
+    "torch.cdist(p=1.5)": lambda t: t.cdist(t.ones(2, 3), t.ones(2, 3), p=1.5),
+    "torch.cdist (p=2 by torch's matrix-product path)": lambda t: t.cdist(
+        t.ones(26, 3), t.ones(2, 3)
+    ),
+    "torch.dist(p=0)": lambda t: t.dist(t.ones(2), t.ones(2), 0),
 }
 
 

@@ -72,6 +72,8 @@ from fdiff.torch._select_ops import *  # noqa: F403 - torch.gather, torch.sort, 
 from fdiff.torch._select_ops import __all__ as _select_ops_all
 from fdiff.torch._shape import *  # noqa: F403 - torch.cat, torch.reshape, ... are public API
 from fdiff.torch._shape import __all__ as _shape_all
+from fdiff.torch._stats import *  # noqa: F403 - torch.var_mean, torch.cdist, ... are public
+from fdiff.torch._stats import __all__ as _stats_all
 from fdiff.torch._tensor import Size as Size
 from fdiff.torch._tensor import Tensor as Tensor
 
@@ -104,6 +106,7 @@ __all__ = [
     *_select_ops_all,
     *_select_more_all,
     *_shape_all,
+    *_stats_all,
     "Generator",
     "Size",
     "Tensor",

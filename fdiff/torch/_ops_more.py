@@ -13,6 +13,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from fdiff.torch import _torch_kinks as kinks
 from fdiff.torch._opspec import OpSpec, Promotion, op
 
 # --- elementwise and scans --------------------------------------------------------------------
@@ -263,3 +264,78 @@ def aminmax_min(a, *, dim, keepdim=False):
 @op("AminmaxBackward0")
 def aminmax_max(a, *, dim, keepdim=False):
     return jnp.max(a, axis=None if a.ndim == 0 else dim, keepdims=keepdim)
+
+
+def _lower_median_order(a, dim: int):
+    """The position of each slice's lower median along ``dim`` (NaN last), kept as a dim."""
+    order = _stable_order(a, dim, descending=False)
+    middle = (a.shape[dim] - 1) // 2
+    return jax.lax.slice_in_dim(order, middle, middle + 1, axis=dim)
+
+
+@op("MedianBackward0")
+def median(a):
+    """The lower median (NaN if any); ties share the gradient evenly, as torch's does."""
+    flat = a.reshape(-1)
+    middle = jnp.sort(jax.lax.stop_gradient(flat))[(flat.size - 1) // 2]
+    if not jnp.issubdtype(a.dtype, jnp.floating):
+        return middle
+    value = jnp.where(jnp.isnan(flat).any(), jnp.nan, middle).astype(a.dtype)
+    chosen = (flat == value) | (jnp.isnan(flat) & jnp.isnan(value))
+    spread = jnp.where(chosen, flat - jax.lax.stop_gradient(flat), 0)
+    return value + jnp.sum(spread) / jnp.sum(chosen)
+
+
+@op("MedianBackward1")
+def median_dim(a, *, dim, keepdim=False):
+    if a.ndim == 0:
+        return a
+    picked = jnp.take_along_axis(a, _lower_median_order(a, dim), axis=dim)
+    return picked if keepdim else jnp.squeeze(picked, dim)
+
+
+@op("", saves=False, differentiable=False)
+def median_indices(a, *, dim, keepdim=False):
+    if a.ndim == 0:
+        return jnp.zeros((), int)
+    order = _lower_median_order(a, dim)
+    return order if keepdim else jnp.squeeze(order, dim)
+
+
+# --- statistics and distances -----------------------------------------------------------------
+
+
+def _spread_and_mean(name: str, grad_fn: str, spread) -> tuple[OpSpec, OpSpec]:
+    """The two outputs of ``var_mean``/``std_mean`` (one grad_fn ``grad_fn`` in torch)."""
+
+    def spread_part(a, *, dim=None, correction=1, keepdim=False):
+        return spread(a, dim=dim, correction=correction, keepdim=keepdim)
+
+    def mean_part(a, *, dim=None, correction=1, keepdim=False):
+        return jnp.mean(a, axis=dim, keepdims=keepdim)
+
+    spread_part.__name__ = spread_part.__qualname__ = f"{name}_spread"
+    mean_part.__name__ = mean_part.__qualname__ = f"{name}_mean"
+    return op(grad_fn)(spread_part), op(grad_fn)(mean_part)
+
+
+def _var(a, *, dim, correction, keepdim):
+    return jnp.var(a, axis=dim, ddof=correction, keepdims=keepdim)
+
+
+def _std(a, *, dim, correction, keepdim):
+    return kinks.sqrt_zero_grad_at_zero(_var(a, dim=dim, correction=correction, keepdim=keepdim))
+
+
+var_mean_spread, var_mean_mean = _spread_and_mean("var_mean", "VarMeanBackward0", _var)
+std_mean_spread, std_mean_mean = _spread_and_mean("std_mean", "StdMeanBackward0", _std)
+
+
+@op("DistBackward0", promotes=Promotion())
+def dist(a, b, *, p):
+    return kinks.vector_norm(a - b, p, None, False)
+
+
+@op("CdistBackward0")
+def cdist(a, b, *, p):
+    return kinks.vector_norm(a[..., :, None, :] - b[..., None, :, :], p, -1, False)

@@ -45,6 +45,7 @@ max = _values_indices("max")
 min = _values_indices("min")
 sort = _values_indices("sort")
 topk = _values_indices("topk")
+median = _values_indices("median")
 
 
 class aminmax(tuple):

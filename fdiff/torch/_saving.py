@@ -131,6 +131,12 @@ SAVES: dict[str, Saves] = {
     "amin": _INPUTS_AND_RESULT,
     "aminmax_min": _INPUTS_AND_RESULT,
     "aminmax_max": _INPUTS_AND_RESULT,
+    "median": _INPUTS_AND_RESULT,
+    "median_dim": Saves(_nothing),  # the indices only
+    "std_mean_spread": _INPUTS_AND_RESULT,
+    "std_mean_mean": _INPUTS_AND_RESULT,
+    "dist": _INPUTS_AND_RESULT,
+    "cdist": _INPUTS_AND_RESULT,
     "max_dim": Saves(_nothing),  # the indices only
     "min_dim": Saves(_nothing),
     "where": Saves(_first),  # the condition only

@@ -26,7 +26,7 @@ from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import UnsupportedError, describe_failure
 from fdiff.torch._errors import refusing_unknown_keywords as torch_function
 from fdiff.torch._grad_mode import is_grad_enabled
-from fdiff.torch._graph import MultiOutputNode
+from fdiff.torch._graph import one_grad_fn
 from fdiff.torch._tensor_base import TensorBase as Tensor
 from fdiff.torch._tensor_base import new_tensor
 
@@ -204,14 +204,51 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> 
             raise IndexError(
                 f"aminmax: Expected reduction dim {dim % input.dim()} to have non-zero size."
             )
-    pair = [apply(spec, input, dim=dim, keepdim=keepdim)
-            for spec in (more_ops.aminmax_min, more_ops.aminmax_max)]  # fmt: skip
-    nodes = tuple(out._node for out in pair if out._node is not None)
-    if nodes:
-        MultiOutputNode(nodes)
-    return return_types.aminmax(*pair)
+    pair = tuple(
+        apply(spec, input, dim=dim, keepdim=keepdim)
+        for spec in (more_ops.aminmax_min, more_ops.aminmax_max)
+    )
+    return return_types.aminmax(*one_grad_fn(pair))
+
+
+def _check_median_slices(input: Tensor, dim: int) -> None:
+    """Refuse a slice whose lower median ties another element or that holds NaN: which index
+    torch's kernel returns then is its own (``[1, 2, 2, 3]`` gives 1, ``[4, 4, 1, 1]`` 3)."""
+    values = np.moveaxis(_known(input, "median"), dim, -1)
+    if np.isnan(values).any():
+        raise UnsupportedError("torch.median(dim=...) of a slice holding NaN")
+    ordered = np.sort(values, axis=-1)
+    middle = ordered[..., (values.shape[-1] - 1) // 2, None]
+    if ((values == middle).sum(axis=-1) > 1).any():
+        raise UnsupportedError("torch.median(dim=...) with ties at the median")
+
+
+@torch_function
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """The lower of the two middle values: of all elements (NaN if any; ties share the
+    gradient), or along ``dim`` as ``(values, indices)``. A slice along ``dim`` holding NaN or
+    ties at its median raises :class:`~fdiff.torch.UnsupportedError` (torch's index among them
+    is its kernel's).
+
+    >>> import fdiff.torch as torch
+    >>> torch.median(torch.tensor([4.0, 1.0, 3.0, 2.0]))
+    tensor(2.)
+    """
+    if dim is None:
+        if input.numel() == 0:
+            raise UnsupportedError("torch.median of an empty tensor")
+        return apply(more_ops.median, input)
+    dim = checked_dim(input, dim) % max(input.dim(), 1)
+    if input.dim():
+        if input.shape[dim] == 0:
+            raise IndexError(f"median(): Expected reduction dim {dim} to have non-zero size.")
+        _check_median_slices(input, dim)
+    values = apply(more_ops.median_dim, input, dim=dim, keepdim=keepdim)
+    indices = apply(more_ops.median_indices, input, dim=dim, keepdim=keepdim)
+    return return_types.median(values, indices)
 
 
 __all__ = [
-    "amin", "aminmax", "argwhere", "count_nonzero", "diff", "masked_select", "nonzero", "unique",
+    "amin", "aminmax", "argwhere", "count_nonzero", "diff", "masked_select", "median",
+    "nonzero", "unique",
 ]  # fmt: skip

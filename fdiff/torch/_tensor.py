@@ -40,6 +40,7 @@ from fdiff.torch import _random_draws as random_draws
 from fdiff.torch import _select_more as select_more
 from fdiff.torch import _select_ops as select_ops
 from fdiff.torch import _shape_ops as shape_ops
+from fdiff.torch import _stats as stats
 from fdiff.torch._args import binary_operator
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import NON_LEAF_GRAD, missing_attribute
@@ -556,6 +557,8 @@ class Tensor(TensorBase, returned_by_ops=True):
     count_nonzero = select_more.count_nonzero
     diff = select_more.diff
     masked_select = select_more.masked_select
+    median = select_more.median
+    dist = stats.dist
     nonzero = select_more.nonzero
     unique = select_more.unique
     cpu = conversions.cpu

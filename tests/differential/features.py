@@ -123,11 +123,14 @@ v10 = (x0.sort(1).indices, x0.topk(1).indices, torch.isclose(x0, x1), (x0 > 0).a
 v11 = torch.any(x0 > 1, dim=1)
 v16 = torch.masked_select(x0, x0 > 0).sum() + x0.amin(1) + torch.aminmax(x0, dim=0)[1].sum()
 v17 = torch.aminmax(x0).min + torch.amin(x0)
+v18 = torch.median(x0) + x0.median(1).values.sum() + sum(torch.var_mean(x0, 1)).sum()
+v19 = sum(torch.std_mean(x0)) + torch.dist(x0, x1) + torch.cdist(x0, x0 * 2).sum()
+v20 = x0.median(1).indices
 v14 = (~(x0 > 0), (x0 > 0) & (x0 < 1), (x0 > 0) | (x0 < -1), (x0 > 0) ^ (x0 < 1))
 v15 = (torch.logical_not(x0), torch.logical_and(x0, x1), torch.logical_or(x0, x1))
 torch.manual_seed(0)
 v13 = (x0 * 1).exponential_() * x0 + (x0 * 1).bernoulli_(0.5) * x0
-weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v12, v13, v16, v17).backward()
+weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v12, v13, v16, v17, v18, v19).backward()
 """
 
 _NN_LAYERS = """
