@@ -1,7 +1,8 @@
 """``nonzero``, ``argwhere``, ``masked_select``, ``count_nonzero``, ``unique``, ``diff``,
-``amin``, ``aminmax``, ``median``, ``var_mean``/``std_mean``, ``dist`` and ``cdist`` against
-real torch: values, dtypes, grad_fn names, gradients (ties
-included), errors; the value-dependent shapes under JAX transforms and step capture."""
+``amin``, ``aminmax``, ``median``, ``var_mean``/``std_mean``, ``dist``, ``cdist`` and
+``index_add``/``index_copy``/``index_fill`` against real torch: values, dtypes, grad_fn names,
+gradients (ties included), errors; the value-dependent shapes under JAX transforms and step
+capture."""
 
 from __future__ import annotations
 
@@ -87,6 +88,22 @@ DIFFERENTIABLE = {
         ),
         A,
     ),
+    "index_add": (lambda t, a: a.index_add(1, t.tensor([3, 0]), a[:, :2] * 3), A),
+    "index_add repeats alpha": (
+        lambda t, a: t.index_add(a, 0, t.tensor([2, 2, 0]), a * 2, alpha=-0.5),
+        A,
+    ),
+    "index_add_ on a non-leaf": (lambda t, a: (a * 1).index_add_(1, t.tensor([1]), a[:, :1]), A),
+    "index_add 0-d": (lambda t, a: a[0, 0].index_add(0, t.tensor([0]), a[1, 1]), A),
+    "index_copy": (lambda t, a: a.index_copy(1, t.tensor([3, 0]), a[:, :2] * 3), A),
+    "index_copy_ on a non-leaf": (
+        lambda t, a: t.Tensor.index_copy_(a + 1, 0, t.tensor([1]), a[:1] * 2),
+        A,
+    ),
+    "index_fill": (lambda t, a: a.index_fill(1, t.tensor([3, 0, 3]), -2.0), A),
+    "index_fill negative": (lambda t, a: t.index_fill(a, 1, t.tensor([-1]), 3.0), A),
+    "index_fill tensor value": (lambda t, a: a.index_fill(0, t.tensor([2, 2]), a[0, 0] * 2), A),
+    "index_fill_ on a non-leaf": (lambda t, a: (a * 1).index_fill_(1, t.tensor(2), 0.5), A),
 }
 
 
@@ -135,6 +152,11 @@ VALUES = {
     "median 0-d": lambda t, a: (t.median(a[0, 0]), tuple(t.median(a[0, 0], 0))),
     "median of empty slices": lambda t, a: tuple(t.median(t.ones(2, 0), 0)),
     "median repr": lambda t, a: repr(t.median(a, 1)),
+    "index_fill long with a float": lambda t, a: a.long().index_fill(1, t.tensor([0]), 2.7),
+    "index_fill long with a float tensor": lambda t, a: a.long().index_fill(
+        0, t.tensor([1]), t.tensor(-2.5)
+    ),
+    "index_add ints": lambda t, a: a.long().index_add(0, t.tensor([1, 1]), a.long()[:2]),
 }
 
 
@@ -183,12 +205,39 @@ ERRORS = {
     "cdist of a vector": lambda t: t.cdist(t.ones(3), t.ones(2, 3)),
     "cdist columns": lambda t: t.cdist(t.ones(2, 3), t.ones(2, 4)),
     "cdist of ints": lambda t: t.cdist(t.ones(2, 3).long(), t.ones(2, 3)),
+    "index_add out of range": lambda t: t.ones(3, 4).index_add(1, t.tensor([0, 5]), t.ones(3, 2)),
+    "index_add negative": lambda t: t.ones(3, 4).index_add(1, t.tensor([-1, 0]), t.ones(3, 2)),
+    "index_add float index": lambda t: t.ones(3, 4).index_add(1, t.tensor([0.0, 1]), t.ones(3, 2)),
+    "index_add count": lambda t: t.ones(3, 4).index_add(1, t.tensor([0, 1, 2]), t.ones(3, 2)),
+    "index_add matrix": lambda t: t.ones(3, 4).index_add(1, t.tensor([[0, 1]]), t.ones(3, 2)),
+    "index_add dtypes": lambda t: t.ones(3).index_add(0, t.tensor([0, 1]), t.ones(2).long()),
+    "index_add shapes": lambda t: t.ones(3, 4).index_add(0, t.tensor([0, 1]), t.ones(2, 3)),
+    "index_add dim": lambda t: t.ones(3, 4).index_add(2, t.tensor([0]), t.ones(3, 1)),
+    "index_copy out of range": lambda t: t.ones(3, 4).index_copy(1, t.tensor([0, 5]), t.ones(3, 2)),
+    "index_copy negative": lambda t: t.ones(3, 4).index_copy(1, t.tensor([-1, 0]), t.ones(3, 2)),
+    "index_copy float index": lambda t: t.ones(3).index_copy(0, t.tensor([0.0]), t.ones(1)),
+    "index_copy matrix": lambda t: t.ones(3, 4).index_copy(1, t.tensor([[0, 1]]), t.ones(3, 2)),
+    "index_copy count": lambda t: t.ones(3, 4).index_copy(1, t.tensor([0, 1, 2]), t.ones(3, 2)),
+    "index_copy dtypes": lambda t: t.ones(3).index_copy(0, t.tensor([0]), t.ones(1).long()),
+    "index_fill float index": lambda t: t.ones(3).index_fill(0, t.tensor([0.0]), 1.0),
+    "index_fill matrix": lambda t: t.ones(3, 4).index_fill(1, t.tensor([[0, 1]]), 1.0),
+    "index_fill out of range": lambda t: t.ones(3, 4).index_fill(1, t.tensor([-5]), 1.0),
+    "index_fill vector value": lambda t: t.ones(3).index_fill(0, t.tensor([0]), t.ones(2)),
+    "index_fill_ on a leaf": lambda t: t.ones(3, requires_grad=True).index_fill_(0, t.tensor(0), 1),
 }
 
 
 @pytest.mark.parametrize("case", ERRORS)
 def test_errors_match_torch(real_torch, case):
     assert_same_error(real_torch, ERRORS[case])
+
+
+def test_index_copy_checks_slice_shapes(real_torch):
+    assert_same_error(
+        real_torch,
+        lambda t: t.ones(3, 4).index_copy(1, t.tensor([0, 1]), t.ones(2, 2)),
+        "index_copy_(): Source/destination tensor must have same slice shapes.",
+    )
 
 
 def test_std_mean_refuses_unbiased_with_correction(real_torch):
@@ -212,6 +261,9 @@ REFUSED = {
         t.ones(26, 3), t.ones(2, 3)
     ),
     "torch.dist(p=0)": lambda t: t.dist(t.ones(2), t.ones(2), 0),
+    "torch.index_copy (two copies to one slice)": lambda t: t.ones(3).index_copy(
+        0, t.tensor([1, 1]), t.ones(2)
+    ),
 }
 
 

@@ -56,6 +56,8 @@ from fdiff.torch._grad_mode import enable_grad as enable_grad
 from fdiff.torch._grad_mode import is_grad_enabled as is_grad_enabled
 from fdiff.torch._grad_mode import no_grad as no_grad
 from fdiff.torch._grad_mode import set_grad_enabled as set_grad_enabled
+from fdiff.torch._index_ops import *  # noqa: F403 - torch.index_add, ... are public API
+from fdiff.torch._index_ops import __all__ as _index_ops_all
 from fdiff.torch._interop import TracedValueError as TracedValueError
 from fdiff.torch._interop import from_jax as from_jax
 from fdiff.torch._math import *  # noqa: F403 - torch.exp, torch.sum, ... are public API
@@ -100,6 +102,7 @@ __all__ = [
     *_conversions_all,
     *_creation_all,
     *_device_all,
+    *_index_ops_all,
     *_math_all,
     *_math_more_all,
     *_random_draws_all,

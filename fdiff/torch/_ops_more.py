@@ -339,3 +339,45 @@ def dist(a, b, *, p):
 @op("CdistBackward0")
 def cdist(a, b, *, p):
     return kinks.vector_norm(a[..., :, None, :] - b[..., None, :, :], p, -1, False)
+
+
+# --- index_add, index_copy, index_fill ---------------------------------------------------------
+
+
+def _along(a, dim: int, index) -> tuple:
+    """The key selecting ``index`` along ``dim`` of ``a`` (a 0-d ``a`` counts as 1-d)."""
+    return (*(slice(None),) * dim, index)
+
+
+@op("IndexAddBackward0")
+def index_add(a, index, source, *, dim, alpha):
+    if a.ndim == 0:
+        return a + alpha * source.reshape(())
+    source = source.reshape(source.shape or (1,)).astype(a.dtype)
+    return a.at[_along(a, dim, index.reshape(-1))].add(source if alpha == 1 else alpha * source)
+
+
+@op("IndexCopyBackward0")
+def index_copy(a, index, source, *, dim):
+    if a.ndim == 0:
+        return source.reshape(()).astype(a.dtype)
+    source = source.reshape(source.shape or (1,)).astype(a.dtype)
+    return a.at[_along(a, dim, index.reshape(-1))].set(source)
+
+
+def _filled(a, index, dim: int):
+    """Where ``index`` (in range, negatives counted from the end) marks ``a`` along ``dim``."""
+    if a.ndim == 0:
+        return jnp.asarray(index.size > 0)
+    marked = jnp.zeros(a.shape[dim], bool).at[index.reshape(-1)].set(True)
+    return marked.reshape((-1,) + (1,) * (a.ndim - dim - 1))
+
+
+@op("IndexFillBackward0")
+def index_fill(a, index, *, dim, value):
+    return jnp.where(_filled(a, index, dim), jnp.asarray(value).astype(a.dtype), a)
+
+
+@op("IndexFillBackward1")
+def index_fill_tensor(a, index, value, *, dim):
+    return jnp.where(_filled(a, index, dim), value.astype(a.dtype), a)

@@ -132,6 +132,10 @@ SAVES: dict[str, Saves] = {
     "aminmax_min": _INPUTS_AND_RESULT,
     "aminmax_max": _INPUTS_AND_RESULT,
     "median": _INPUTS_AND_RESULT,
+    "index_add": Saves(_second),  # the indices only
+    "index_copy": Saves(_second),
+    "index_fill": Saves(_second),
+    "index_fill_tensor": Saves(_second),
     "median_dim": Saves(_nothing),  # the indices only
     "std_mean_spread": _INPUTS_AND_RESULT,
     "std_mean_mean": _INPUTS_AND_RESULT,

@@ -32,6 +32,7 @@ from fdiff.torch import (
 )
 from fdiff.torch import _conversions as conversions
 from fdiff.torch import _device as device_
+from fdiff.torch import _index_ops as index_ops
 from fdiff.torch import _interop as interop
 from fdiff.torch import _math_more as math_more
 from fdiff.torch import _ops as ops
@@ -558,6 +559,12 @@ class Tensor(TensorBase, returned_by_ops=True):
     diff = select_more.diff
     masked_select = select_more.masked_select
     median = select_more.median
+    index_add = index_ops.index_add
+    index_copy = index_ops.index_copy
+    index_fill = index_ops.index_fill
+    index_add_ = math_more.IN_PLACE["index_add_"]
+    index_copy_ = math_more.IN_PLACE["index_copy_"]
+    index_fill_ = math_more.IN_PLACE["index_fill_"]
     dist = stats.dist
     nonzero = select_more.nonzero
     unique = select_more.unique
