@@ -46,7 +46,7 @@ UNRECORDED = {
     "argmax": "argmax(", "argmin": "argmin(",
     "isclose": "isclose(", "all": ".all()", "any": "torch.any(",
     "sort_indices": "sort(1).indices", "topk_indices": "topk(1).indices",
-    "median_indices": "median(1).indices",
+    "median_indices": "median(1).indices", "searchsorted": "searchsorted(",
     "bitwise_not": "~(", "bitwise_and": ") & (", "bitwise_or": ") | (", "bitwise_xor": ") ^ (",
     "logical_not": "logical_not(", "logical_and": "logical_and(", "logical_or": "logical_or(",
 }  # fmt: skip

@@ -1,6 +1,7 @@
 """``nonzero``, ``argwhere``, ``masked_select``, ``count_nonzero``, ``unique``, ``diff``,
 ``amin``, ``aminmax``, ``median``, ``var_mean``/``std_mean``, ``dist``, ``cdist`` and
-``index_add``/``index_copy``/``index_fill`` against real torch: values, dtypes, grad_fn names,
+``index_add``/``index_copy``/``index_fill``, ``searchsorted``/``bucketize``, ``bincount`` and
+``histc`` against real torch: values, dtypes, grad_fn names,
 gradients (ties included), errors; the value-dependent shapes under JAX transforms and step
 capture."""
 
@@ -157,6 +158,37 @@ VALUES = {
         0, t.tensor([1]), t.tensor(-2.5)
     ),
     "index_add ints": lambda t, a: a.long().index_add(0, t.tensor([1, 1]), a.long()[:2]),
+    "searchsorted": lambda t, a: (
+        t.searchsorted(t.tensor([-1.0, 0.0, 0.0, 1.0]), a.round()),
+        t.searchsorted(t.tensor([-1.0, 0.0, 0.0, 1.0]), a.round(), right=True),
+        t.searchsorted(t.tensor([-1.0, 0.0, 0.0, 1.0]), a.round(), side="right"),
+    ),
+    "searchsorted a number and ints": lambda t, a: (
+        t.searchsorted(t.tensor([1, 3, 5]), 3),
+        t.searchsorted(t.tensor([1, 3, 5]), t.tensor([2.5, 9.0])),
+    ),
+    "searchsorted batched": lambda t, a: t.searchsorted(a.sort().values, a[:, :2] * 0.5),
+    "searchsorted nan": lambda t, a: (
+        t.searchsorted(t.tensor([1.0, 3.0, NAN]), t.tensor([NAN, 2.0, 4.0])),
+        t.searchsorted(t.tensor([1.0, 3.0, NAN]), t.tensor([NAN, 3.0]), right=True),
+    ),
+    "searchsorted empty": lambda t, a: t.searchsorted(t.ones(0), t.ones(2)),
+    "bucketize": lambda t, a: (
+        t.bucketize(a, t.tensor([-1.0, 0.0, 1.0])),
+        t.bucketize(a.round(), t.tensor([-1.0, 0.0, 1.0]), right=True),
+        t.bucketize(0.0, t.tensor([-1.0, 0.0, 1.0])),
+    ),
+    "bincount": lambda t, a: (
+        t.bincount(t.tensor([1, 3, 1])),
+        t.tensor([0, 0]).bincount(minlength=4),
+        t.bincount(t.tensor([], dtype=t.long)),
+    ),
+    "bincount weights": lambda t, a: t.bincount(t.tensor([2, 0, 2]), a[0, :3], 5),
+    "histc": lambda t, a: (t.histc(a, 4), a.histc(bins=3, min=-1, max=1)),
+    "histc one value": lambda t, a: t.histc(t.tensor([2.0, 2.0]), 4),
+    "histc range from the data": lambda t, a: t.histc(t.tensor([2.0, 5.0]), 3, min=3, max=3),
+    "histc nan left out": lambda t, a: t.histc(t.tensor([NAN, 5.0, 0.0]), 3, min=0, max=6),
+    "histc requires grad": lambda t, a: t.histc(a.requires_grad_(), 3),
 }
 
 
@@ -224,6 +256,22 @@ ERRORS = {
     "index_fill out of range": lambda t: t.ones(3, 4).index_fill(1, t.tensor([-5]), 1.0),
     "index_fill vector value": lambda t: t.ones(3).index_fill(0, t.tensor([0]), t.ones(2)),
     "index_fill_ on a leaf": lambda t: t.ones(3, requires_grad=True).index_fill_(0, t.tensor(0), 1),
+    "searchsorted side": lambda t: t.searchsorted(t.ones(2), t.ones(2), side="middle"),
+    "searchsorted side and right": lambda t: t.searchsorted(
+        t.ones(2), t.ones(2), side="left", right=True
+    ),
+    "searchsorted 0-d": lambda t: t.searchsorted(t.tensor(1.0), t.ones(2)),
+    "searchsorted shapes": lambda t: t.searchsorted(t.ones(2, 2), t.ones(1)),
+    "bucketize matrix": lambda t: t.bucketize(t.ones(2), t.ones(2, 2)),
+    "bincount floats": lambda t: t.bincount(t.tensor([1.0])),
+    "bincount bools": lambda t: t.bincount(t.tensor([True])),
+    "bincount negative": lambda t: t.bincount(t.tensor([-1])),
+    "bincount matrix": lambda t: t.bincount(t.tensor([[1]])),
+    "bincount minlength": lambda t: t.bincount(t.tensor([1]), minlength=-1),
+    "bincount weights": lambda t: t.bincount(t.tensor([1]), weights=t.ones(2)),
+    "histc ints": lambda t: t.histc(t.tensor([1, 2]), 4),
+    "histc range": lambda t: t.histc(t.ones(2), 4, min=3, max=1),
+    "histc bins": lambda t: t.histc(t.ones(2), -1),
 }
 
 
@@ -238,6 +286,10 @@ def test_index_copy_checks_slice_shapes(real_torch):
         lambda t: t.ones(3, 4).index_copy(1, t.tensor([0, 1]), t.ones(2, 2)),
         "index_copy_(): Source/destination tensor must have same slice shapes.",
     )
+
+
+def test_histc_refuses_a_range_that_is_not_finite(real_torch):
+    assert_same_error(real_torch, lambda t: t.histc(t.tensor([NAN, 5.0]), 3), "] is not finite")
 
 
 def test_std_mean_refuses_unbiased_with_correction(real_torch):
@@ -261,6 +313,10 @@ REFUSED = {
         t.ones(26, 3), t.ones(2, 3)
     ),
     "torch.dist(p=0)": lambda t: t.dist(t.ones(2), t.ones(2), 0),
+    "torch.searchsorted(sorter=...)": lambda t: t.searchsorted(t.ones(2), 1.0, sorter=t.ones(2)),
+    "torch.bincount with weights that require grad": lambda t: t.bincount(
+        t.tensor([0]), t.ones(1, requires_grad=True)
+    ),
     "torch.index_copy (two copies to one slice)": lambda t: t.ones(3).index_copy(
         0, t.tensor([1, 1]), t.ones(2)
     ),
@@ -276,6 +332,8 @@ def test_refusals_name_the_op(name):
 
 
 @pytest.mark.parametrize("op", [
+    lambda t: t.round().long().abs().reshape(-1).bincount(),
+    lambda t: t.histc(4),
     lambda t: t.nonzero(),
     lambda t: t.masked_select(t > 0),
     lambda t: t.unique(),
@@ -306,6 +364,18 @@ def test_a_captured_loop_runs_them_eagerly_each_time(real_torch):
             with torch.no_grad():
                 w -= 0.5 * w.sign()
                 seen += [w.nonzero(), w.masked_select(w > 0), w.round().unique(), w.diff()]
+                seen += [w.histc(3), (w.round().long().abs() + 1).reshape(-1).bincount()]
         return seen
 
     assert_same(*run_both(real_torch, program))
+
+
+def test_searchsorted_runs_under_jit(real_torch):
+    def program(torch, boundaries, values):
+        return torch.searchsorted(boundaries, values, right=True)
+
+    boundaries, values = np.array([-1.0, 0.0, 0.0, 1.0], np.float32), A.round()
+    jitted = jax.jit(lambda b, v: program(fdiff.torch, b, v))
+    ours = jitted(fdiff.torch.tensor(boundaries), fdiff.torch.tensor(values))
+    theirs = program(real_torch, real_torch.tensor(boundaries), real_torch.tensor(values))
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

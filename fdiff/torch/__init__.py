@@ -37,6 +37,8 @@ from fdiff.torch._caches import clear_caches as clear_caches
 from fdiff.torch._compile import compile as compile
 from fdiff.torch._conversions import *  # noqa: F403 - torch.LongTensor, ... are public API
 from fdiff.torch._conversions import __all__ as _conversions_all
+from fdiff.torch._counting import *  # noqa: F403 - torch.searchsorted, ... are public API
+from fdiff.torch._counting import __all__ as _counting_all
 from fdiff.torch._creation import *  # noqa: F403 - the creation functions are public API
 from fdiff.torch._creation import __all__ as _creation_all
 from fdiff.torch._device import *  # noqa: F403 - torch.device is public API
@@ -100,6 +102,7 @@ def numel(input: Tensor) -> int:
 
 __all__ = [
     *_conversions_all,
+    *_counting_all,
     *_creation_all,
     *_device_all,
     *_index_ops_all,

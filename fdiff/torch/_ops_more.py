@@ -381,3 +381,25 @@ def index_fill(a, index, *, dim, value):
 @op("IndexFillBackward1")
 def index_fill_tensor(a, index, value, *, dim):
     return jnp.where(_filled(a, index, dim), value.astype(a.dtype), a)
+
+
+@op("", saves=False, differentiable=False)
+def searchsorted(boundaries, values, *, right, out_int32):
+    """torch's binary search, step for step: how many leading ``boundaries`` (along the last
+    dim) satisfy ``not (b > v)`` (``right``) or ``not (b >= v)``, NaN included as torch's
+    comparisons place it."""
+    size = boundaries.shape[-1]
+    start = jnp.zeros(values.shape, int)
+    end = jnp.full(values.shape, size)
+    for _ in range(size.bit_length()):
+        mid = start + (end - start) // 2
+        safe = jnp.minimum(mid, size - 1)
+        if boundaries.ndim == 1:
+            found = boundaries[safe]
+        else:
+            found = jnp.take_along_axis(boundaries, safe, axis=-1)
+        onward = ~(found > values) if right else ~(found >= values)
+        active = start < end
+        start = jnp.where(active & onward, mid + 1, start)
+        end = jnp.where(active & ~onward, mid, end)
+    return start.astype(jnp.int32 if out_int32 else int)

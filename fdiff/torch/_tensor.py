@@ -31,6 +31,7 @@ from fdiff.torch import (
     _views,
 )
 from fdiff.torch import _conversions as conversions
+from fdiff.torch import _counting as counting
 from fdiff.torch import _device as device_
 from fdiff.torch import _index_ops as index_ops
 from fdiff.torch import _interop as interop
@@ -560,6 +561,8 @@ class Tensor(TensorBase, returned_by_ops=True):
     masked_select = select_more.masked_select
     median = select_more.median
     index_add = index_ops.index_add
+    bincount = counting.bincount
+    histc = counting.histc
     index_copy = index_ops.index_copy
     index_fill = index_ops.index_fill
     index_add_ = math_more.IN_PLACE["index_add_"]

@@ -265,9 +265,9 @@ CONTIGUOUS: frozenset[str] = frozenset({
     "linear", "log_softmax", "logsumexp", "masked_fill", "masked_fill_tensor", "masked_select",
     "matmul", "max", "max_dim", "max_pool2d", "mean", "mean_dim", "median", "median_dim",
     "median_indices", "min", "min_dim", "nll_loss", "norm", "outer", "prod", "prod_dim",
-    "reshape_copy", "rpow", "scatter", "scatter_add", "scatter_value", "softmax", "stack",
-    "std", "std_mean_mean", "std_mean_spread", "sum", "sum_dim", "topk_indices", "topk_values",
-    "tril", "triu", "var", "var_mean_mean", "var_mean_spread"
+    "reshape_copy", "rpow", "scatter", "scatter_add", "scatter_value", "searchsorted",
+    "softmax", "stack", "std", "std_mean_mean", "std_mean_spread", "sum", "sum_dim",
+    "topk_indices", "topk_values", "tril", "triu", "var", "var_mean_mean", "var_mean_spread"
 })  # fmt: skip
 """Ops whose output torch allocates row-major whatever their inputs' layout."""
 
