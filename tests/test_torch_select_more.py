@@ -1,5 +1,6 @@
 """``nonzero``, ``argwhere``, ``masked_select``, ``count_nonzero``, ``unique``, ``diff``,
-``amin``, ``aminmax``, ``median``, ``var_mean``/``std_mean``, ``dist``, ``cdist`` and
+``amin``, ``aminmax``, ``median``, ``var_mean``/``std_mean``, ``cov``/``corrcoef``, ``dist``,
+``cdist`` and
 ``index_add``/``index_copy``/``index_fill``, ``searchsorted``/``bucketize``, ``bincount`` and
 ``histc`` against real torch: values, dtypes, grad_fn names,
 gradients (ties included), errors; the value-dependent shapes under JAX transforms and step
@@ -89,6 +90,15 @@ DIFFERENTIABLE = {
         ),
         A,
     ),
+    "cov": (lambda t, a: t.cov(a), A),
+    "cov of a vector correction 0": (lambda t, a: a[0].cov(correction=0), A),
+    "cov correction 2": (lambda t, a: t.cov(a.t(), correction=2), A),
+    "corrcoef": (lambda t, a: t.corrcoef(a), A),
+    "corrcoef of a vector": (lambda t, a: a[1].corrcoef(), A),
+    "corrcoef of perfectly correlated rows": (
+        lambda t, a: t.corrcoef(t.stack([a[0], a[0] * 2])),
+        A,
+    ),
     "index_add": (lambda t, a: a.index_add(1, t.tensor([3, 0]), a[:, :2] * 3), A),
     "index_add repeats alpha": (
         lambda t, a: t.index_add(a, 0, t.tensor([2, 2, 0]), a * 2, alpha=-0.5),
@@ -158,6 +168,11 @@ VALUES = {
         0, t.tensor([1]), t.tensor(-2.5)
     ),
     "index_add ints": lambda t, a: a.long().index_add(0, t.tensor([1, 1]), a.long()[:2]),
+    "cov and corrcoef of ints": lambda t, a: (
+        t.cov(t.tensor([[1, 2, 4], [0, 1, 1]])),
+        t.corrcoef(t.tensor([[1, 2, 4], [0, 1, 1]])),
+    ),
+    "corrcoef of a constant": lambda t, a: (t.corrcoef(t.ones(3)), t.corrcoef(t.ones(2, 3))),
     "searchsorted": lambda t, a: (
         t.searchsorted(t.tensor([-1.0, 0.0, 0.0, 1.0]), a.round()),
         t.searchsorted(t.tensor([-1.0, 0.0, 0.0, 1.0]), a.round(), right=True),
@@ -256,6 +271,9 @@ ERRORS = {
     "index_fill out of range": lambda t: t.ones(3, 4).index_fill(1, t.tensor([-5]), 1.0),
     "index_fill vector value": lambda t: t.ones(3).index_fill(0, t.tensor([0]), t.ones(2)),
     "index_fill_ on a leaf": lambda t: t.ones(3, requires_grad=True).index_fill_(0, t.tensor(0), 1),
+    "cov of 3 dims": lambda t: t.cov(t.ones(2, 2, 2)),
+    "cov of bools": lambda t: t.cov(t.ones(2, 2).bool()),
+    "corrcoef of 3 dims": lambda t: t.corrcoef(t.ones(2, 2, 2)),
     "searchsorted side": lambda t: t.searchsorted(t.ones(2), t.ones(2), side="middle"),
     "searchsorted side and right": lambda t: t.searchsorted(
         t.ones(2), t.ones(2), side="left", right=True
@@ -288,6 +306,15 @@ def test_index_copy_checks_slice_shapes(real_torch):
     )
 
 
+def test_cov_warns_as_torch_does_without_degrees_of_freedom(real_torch):
+    def program(torch):
+        with pytest.warns(UserWarning, match="cov\\(\\): degrees of freedom is <= 0") as seen:
+            result = torch.cov(torch.ones(2, 1))
+        return result, seen[0].filename == __file__
+
+    assert_same(*run_both(real_torch, program))
+
+
 def test_histc_refuses_a_range_that_is_not_finite(real_torch):
     assert_same_error(real_torch, lambda t: t.histc(t.tensor([NAN, 5.0]), 3), "] is not finite")
 
@@ -313,6 +340,7 @@ REFUSED = {
         t.ones(26, 3), t.ones(2, 3)
     ),
     "torch.dist(p=0)": lambda t: t.dist(t.ones(2), t.ones(2), 0),
+    "torch.cov(fweights=..., aweights=...)": lambda t: t.cov(t.ones(2, 3), fweights=t.ones(3)),
     "torch.searchsorted(sorter=...)": lambda t: t.searchsorted(t.ones(2), 1.0, sorter=t.ones(2)),
     "torch.bincount with weights that require grad": lambda t: t.bincount(
         t.tensor([0]), t.ones(1, requires_grad=True)

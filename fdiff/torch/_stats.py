@@ -1,4 +1,5 @@
-"""torch's statistics and distances: ``var_mean``, ``std_mean``, ``dist``, ``cdist``.
+"""torch's statistics and distances: ``var_mean``, ``std_mean``, ``cov``, ``corrcoef``,
+``dist``, ``cdist``.
 
 ``var_mean`` and ``std_mean`` return both results with one grad_fn, as torch does; ``dist`` and
 ``cdist`` take torch's subgradients (a zero distance has gradient 0).
@@ -11,9 +12,10 @@ tensor(5.)
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
-from fdiff.torch import _dtypes, _math
+from fdiff.torch import _creation, _dtypes, _math, _shape
 from fdiff.torch import _ops_more as more_ops
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import UnsupportedError
@@ -125,4 +127,71 @@ def cdist(
     return apply(more_ops.cdist, x1, x2, p=order)
 
 
-__all__ = ["cdist", "dist", "std_mean", "var_mean"]
+def _observations(input: Tensor, function: str) -> Tensor:
+    """``input`` as (variables, observations): a vector or a number is one variable."""
+    if input.dim() > 2:
+        raise RuntimeError(
+            f"{function}(): expected input to have two or fewer dimensions but got an input with "
+            f"{input.dim()} dimensions"
+        )
+    return input if input.dim() == 2 else _shape.view(input, 1, -1)
+
+
+@torch_function
+def cov(
+    input: Tensor,
+    *,
+    correction: int = 1,
+    fweights: Tensor | None = None,
+    aweights: Tensor | None = None,
+) -> Tensor:
+    """The covariance matrix of the variables in ``input``'s rows (observations in columns), by
+    torch's own steps (grad_fn ``SqueezeBackward0``); ``fweights``/``aweights`` raise
+    :class:`~fdiff.torch.UnsupportedError`.
+
+    >>> import fdiff.torch as torch
+    >>> torch.cov(torch.tensor([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]))
+    tensor([[ 1., -1.],
+            [-1.,  1.]])
+    """
+    if fweights is not None or aweights is not None:
+        raise UnsupportedError("torch.cov(fweights=..., aweights=...)")
+    if input.dtype.name == "bool":
+        raise RuntimeError("cov(): bool dtype is not supported for input")
+    observations = _observations(input, "cov")
+    count = observations.shape[1]
+    mean = _math.sum(observations, 1) / _creation.tensor(count)
+    norm = count - correction
+    if norm <= 0:
+        warnings.warn(
+            "cov(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "number of observations.",
+            UserWarning,
+            stacklevel=3,
+        )
+        norm = 0
+    centred = observations - _shape.unsqueeze(mean, 1)
+    return _shape.squeeze(_math.mm(centred, _shape.t(centred)) / _creation.tensor(norm))
+
+
+@torch_function
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson's correlation coefficients of the variables in ``input``'s rows: :func:`cov`
+    scaled by the standard deviations and clipped to ``[-1, 1]``, by torch's own steps.
+
+    >>> import fdiff.torch as torch
+    >>> torch.corrcoef(torch.tensor([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]))
+    tensor([[ 1., -1.],
+            [-1.,  1.]])
+    """
+    _observations(input, "corrcoef")
+    covariance = cov(input)
+    if covariance.dim() == 0:
+        return covariance / covariance
+    deviations = _math.sqrt(_shape.diagonal(covariance))
+    covariance = covariance / _shape.view(deviations, -1, 1)
+    covariance = covariance / _shape.view(deviations, 1, -1)
+    return _math.clamp(covariance, -1, 1)
+
+
+__all__ = ["cdist", "corrcoef", "cov", "dist", "std_mean", "var_mean"]
