@@ -47,6 +47,7 @@ UNRECORDED = {
     "isclose": "isclose(", "all": ".all()", "any": "torch.any(",
     "sort_indices": "sort(1).indices", "topk_indices": "topk(1).indices",
     "median_indices": "median(1).indices", "searchsorted": "searchsorted(",
+    "scatter_reduce_prod": '"prod", include_self',
     "bitwise_not": "~(", "bitwise_and": ") & (", "bitwise_or": ") | (", "bitwise_xor": ") ^ (",
     "logical_not": "logical_not(", "logical_and": "logical_and(", "logical_or": "logical_or(",
 }  # fmt: skip

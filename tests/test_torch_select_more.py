@@ -1,6 +1,6 @@
 """``nonzero``, ``argwhere``, ``masked_select``, ``count_nonzero``, ``unique``, ``diff``,
 ``amin``, ``aminmax``, ``median``, ``var_mean``/``std_mean``, ``cov``/``corrcoef``, ``dist``,
-``cdist`` and
+``cdist``, ``scatter_reduce`` and
 ``index_add``/``index_copy``/``index_fill``, ``searchsorted``/``bucketize``, ``bincount`` and
 ``histc`` against real torch: values, dtypes, grad_fn names,
 gradients (ties included), errors; the value-dependent shapes under JAX transforms and step
@@ -99,6 +99,24 @@ DIFFERENTIABLE = {
         lambda t, a: t.corrcoef(t.stack([a[0], a[0] * 2])),
         A,
     ),
+    **{
+        f"scatter_reduce {reduce} include_self={include}": (
+            lambda t, a, reduce=reduce, include=include: a.scatter_reduce(
+                1,
+                t.tensor([[0, 0, 1], [2, 2, 2], [3, 1, 3]]),
+                a.round()[:, 1:] * 2,
+                reduce,
+                include_self=include,
+            ),
+            TIES,
+        )
+        for reduce in ("sum", "mean", "amax", "amin")
+        for include in (True, False)
+    },
+    "scatter_reduce_ on a non-leaf": (
+        lambda t, a: (a * 1).scatter_reduce_(0, t.tensor([[1, 0, 1, 1]]), a[:1], "amax"),
+        TIES,
+    ),
     "index_add": (lambda t, a: a.index_add(1, t.tensor([3, 0]), a[:, :2] * 3), A),
     "index_add repeats alpha": (
         lambda t, a: t.index_add(a, 0, t.tensor([2, 2, 0]), a * 2, alpha=-0.5),
@@ -168,6 +186,16 @@ VALUES = {
         0, t.tensor([1]), t.tensor(-2.5)
     ),
     "index_add ints": lambda t, a: a.long().index_add(0, t.tensor([1, 1]), a.long()[:2]),
+    "scatter_reduce prod": lambda t, a: tuple(
+        a.round().scatter_reduce(
+            0, t.tensor([[1, 0, 1, 1], [1, 2, 2, 0]]), a[:2], "prod", include_self=i
+        )
+        for i in (True, False)
+    ),
+    "scatter_reduce ints": lambda t, a: tuple(
+        a.long().scatter_reduce(1, t.tensor([[0, 0, 1]]), a.long()[:1] + 7, r, include_self=False)
+        for r in ("sum", "prod", "mean", "amax", "amin")
+    ),
     "cov and corrcoef of ints": lambda t, a: (
         t.cov(t.tensor([[1, 2, 4], [0, 1, 1]])),
         t.corrcoef(t.tensor([[1, 2, 4], [0, 1, 1]])),
@@ -271,6 +299,12 @@ ERRORS = {
     "index_fill out of range": lambda t: t.ones(3, 4).index_fill(1, t.tensor([-5]), 1.0),
     "index_fill vector value": lambda t: t.ones(3).index_fill(0, t.tensor([0]), t.ones(2)),
     "index_fill_ on a leaf": lambda t: t.ones(3, requires_grad=True).index_fill_(0, t.tensor(0), 1),
+    "scatter_reduce dtypes": lambda t: t.ones(2).scatter_reduce(
+        0, t.tensor([0]), t.ones(1).long(), "sum"
+    ),
+    "scatter_reduce out of range": lambda t: t.ones(2).scatter_reduce(
+        0, t.tensor([2]), t.ones(1), "amax"
+    ),
     "cov of 3 dims": lambda t: t.cov(t.ones(2, 2, 2)),
     "cov of bools": lambda t: t.cov(t.ones(2, 2).bool()),
     "corrcoef of 3 dims": lambda t: t.corrcoef(t.ones(2, 2, 2)),
@@ -340,6 +374,12 @@ REFUSED = {
         t.ones(26, 3), t.ones(2, 3)
     ),
     "torch.dist(p=0)": lambda t: t.dist(t.ones(2), t.ones(2), 0),
+    "torch.scatter_reduce(reduce='prod') with autograd": lambda t: t.ones(
+        2, requires_grad=True
+    ).scatter_reduce(0, t.tensor([0]), t.ones(1), "prod"),
+    "torch.scatter_reduce(reduce='max')": lambda t: t.ones(2).scatter_reduce(
+        0, t.tensor([0]), t.ones(1), "max"
+    ),
     "torch.cov(fweights=..., aweights=...)": lambda t: t.cov(t.ones(2, 3), fweights=t.ones(3)),
     "torch.searchsorted(sorter=...)": lambda t: t.searchsorted(t.ones(2), 1.0, sorter=t.ones(2)),
     "torch.bincount with weights that require grad": lambda t: t.bincount(

@@ -293,7 +293,8 @@ IN_PLACE = MappingProxyType({
         _math.sigmoid, _math.relu, _math.square, _math.rsqrt, _math.log1p, _math.expm1,
         _math.sign, _math.floor, _math.ceil, _math.round, _math.pow, log10, log2, cumsum, cumprod,
         tril, triu, _select_ops.masked_fill, _select_ops.scatter, _select_ops.scatter_add,
-        _index_ops.index_add, _index_ops.index_copy, _index_ops.index_fill,
+        _select_ops.scatter_reduce, _index_ops.index_add, _index_ops.index_copy,
+        _index_ops.index_fill,
     )
 })  # fmt: skip
 """``abs_``, ``exp_``, ``masked_fill_``...: the in-place methods, by name."""

@@ -10,6 +10,8 @@ values and the non-differentiable indices, computed from the same stable order.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -403,3 +405,85 @@ def searchsorted(boundaries, values, *, right, out_int32):
         start = jnp.where(active & onward, mid + 1, start)
         end = jnp.where(active & ~onward, mid, end)
     return start.astype(jnp.int32 if out_int32 else int)
+
+
+# --- scatter_reduce -----------------------------------------------------------------------------
+
+
+def _scatter_base(a, index, dim: int, include_self: bool, fill):
+    """``a``, with the positions ``index`` scatters to set to ``fill`` unless ``include_self``."""
+    if include_self:
+        return a
+    return a.at[_grid(index, dim)].set(jnp.asarray(fill, a.dtype))
+
+
+def _trimmed(src, index):
+    """The part of ``src`` that ``index`` scatters (torch reads no more of it)."""
+    return src[tuple(slice(0, n) for n in index.shape)]
+
+
+@op("ScatterReduceBackward0")
+def scatter_reduce_sum(a, index, src, *, dim, include_self):
+    base = _scatter_base(a, index, dim, include_self, 0)
+    return base.at[_grid(index, dim)].add(_trimmed(src, index).astype(a.dtype))
+
+
+@op("ScatterReduceBackward0")
+def scatter_reduce_mean(a, index, src, *, dim, include_self):
+    grid = _grid(index, dim)
+    total = _scatter_base(a, index, dim, include_self, 0).at[grid].add(_trimmed(src, index))
+    count = jnp.full(a.shape, int(include_self)).at[grid].add(1)
+    count = jnp.where(count == 0, 1, count).astype(a.dtype)
+    if jnp.issubdtype(a.dtype, jnp.floating):
+        return total / count
+    return jnp.floor_divide(total, count)
+
+
+@op("", saves=False, differentiable=False)
+def scatter_reduce_prod(a, index, src, *, dim, include_self):
+    base = _scatter_base(a, index, dim, include_self, 1)
+    return base.at[_grid(index, dim)].multiply(_trimmed(src, index))
+
+
+def _extreme(dtype, largest: bool):
+    """The identity of ``max`` (``largest``) or ``min`` for ``dtype``."""
+    if jnp.issubdtype(dtype, jnp.floating):
+        return -jnp.inf if largest else jnp.inf
+    info = jnp.iinfo(dtype)
+    return info.min if largest else info.max
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3, 4, 5))
+def _scatter_extremum(a, index, src, dim, largest, include_self):
+    base = _scatter_base(a, index, dim, include_self, _extreme(a.dtype, largest))
+    scattered = base.at[_grid(index, dim)]
+    src = _trimmed(src, index)
+    return scattered.max(src) if largest else scattered.min(src)
+
+
+@_scatter_extremum.defjvp
+def _scatter_extremum_jvp(dim, largest, include_self, primals, tangents):
+    """torch's gradient: split evenly among ``a``'s and ``src``'s elements equal to each
+    result (``a``'s counted even where ``include_self=False`` leaves them out), and none to
+    ``a`` where ``include_self=False`` scatters."""
+    (a, index, src), (da, _, dsrc) = primals, tangents
+    result = _scatter_extremum(a, index, src, dim, largest, include_self)
+    grid = _grid(index, dim)
+    src, dsrc = _trimmed(src, index), _trimmed(dsrc, index)
+    self_is, src_is = a == result, src == result[grid]
+    count = self_is.astype(a.dtype).at[grid].add(src_is.astype(a.dtype))  # before the masking
+    if not include_self:
+        self_is = self_is & ~jnp.zeros(a.shape, bool).at[grid].set(True)
+    from_self = jnp.where(self_is, da, 0)
+    tangent = (from_self + jnp.zeros_like(a).at[grid].add(jnp.where(src_is, dsrc, 0))) / count
+    return result, tangent
+
+
+@op("ScatterReduceBackward0")
+def scatter_reduce_amax(a, index, src, *, dim, include_self):
+    return _scatter_extremum(a, index, src, dim, True, include_self)
+
+
+@op("ScatterReduceBackward0")
+def scatter_reduce_amin(a, index, src, *, dim, include_self):
+    return _scatter_extremum(a, index, src, dim, False, include_self)

@@ -132,6 +132,10 @@ SAVES: dict[str, Saves] = {
     "aminmax_min": _INPUTS_AND_RESULT,
     "aminmax_max": _INPUTS_AND_RESULT,
     "median": _INPUTS_AND_RESULT,
+    "scatter_reduce_sum": _INPUTS_AND_RESULT,  # one backward for every reduction
+    "scatter_reduce_mean": _INPUTS_AND_RESULT,
+    "scatter_reduce_amax": _INPUTS_AND_RESULT,
+    "scatter_reduce_amin": _INPUTS_AND_RESULT,
     "index_add": Saves(_second),  # the indices only
     "index_copy": Saves(_second),
     "index_fill": Saves(_second),

@@ -551,6 +551,7 @@ class Tensor(TensorBase, returned_by_ops=True):
     masked_fill = select_ops.masked_fill
     scatter = select_ops.scatter
     scatter_add = select_ops.scatter_add
+    scatter_reduce = select_ops.scatter_reduce
     sort = select_ops.sort
     topk = select_ops.topk
     amin = select_more.amin
@@ -615,6 +616,7 @@ class Tensor(TensorBase, returned_by_ops=True):
     masked_fill_ = math_more.IN_PLACE["masked_fill_"]
     scatter_ = math_more.IN_PLACE["scatter_"]
     scatter_add_ = math_more.IN_PLACE["scatter_add_"]
+    scatter_reduce_ = math_more.IN_PLACE["scatter_reduce_"]
 
 
 interop.register_pytree(Tensor)

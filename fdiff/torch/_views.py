@@ -265,9 +265,11 @@ CONTIGUOUS: frozenset[str] = frozenset({
     "linear", "log_softmax", "logsumexp", "masked_fill", "masked_fill_tensor", "masked_select",
     "matmul", "max", "max_dim", "max_pool2d", "mean", "mean_dim", "median", "median_dim",
     "median_indices", "min", "min_dim", "nll_loss", "norm", "outer", "prod", "prod_dim",
-    "reshape_copy", "rpow", "scatter", "scatter_add", "scatter_value", "searchsorted",
-    "softmax", "stack", "std", "std_mean_mean", "std_mean_spread", "sum", "sum_dim",
-    "topk_indices", "topk_values", "tril", "triu", "var", "var_mean_mean", "var_mean_spread"
+    "reshape_copy", "rpow", "scatter", "scatter_add", "scatter_reduce_amax",
+    "scatter_reduce_amin", "scatter_reduce_mean", "scatter_reduce_prod", "scatter_reduce_sum",
+    "scatter_value", "searchsorted", "softmax", "stack", "std", "std_mean_mean",
+    "std_mean_spread", "sum", "sum_dim", "topk_indices", "topk_values", "tril", "triu", "var",
+    "var_mean_mean", "var_mean_spread"
 })  # fmt: skip
 """Ops whose output torch allocates row-major whatever their inputs' layout."""
 
