@@ -1,5 +1,5 @@
-"""torch's selection functions: ``gather``, ``scatter``, ``index_select``, ``masked_fill``,
-``sort``, ``argsort``, ``topk``.
+"""torch's selection functions: ``gather``, ``scatter``, ``scatter_reduce``, ``index_select``,
+``masked_fill``, ``sort``, ``argsort``, ``topk``.
 
 Each is ``torch.<name>`` and ``Tensor.<name>``; indices are checked as torch checks them (JAX
 would clamp an out-of-range index silently). Where torch's result depends on its kernel's
