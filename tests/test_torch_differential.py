@@ -46,6 +46,8 @@ UNRECORDED = {
     "argmax": "argmax(", "argmin": "argmin(",
     "isclose": "isclose(", "all": ".all()", "any": "torch.any(",
     "sort_indices": "sort(1).indices", "topk_indices": "topk(1).indices",
+    "median_indices": "median(1).indices", "searchsorted": "searchsorted(",
+    "scatter_reduce_prod": '"prod", include_self',
     "bitwise_not": "~(", "bitwise_and": ") & (", "bitwise_or": ") | (", "bitwise_xor": ") ^ (",
     "logical_not": "logical_not(", "logical_and": "logical_and(", "logical_or": "logical_or(",
     "isnan": "isnan(", "isinf": "isinf(", "isfinite": "isfinite(",

@@ -37,6 +37,8 @@ from fdiff.torch._caches import clear_caches as clear_caches
 from fdiff.torch._compile import compile as compile
 from fdiff.torch._conversions import *  # noqa: F403 - torch.LongTensor, ... are public API
 from fdiff.torch._conversions import __all__ as _conversions_all
+from fdiff.torch._counting import *  # noqa: F403 - torch.searchsorted, ... are public API
+from fdiff.torch._counting import __all__ as _counting_all
 from fdiff.torch._creation import *  # noqa: F403 - the creation functions are public API
 from fdiff.torch._creation import __all__ as _creation_all
 from fdiff.torch._default_dtype import *  # noqa: F403 - get_default_dtype, ... are public API
@@ -60,6 +62,8 @@ from fdiff.torch._grad_mode import is_grad_enabled as is_grad_enabled
 from fdiff.torch._grad_mode import is_inference_mode_enabled as is_inference_mode_enabled
 from fdiff.torch._grad_mode import no_grad as no_grad
 from fdiff.torch._grad_mode import set_grad_enabled as set_grad_enabled
+from fdiff.torch._index_ops import *  # noqa: F403 - torch.index_add, ... are public API
+from fdiff.torch._index_ops import __all__ as _index_ops_all
 from fdiff.torch._interop import TracedValueError as TracedValueError
 from fdiff.torch._interop import from_jax as from_jax
 from fdiff.torch._math import *  # noqa: F403 - torch.exp, torch.sum, ... are public API
@@ -73,6 +77,8 @@ from fdiff.torch._printing import set_printoptions as set_printoptions
 from fdiff.torch._random import Generator as Generator
 from fdiff.torch._random_draws import *  # noqa: F403 - torch.randperm, ... are public API
 from fdiff.torch._random_draws import __all__ as _random_draws_all
+from fdiff.torch._select_more import *  # noqa: F403 - torch.nonzero, torch.unique, ... are public
+from fdiff.torch._select_more import __all__ as _select_more_all
 from fdiff.torch._select_ops import *  # noqa: F403 - torch.gather, torch.sort, ... are public
 from fdiff.torch._select_ops import __all__ as _select_ops_all
 from fdiff.torch._serialization import load as load
@@ -81,6 +87,8 @@ from fdiff.torch._shape import *  # noqa: F403 - torch.cat, torch.reshape, ... a
 from fdiff.torch._shape import __all__ as _shape_all
 from fdiff.torch._shape_more import *  # noqa: F403 - torch.flip, torch.vstack, ... are public
 from fdiff.torch._shape_more import __all__ as _shape_more_all
+from fdiff.torch._stats import *  # noqa: F403 - torch.var_mean, torch.cdist, ... are public
+from fdiff.torch._stats import __all__ as _stats_all
 from fdiff.torch._tensor import Size as Size
 from fdiff.torch._tensor import Tensor as Tensor
 
@@ -105,16 +113,20 @@ def numel(input: Tensor) -> int:
 
 __all__ = [
     *_conversions_all,
+    *_counting_all,
     *_creation_all,
     *_default_dtype_all,
     *_device_all,
+    *_index_ops_all,
     *_math_all,
     *_math_more_all,
     *_pointwise_all,
     *_random_draws_all,
     *_select_ops_all,
+    *_select_more_all,
     *_shape_all,
     *_shape_more_all,
+    *_stats_all,
     "Generator",
     "Size",
     "Tensor",

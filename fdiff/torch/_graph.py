@@ -178,6 +178,15 @@ class MultiOutputNode:
         return f"<{self.name()} object at {id(self):#x}>"
 
 
+def one_grad_fn(outputs: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``outputs`` (each recorded by its own op) shown with one grad_fn, as torch's node of
+    several outputs (``aminmax``, ``var_mean``)."""
+    nodes = tuple(out._node for out in outputs if out._node is not None)
+    if nodes:
+        MultiOutputNode(nodes)
+    return outputs
+
+
 def _next_pair(edge: Any) -> tuple[Any, int]:
     """A ``next_functions`` entry: the node an edge leads to and the output it takes."""
     node = _next_function(edge)

@@ -184,6 +184,29 @@ DEGREES_OF_FREEDOM = (
 )
 
 
+def spread_arguments(
+    name: str, input: Tensor, dim: Any, unbiased: bool | None, correction: float | None
+) -> tuple[Any, float]:
+    """``(dims, correction)`` from torch's ``var``/``std`` arguments (``var(x, True)`` is
+    ``unbiased``; Bessel's correction 1 by default), warning as torch does when the degrees of
+    freedom are not positive."""
+    if isinstance(dim, bool):  # torch's overload var(unbiased)
+        dim, unbiased = None, dim if unbiased is None else unbiased
+    if unbiased is not None and correction is not None:
+        raise TypeError(
+            f"{name}() received an invalid combination of arguments - got "
+            "(correction=int, unbiased=bool, ): give `unbiased` or `correction`, not both"
+        )
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    dims = None if dim is None else reduced_dims(input, dim)
+    axes = dims if isinstance(dims, tuple) else (dims,)
+    reduced = input.shape if dims is None else [input.shape[d] for d in axes]
+    if math.prod(reduced) - correction <= 0:
+        warnings.warn(DEGREES_OF_FREEDOM.format(name), UserWarning, stacklevel=4)
+    return dims, correction
+
+
 def _spread(spec: OpSpec):
     def function(
         input: Tensor,
@@ -193,20 +216,7 @@ def _spread(spec: OpSpec):
         *,
         correction: float | None = None,
     ) -> Tensor:
-        if isinstance(dim, bool):  # torch's overload var(unbiased)
-            dim, unbiased = None, dim if unbiased is None else unbiased
-        if unbiased is not None and correction is not None:
-            raise TypeError(
-                f"{spec.name}() received an invalid combination of arguments - got "
-                "(correction=int, unbiased=bool, ): give `unbiased` or `correction`, not both"
-            )
-        if correction is None:
-            correction = 0 if unbiased is False else 1
-        dims = None if dim is None else reduced_dims(input, dim)
-        axes = dims if isinstance(dims, tuple) else (dims,)
-        reduced = input.shape if dims is None else [input.shape[d] for d in axes]
-        if math.prod(reduced) - correction <= 0:
-            warnings.warn(DEGREES_OF_FREEDOM.format(spec.name), UserWarning, stacklevel=3)
+        dims, correction = spread_arguments(spec.name, input, dim, unbiased, correction)
         return apply(spec, input, dim=dims, correction=correction, keepdim=keepdim)
 
     function.__name__ = function.__qualname__ = spec.name

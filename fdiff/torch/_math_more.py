@@ -17,7 +17,7 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
-from fdiff.torch import _dtypes, _inplace, _math, _select_ops
+from fdiff.torch import _dtypes, _index_ops, _inplace, _math, _select_ops
 from fdiff.torch import _ops_more as more_ops
 from fdiff.torch._args import reduced_dims
 from fdiff.torch._dispatch import apply
@@ -293,6 +293,8 @@ IN_PLACE = MappingProxyType({
         _math.sigmoid, _math.relu, _math.square, _math.rsqrt, _math.log1p, _math.expm1,
         _math.sign, _math.floor, _math.ceil, _math.round, _math.pow, log10, log2, cumsum, cumprod,
         tril, triu, _select_ops.masked_fill, _select_ops.scatter, _select_ops.scatter_add,
+        _select_ops.scatter_reduce, _index_ops.index_add, _index_ops.index_copy,
+        _index_ops.index_fill,
     )
 })  # fmt: skip
 """``abs_``, ``exp_``, ``masked_fill_``...: the in-place methods, by name."""

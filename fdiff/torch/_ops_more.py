@@ -10,9 +10,12 @@ values and the non-differentiable indices, computed from the same stable order.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
+from fdiff.torch import _torch_kinks as kinks
 from fdiff.torch._opspec import OpSpec, Promotion, op
 
 # --- elementwise and scans --------------------------------------------------------------------
@@ -238,3 +241,249 @@ def topk_indices(a, *, k, dim, largest):
     if a.ndim == 0:
         return jnp.zeros((), int)
     return jax.lax.slice_in_dim(_stable_order(a, dim, largest), 0, k, axis=dim)
+
+
+# --- selections of data-dependent size and min/max reductions ----------------------------------
+
+
+@op("MaskedSelectBackward0")
+def masked_select(a, mask, *, count):
+    """The ``count`` elements of ``a`` where ``mask`` (broadcast together) is True, in order."""
+    a, mask = jnp.broadcast_arrays(a, mask)
+    return a.reshape(-1)[jnp.flatnonzero(mask.reshape(-1), size=count)]
+
+
+@op("AminBackward0")
+def amin(a, *, dim, keepdim=False):
+    return jnp.min(a, axis=None if a.ndim == 0 else dim, keepdims=keepdim)
+
+
+@op("AminmaxBackward0")
+def aminmax_min(a, *, dim, keepdim=False):
+    return jnp.min(a, axis=None if a.ndim == 0 else dim, keepdims=keepdim)
+
+
+@op("AminmaxBackward0")
+def aminmax_max(a, *, dim, keepdim=False):
+    return jnp.max(a, axis=None if a.ndim == 0 else dim, keepdims=keepdim)
+
+
+def _lower_median_order(a, dim: int):
+    """The position of each slice's lower median along ``dim`` (NaN last), kept as a dim."""
+    order = _stable_order(a, dim, descending=False)
+    middle = (a.shape[dim] - 1) // 2
+    return jax.lax.slice_in_dim(order, middle, middle + 1, axis=dim)
+
+
+@op("MedianBackward0")
+def median(a):
+    """The lower median (NaN if any); ties share the gradient evenly, as torch's does."""
+    flat = a.reshape(-1)
+    middle = jnp.sort(jax.lax.stop_gradient(flat))[(flat.size - 1) // 2]
+    if not jnp.issubdtype(a.dtype, jnp.floating):
+        return middle
+    value = jnp.where(jnp.isnan(flat).any(), jnp.nan, middle).astype(a.dtype)
+    chosen = (flat == value) | (jnp.isnan(flat) & jnp.isnan(value))
+    spread = jnp.where(chosen, flat - jax.lax.stop_gradient(flat), 0)
+    return value + jnp.sum(spread) / jnp.sum(chosen)
+
+
+@op("MedianBackward1")
+def median_dim(a, *, dim, keepdim=False):
+    if a.ndim == 0:
+        return a
+    picked = jnp.take_along_axis(a, _lower_median_order(a, dim), axis=dim)
+    return picked if keepdim else jnp.squeeze(picked, dim)
+
+
+@op("", saves=False, differentiable=False)
+def median_indices(a, *, dim, keepdim=False):
+    if a.ndim == 0:
+        return jnp.zeros((), int)
+    order = _lower_median_order(a, dim)
+    return order if keepdim else jnp.squeeze(order, dim)
+
+
+# --- statistics and distances -----------------------------------------------------------------
+
+
+def _spread_and_mean(name: str, grad_fn: str, spread) -> tuple[OpSpec, OpSpec]:
+    """The two outputs of ``var_mean``/``std_mean`` (one grad_fn ``grad_fn`` in torch)."""
+
+    def spread_part(a, *, dim=None, correction=1, keepdim=False):
+        return spread(a, dim=dim, correction=correction, keepdim=keepdim)
+
+    def mean_part(a, *, dim=None, correction=1, keepdim=False):
+        return jnp.mean(a, axis=dim, keepdims=keepdim)
+
+    spread_part.__name__ = spread_part.__qualname__ = f"{name}_spread"
+    mean_part.__name__ = mean_part.__qualname__ = f"{name}_mean"
+    return op(grad_fn)(spread_part), op(grad_fn)(mean_part)
+
+
+def _var(a, *, dim, correction, keepdim):
+    return jnp.var(a, axis=dim, ddof=correction, keepdims=keepdim)
+
+
+def _std(a, *, dim, correction, keepdim):
+    return kinks.sqrt_zero_grad_at_zero(_var(a, dim=dim, correction=correction, keepdim=keepdim))
+
+
+var_mean_spread, var_mean_mean = _spread_and_mean("var_mean", "VarMeanBackward0", _var)
+std_mean_spread, std_mean_mean = _spread_and_mean("std_mean", "StdMeanBackward0", _std)
+
+
+@op("DistBackward0", promotes=Promotion())
+def dist(a, b, *, p):
+    return kinks.vector_norm(a - b, p, None, False)
+
+
+@op("CdistBackward0")
+def cdist(a, b, *, p):
+    return kinks.vector_norm(a[..., :, None, :] - b[..., None, :, :], p, -1, False)
+
+
+# --- index_add, index_copy, index_fill ---------------------------------------------------------
+
+
+def _along(a, dim: int, index) -> tuple:
+    """The key selecting ``index`` along ``dim`` of ``a`` (a 0-d ``a`` counts as 1-d)."""
+    return (*(slice(None),) * dim, index)
+
+
+@op("IndexAddBackward0")
+def index_add(a, index, source, *, dim, alpha):
+    if a.ndim == 0:
+        return a + alpha * source.reshape(())
+    source = source.reshape(source.shape or (1,)).astype(a.dtype)
+    return a.at[_along(a, dim, index.reshape(-1))].add(source if alpha == 1 else alpha * source)
+
+
+@op("IndexCopyBackward0")
+def index_copy(a, index, source, *, dim):
+    if a.ndim == 0:
+        return source.reshape(()).astype(a.dtype)
+    source = source.reshape(source.shape or (1,)).astype(a.dtype)
+    return a.at[_along(a, dim, index.reshape(-1))].set(source)
+
+
+def _filled(a, index, dim: int):
+    """Where ``index`` (in range, negatives counted from the end) marks ``a`` along ``dim``."""
+    if a.ndim == 0:
+        return jnp.asarray(index.size > 0)
+    marked = jnp.zeros(a.shape[dim], bool).at[index.reshape(-1)].set(True)
+    return marked.reshape((-1,) + (1,) * (a.ndim - dim - 1))
+
+
+@op("IndexFillBackward0")
+def index_fill(a, index, *, dim, value):
+    return jnp.where(_filled(a, index, dim), jnp.asarray(value).astype(a.dtype), a)
+
+
+@op("IndexFillBackward1")
+def index_fill_tensor(a, index, value, *, dim):
+    return jnp.where(_filled(a, index, dim), value.astype(a.dtype), a)
+
+
+@op("", saves=False, differentiable=False)
+def searchsorted(boundaries, values, *, right, out_int32):
+    """torch's binary search, step for step: how many leading ``boundaries`` (along the last
+    dim) satisfy ``not (b > v)`` (``right``) or ``not (b >= v)``, NaN included as torch's
+    comparisons place it."""
+    size = boundaries.shape[-1]
+    start = jnp.zeros(values.shape, int)
+    end = jnp.full(values.shape, size)
+    for _ in range(size.bit_length()):
+        mid = start + (end - start) // 2
+        safe = jnp.minimum(mid, size - 1)
+        if boundaries.ndim == 1:
+            found = boundaries[safe]
+        else:
+            found = jnp.take_along_axis(boundaries, safe, axis=-1)
+        onward = ~(found > values) if right else ~(found >= values)
+        active = start < end
+        start = jnp.where(active & onward, mid + 1, start)
+        end = jnp.where(active & ~onward, mid, end)
+    return start.astype(jnp.int32 if out_int32 else int)
+
+
+# --- scatter_reduce -----------------------------------------------------------------------------
+
+
+def _scatter_base(a, index, dim: int, include_self: bool, fill):
+    """``a``, with the positions ``index`` scatters to set to ``fill`` unless ``include_self``."""
+    if include_self:
+        return a
+    return a.at[_grid(index, dim)].set(jnp.asarray(fill, a.dtype))
+
+
+def _trimmed(src, index):
+    """The part of ``src`` that ``index`` scatters (torch reads no more of it)."""
+    return src[tuple(slice(0, n) for n in index.shape)]
+
+
+@op("ScatterReduceBackward0")
+def scatter_reduce_sum(a, index, src, *, dim, include_self):
+    base = _scatter_base(a, index, dim, include_self, 0)
+    return base.at[_grid(index, dim)].add(_trimmed(src, index).astype(a.dtype))
+
+
+@op("ScatterReduceBackward0")
+def scatter_reduce_mean(a, index, src, *, dim, include_self):
+    grid = _grid(index, dim)
+    total = _scatter_base(a, index, dim, include_self, 0).at[grid].add(_trimmed(src, index))
+    count = jnp.full(a.shape, int(include_self)).at[grid].add(1)
+    count = jnp.where(count == 0, 1, count).astype(a.dtype)
+    if jnp.issubdtype(a.dtype, jnp.floating):
+        return total / count
+    return jnp.floor_divide(total, count)
+
+
+@op("", saves=False, differentiable=False)
+def scatter_reduce_prod(a, index, src, *, dim, include_self):
+    base = _scatter_base(a, index, dim, include_self, 1)
+    return base.at[_grid(index, dim)].multiply(_trimmed(src, index))
+
+
+def _extreme(dtype, largest: bool):
+    """The identity of ``max`` (``largest``) or ``min`` for ``dtype``."""
+    if jnp.issubdtype(dtype, jnp.floating):
+        return -jnp.inf if largest else jnp.inf
+    info = jnp.iinfo(dtype)
+    return info.min if largest else info.max
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3, 4, 5))
+def _scatter_extremum(a, index, src, dim, largest, include_self):
+    base = _scatter_base(a, index, dim, include_self, _extreme(a.dtype, largest))
+    scattered = base.at[_grid(index, dim)]
+    src = _trimmed(src, index)
+    return scattered.max(src) if largest else scattered.min(src)
+
+
+@_scatter_extremum.defjvp
+def _scatter_extremum_jvp(dim, largest, include_self, primals, tangents):
+    """torch's gradient: split evenly among ``a``'s and ``src``'s elements equal to each
+    result (``a``'s counted even where ``include_self=False`` leaves them out), and none to
+    ``a`` where ``include_self=False`` scatters."""
+    (a, index, src), (da, _, dsrc) = primals, tangents
+    result = _scatter_extremum(a, index, src, dim, largest, include_self)
+    grid = _grid(index, dim)
+    src, dsrc = _trimmed(src, index), _trimmed(dsrc, index)
+    self_is, src_is = a == result, src == result[grid]
+    count = self_is.astype(a.dtype).at[grid].add(src_is.astype(a.dtype))  # before the masking
+    if not include_self:
+        self_is = self_is & ~jnp.zeros(a.shape, bool).at[grid].set(True)
+    from_self = jnp.where(self_is, da, 0)
+    tangent = (from_self + jnp.zeros_like(a).at[grid].add(jnp.where(src_is, dsrc, 0))) / count
+    return result, tangent
+
+
+@op("ScatterReduceBackward0")
+def scatter_reduce_amax(a, index, src, *, dim, include_self):
+    return _scatter_extremum(a, index, src, dim, True, include_self)
+
+
+@op("ScatterReduceBackward0")
+def scatter_reduce_amin(a, index, src, *, dim, include_self):
+    return _scatter_extremum(a, index, src, dim, False, include_self)

@@ -45,3 +45,29 @@ max = _values_indices("max")
 min = _values_indices("min")
 sort = _values_indices("sort")
 topk = _values_indices("topk")
+median = _values_indices("median")
+
+
+class aminmax(tuple):
+    """``torch.return_types.aminmax``: the pair ``(min, max)``.
+
+    >>> aminmax(1, 2).max
+    2
+    """
+
+    n_fields = n_sequence_fields = 2
+    n_unnamed_fields = 0
+
+    def __new__(cls, min: Any, max: Any) -> aminmax:
+        return super().__new__(cls, (min, max))
+
+    @property
+    def min(self) -> Any:
+        return self[0]
+
+    @property
+    def max(self) -> Any:
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"torch.return_types.aminmax(\nmin={self[0]!r},\nmax={self[1]!r})"

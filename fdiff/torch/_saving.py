@@ -152,6 +152,23 @@ SAVES: dict[str, Saves] = {
     "max": _INPUTS_AND_RESULT,
     "min": _INPUTS_AND_RESULT,
     "amax": _INPUTS_AND_RESULT,
+    "amin": _INPUTS_AND_RESULT,
+    "aminmax_min": _INPUTS_AND_RESULT,
+    "aminmax_max": _INPUTS_AND_RESULT,
+    "median": _INPUTS_AND_RESULT,
+    "scatter_reduce_sum": _INPUTS_AND_RESULT,  # one backward for every reduction
+    "scatter_reduce_mean": _INPUTS_AND_RESULT,
+    "scatter_reduce_amax": _INPUTS_AND_RESULT,
+    "scatter_reduce_amin": _INPUTS_AND_RESULT,
+    "index_add": Saves(_second),  # the indices only
+    "index_copy": Saves(_second),
+    "index_fill": Saves(_second),
+    "index_fill_tensor": Saves(_second),
+    "median_dim": Saves(_nothing),  # the indices only
+    "std_mean_spread": _INPUTS_AND_RESULT,
+    "std_mean_mean": _INPUTS_AND_RESULT,
+    "dist": _INPUTS_AND_RESULT,
+    "cdist": _INPUTS_AND_RESULT,
     "max_dim": Saves(_nothing),  # the indices only
     "min_dim": Saves(_nothing),
     "where": Saves(_first),  # the condition only

@@ -1,5 +1,5 @@
-"""torch's selection functions: ``gather``, ``scatter``, ``index_select``, ``masked_fill``,
-``sort``, ``argsort``, ``topk``.
+"""torch's selection functions: ``gather``, ``scatter``, ``scatter_reduce``, ``index_select``,
+``masked_fill``, ``sort``, ``argsort``, ``topk``.
 
 Each is ``torch.<name>`` and ``Tensor.<name>``; indices are checked as torch checks them (JAX
 would clamp an out-of-range index silently). Where torch's result depends on its kernel's
@@ -112,6 +112,38 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return apply(more_ops.scatter_add, input, index, src, dim=dim)
 
 
+_SCATTER_REDUCTIONS = MappingProxyType({
+    "sum": more_ops.scatter_reduce_sum, "prod": more_ops.scatter_reduce_prod,
+    "mean": more_ops.scatter_reduce_mean, "amax": more_ops.scatter_reduce_amax,
+    "amin": more_ops.scatter_reduce_amin,
+})  # fmt: skip
+
+
+@torch_function
+def scatter_reduce(
+    input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    """A copy of ``input`` with ``src`` reduced into it at ``index`` along ``dim`` (``"sum"``,
+    ``"prod"``, ``"mean"``, ``"amax"``, ``"amin"``; ``include_self=False`` leaves ``input``'s
+    value out where ``index`` scatters). ``amax``/``amin`` split the gradient evenly among the
+    elements equal to the result, as torch does; ``"prod"`` with autograd raises
+    :class:`~fdiff.torch.UnsupportedError` (torch's gradient takes zeros apart its own way).
+
+    >>> import fdiff.torch as torch
+    >>> torch.zeros(3).scatter_reduce(0, torch.tensor([0, 0, 2]), torch.ones(3), "sum")
+    tensor([2., 0., 1.])
+    """
+    spec = _SCATTER_REDUCTIONS.get(reduce)
+    if spec is None:
+        raise UnsupportedError(f"torch.scatter_reduce(reduce={reduce!r})")
+    dim = checked_dim(input, dim) % max(input.dim(), 1)
+    _check_index(input, dim, index, "scatter_reduce")
+    _scatter_source(input, index, src, dim, "scatter_reduce")
+    if not spec.differentiable and is_grad_enabled() and (input.requires_grad or src.requires_grad):
+        raise UnsupportedError("torch.scatter_reduce(reduce='prod') with autograd")
+    return apply(spec, input, index, src, dim=dim, include_self=include_self)
+
+
 @torch_function
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The slices ``index`` (a vector) of ``input`` along ``dim``."""
@@ -219,5 +251,6 @@ def topk(
 sort = torch_function(sort)
 
 __all__ = [
-    "argsort", "gather", "index_select", "masked_fill", "scatter", "scatter_add", "sort", "topk",
+    "argsort", "gather", "index_select", "masked_fill", "scatter", "scatter_add", "scatter_reduce",
+    "sort", "topk",
 ]  # fmt: skip

@@ -31,16 +31,20 @@ from fdiff.torch import (
     _views,
 )
 from fdiff.torch import _conversions as conversions
+from fdiff.torch import _counting as counting
 from fdiff.torch import _device as device_
+from fdiff.torch import _index_ops as index_ops
 from fdiff.torch import _interop as interop
 from fdiff.torch import _math_more as math_more
 from fdiff.torch import _ops as ops
 from fdiff.torch import _pointwise as pointwise
 from fdiff.torch import _python_reads as python_reads
 from fdiff.torch import _random_draws as random_draws
+from fdiff.torch import _select_more as select_more
 from fdiff.torch import _select_ops as select_ops
 from fdiff.torch import _shape_more as shape_more
 from fdiff.torch import _shape_ops as shape_ops
+from fdiff.torch import _stats as stats
 from fdiff.torch._args import binary_operator
 from fdiff.torch._dispatch import apply
 from fdiff.torch._errors import NON_LEAF_GRAD, missing_attribute
@@ -568,8 +572,29 @@ class Tensor(TensorBase, returned_by_ops=True):
     masked_fill = select_ops.masked_fill
     scatter = select_ops.scatter
     scatter_add = select_ops.scatter_add
+    scatter_reduce = select_ops.scatter_reduce
     sort = select_ops.sort
     topk = select_ops.topk
+    amin = select_more.amin
+    aminmax = select_more.aminmax
+    argwhere = select_more.argwhere
+    count_nonzero = select_more.count_nonzero
+    diff = select_more.diff
+    masked_select = select_more.masked_select
+    median = select_more.median
+    index_add = index_ops.index_add
+    bincount = counting.bincount
+    histc = counting.histc
+    index_copy = index_ops.index_copy
+    index_fill = index_ops.index_fill
+    index_add_ = math_more.IN_PLACE["index_add_"]
+    index_copy_ = math_more.IN_PLACE["index_copy_"]
+    index_fill_ = math_more.IN_PLACE["index_fill_"]
+    dist = stats.dist
+    cov = stats.cov
+    corrcoef = stats.corrcoef
+    nonzero = select_more.nonzero
+    unique = select_more.unique
     cpu = conversions.cpu
     cuda = conversions.cuda
     nelement = conversions.nelement
@@ -612,6 +637,7 @@ class Tensor(TensorBase, returned_by_ops=True):
     masked_fill_ = math_more.IN_PLACE["masked_fill_"]
     scatter_ = math_more.IN_PLACE["scatter_"]
     scatter_add_ = math_more.IN_PLACE["scatter_add_"]
+    scatter_reduce_ = math_more.IN_PLACE["scatter_reduce_"]
     # pointwise math and comparisons (_pointwise)
     addcdiv = pointwise.addcdiv
     addcmul = pointwise.addcmul

@@ -131,11 +131,24 @@ v8 = x0.masked_fill(x0 > 0, 0.5) + torch.masked_fill(x0, x0 < 0, x1[0])
 v9 = x0.sort(dim=1, descending=True).values + x0.topk(2, dim=1).values.sum(1, keepdim=True)
 v10 = (x0.sort(1).indices, x0.topk(1).indices, torch.isclose(x0, x1), (x0 > 0).all())
 v11 = torch.any(x0 > 1, dim=1)
+v16 = torch.masked_select(x0, x0 > 0).sum() + x0.amin(1) + torch.aminmax(x0, dim=0)[1].sum()
+v17 = torch.aminmax(x0).min + torch.amin(x0)
+v18 = torch.median(x0) + x0.median(1).values.sum() + sum(torch.var_mean(x0, 1)).sum()
+v19 = sum(torch.std_mean(x0)) + torch.dist(x0, x1) + torch.cdist(x0, x0 * 2).sum()
+v20 = (x0.median(1).indices, torch.searchsorted(x1.sort().values, x0))
+rows = torch.tensor([1, 0])
+pairs = torch.tensor([[0, 0], [2, 0]])
+v23 = sum(x0.scatter_reduce(1, pairs, x0[:, :2] * 2, r) for r in ("sum", "mean", "amax", "amin"))
+v25 = x0.detach().scatter_reduce(1, pairs, x0.detach(), "prod", include_self=False)
+v21 = x0.index_add(1, torch.tensor([2, 0]), x0[:, :2] * 3) + x0.index_copy(0, rows, x0 * 2)
+v22 = x0.index_fill(1, torch.tensor([1]), 0.5) + x0.index_fill(0, torch.tensor([0]), x1[1])
 v14 = (~(x0 > 0), (x0 > 0) & (x0 < 1), (x0 > 0) | (x0 < -1), (x0 > 0) ^ (x0 < 1))
 v15 = (torch.logical_not(x0), torch.logical_and(x0, x1), torch.logical_or(x0, x1))
 torch.manual_seed(0)
 v13 = (x0 * 1).exponential_() * x0 + (x0 * 1).bernoulli_(0.5) * x0
-weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v12, v13).backward()
+weigh(
+    v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v12, v13, v16, v17, v18, v19, v21, v22, v23
+).backward()
 """
 
 _POINTWISE = """
