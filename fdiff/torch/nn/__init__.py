@@ -18,6 +18,7 @@ from fdiff.torch.nn.batchnorm import BatchNorm2d as BatchNorm2d
 from fdiff.torch.nn.container import ModuleDict as ModuleDict
 from fdiff.torch.nn.container import ModuleList as ModuleList
 from fdiff.torch.nn.container import Sequential as Sequential
+from fdiff.torch.nn.conv import Conv1d as Conv1d
 from fdiff.torch.nn.conv import Conv2d as Conv2d
 from fdiff.torch.nn.dropout import Dropout as Dropout
 from fdiff.torch.nn.flatten import Flatten as Flatten
@@ -43,6 +44,7 @@ __all__ = [
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Conv1d",
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
