@@ -156,7 +156,10 @@ def test_conv2d_channel_mismatch_raises(real_torch):
 CONVOLUTIONS_1D = {
     "plain": {"kernel_size": 3},
     "stride, padding, dilation tuples": {
-        "kernel_size": (2,), "stride": (2,), "padding": (1,), "dilation": (2,)
+        "kernel_size": (2,),
+        "stride": (2,),
+        "padding": (1,),
+        "dilation": (2,),
     },
     "padding same": {"kernel_size": 3, "padding": "same", "dilation": 2},
     "padding valid, no bias": {"kernel_size": 2, "padding": "valid", "bias": False},

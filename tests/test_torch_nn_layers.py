@@ -147,13 +147,27 @@ POOLS = {
     ),
     "avg ceil": ("AvgPool2d", {"kernel_size": 2, "ceil_mode": True, "padding": 1}),
     "avg divisor": ("AvgPool2d", {"kernel_size": 2, "divisor_override": 3}),
+    "adaptive avg (2, 3)": ("AdaptiveAvgPool2d", {"output_size": (2, 3)}),
+    "adaptive avg overlapping": ("AdaptiveAvgPool2d", {"output_size": (4, 5)}),
+    "adaptive avg (None, 4)": ("AdaptiveAvgPool2d", {"output_size": (None, 4)}),
+    "adaptive avg 1": ("AdaptiveAvgPool2d", {"output_size": 1}),
+    "adaptive avg larger": ("AdaptiveAvgPool2d", {"output_size": [7, 9]}),
 }
 
 
 POOL_CASES = {name: (*case, True) for name, case in POOLS.items()}
 POOL_CASES["max unbatched"] = (*POOLS["max ceil"], False)
 POOL_CASES["avg unbatched"] = (*POOLS["avg pad excluded"], False)
-DEFAULT_POOLS = ("max 3 stride 2 pad 1", "avg pad excluded", "max unbatched", "avg ceil")
+POOL_CASES["adaptive avg unbatched"] = (*POOLS["adaptive avg overlapping"], False)
+DEFAULT_POOLS = (
+    "max 3 stride 2 pad 1",
+    "avg pad excluded",
+    "max unbatched",
+    "avg ceil",
+    "adaptive avg overlapping",
+    "adaptive avg 1",
+    "adaptive avg unbatched",
+)
 
 
 @pytest.mark.parametrize(("kind", "options", "batched"), _sweep(POOL_CASES, DEFAULT_POOLS))
@@ -166,6 +180,39 @@ def test_pooling(real_torch, kind, options, batched):
         return y, x.grad, y.grad_fn.name(), repr(layer)
 
     assert_same(*run_both(real_torch, program))
+
+
+@pytest.mark.parametrize("output_size", [3, (4,), 1, 9])
+@pytest.mark.parametrize("batched", [True, False])
+def test_adaptive_avg_pool1d(real_torch, output_size, batched):
+    def program(torch):
+        x = _data(torch, *((2,) if batched else ()), 3, 7)
+        layer = torch.nn.AdaptiveAvgPool1d(output_size)
+        y = layer(x)
+        (y * _data(torch, *y.shape, seed=5, requires_grad=False)).sum().backward()
+        return y, x.grad, y.grad_fn.name(), y.grad_fn.next_functions[0][0].name(), repr(layer)
+
+    assert_same(*run_both(real_torch, program))
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda t: t.nn.functional.adaptive_avg_pool2d(t.ones(5), 2),
+        lambda t: t.nn.functional.adaptive_avg_pool2d(t.ones(2, 3, 4, 5, 6), 2),
+        lambda t: t.nn.functional.adaptive_avg_pool2d(t.ones(2, 3, 4), (2,)),
+        lambda t: t.nn.functional.adaptive_avg_pool2d(t.ones(2, 3, 4), (2, 3, 4)),
+        lambda t: t.nn.functional.adaptive_avg_pool2d(t.ones(2, 3, 4), (-1, 3)),
+        lambda t: t.nn.functional.adaptive_avg_pool2d(t.ones(2, 3, 4), (True, 3)),
+        lambda t: t.nn.functional.adaptive_avg_pool2d(t.ones(2, 3, 0, 3), 2),
+        lambda t: t.nn.functional.adaptive_avg_pool1d(t.ones(5), 2),
+        lambda t: t.nn.functional.adaptive_avg_pool1d(t.ones(2, 3, 4, 5), 2),
+        lambda t: t.nn.functional.adaptive_avg_pool1d(t.ones(2, 3, 4), (2, 2)),
+        lambda t: t.nn.functional.adaptive_avg_pool1d(t.ones(2, 3, 4), 2.0),
+    ],
+)
+def test_adaptive_avg_pool_errors(real_torch, program):
+    assert_same_error(real_torch, program)
 
 
 def test_max_pool_gradient_goes_to_the_first_maximum_of_a_tie(real_torch):

@@ -258,7 +258,8 @@ LIKE_INPUT: frozenset[str] = frozenset(
 """Ops whose output is ``empty_like(input)``: the input's layout, made dense."""
 
 CONTIGUOUS: frozenset[str] = frozenset({
-    "addmm", "all", "amax", "any", "argmax", "argmin", "avg_pool2d", "batch_norm",
+    "adaptive_avg_pool2d", "addmm", "all", "amax", "any", "argmax", "argmin", "avg_pool2d",
+    "batch_norm",
     "binary_cross_entropy_with_logits", "bmm", "cat", "conv2d", "copy", "cumprod", "cumsum",
     "dot", "embedding", "gather", "index", "index_select", "layer_norm", "linear",
     "log_softmax", "logsumexp", "masked_fill", "masked_fill_tensor", "matmul", "max",

@@ -136,7 +136,9 @@ v3 = F.embedding(i1, x0)
 v4 = F.gelu(x0) + F.gelu(x0, approximate="tanh") + F.silu(x0)
 v5 = F.smooth_l1_loss(x0, c1) + F.huber_loss(x0, c1, delta=0.5)
 v6 = F.leaky_relu(x0 * 1, 0.2, inplace=True)
-weigh(v0, v1, v2, v3, v4, v5, v6).backward()
+v7 = F.adaptive_avg_pool2d(x0.view(1, 2, 3), (2, 2)) + F.adaptive_avg_pool1d(x0, 2).sum()
+v8 = F.conv1d(x0.view(1, 2, 3), x0.view(1, 2, 3)[..., :2], padding=1)
+weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8).backward()
 """
 
 _IN_PLACE = """

@@ -34,12 +34,16 @@ from fdiff.torch.nn.loss import SmoothL1Loss as SmoothL1Loss
 from fdiff.torch.nn.modules import Module as Module
 from fdiff.torch.nn.normalization import LayerNorm as LayerNorm
 from fdiff.torch.nn.parameter import Parameter as Parameter
+from fdiff.torch.nn.pooling import AdaptiveAvgPool1d as AdaptiveAvgPool1d
+from fdiff.torch.nn.pooling import AdaptiveAvgPool2d as AdaptiveAvgPool2d
 from fdiff.torch.nn.pooling import AvgPool2d as AvgPool2d
 from fdiff.torch.nn.pooling import MaxPool2d as MaxPool2d
 from fdiff.torch.nn.sparse import Embedding as Embedding
 
 __all__ = [
     "GELU",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BCEWithLogitsLoss",
     "BatchNorm1d",

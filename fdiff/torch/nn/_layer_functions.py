@@ -24,7 +24,7 @@ from fdiff.torch._layer_ops import batch_statistics
 from fdiff.torch._math import relu as torch_relu
 from fdiff.torch._tensor import Tensor
 from fdiff.torch._tensor_base import new_tensor
-from fdiff.torch.nn._arguments import functional, pool_param
+from fdiff.torch.nn._arguments import functional, int_list, pool_param
 
 
 @functional
@@ -273,6 +273,74 @@ def avg_pool2d(
         "divisor_override": divisor_override,
     }
     return apply(layer_ops.avg_pool2d, input, **static)
+
+
+def _adaptive_output_size(output_size: Any, input: Tensor) -> tuple[int, int]:
+    """torch's ``_list_with_default`` (None keeps the input's size), then its ``int[2]``."""
+    if not isinstance(output_size, int):
+        if len(output_size) >= input.dim():
+            raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
+        defaults = input.shape[input.dim() - len(output_size) :]
+        output_size = [d if v is None else v for v, d in zip(output_size, defaults, strict=True)]
+    sizes = int_list(output_size, "output_size", "adaptive_avg_pool2d", 2)
+    if len(sizes) != 2:
+        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
+    return sizes  # type: ignore[return-value]
+
+
+@functional
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """The mean of each of torch's adaptive bins: bin ``i`` of ``out`` over ``n`` covers
+    ``floor(i n / out)`` up to ``ceil((i + 1) n / out)``; a 1x1 output is torch's ``mean``.
+
+    >>> import fdiff.torch as torch
+    >>> adaptive_avg_pool2d(torch.arange(6.0).view(1, 2, 3), (1, 2))
+    tensor([[[2., 3.]]])
+    """
+    sizes = _adaptive_output_size(output_size, input)
+    if input.dim() not in (3, 4):
+        raise RuntimeError(
+            f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(input.shape)}"
+        )
+    if min(sizes) < 0:
+        raise RuntimeError(
+            "adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 "
+            f"but received {{{sizes[0]}, {sizes[1]}}}"
+        )
+    for dim in range(1, input.dim()):
+        if input.shape[dim] == 0 and (dim > 1 or input.dim() == 3):
+            raise RuntimeError(
+                "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch "
+                f"dimensions, but input has sizes {list(input.shape)} with dimension {dim} being "
+                "empty"
+            )
+    if sizes == (1, 1):
+        return input.mean((-1, -2), keepdim=True)
+    return apply(layer_ops.adaptive_avg_pool2d, input, out_size=sizes)
+
+
+@functional
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    """:func:`adaptive_avg_pool2d` over the last dim, as torch runs it (through a squeezed
+    height of 1).
+
+    >>> import fdiff.torch as torch
+    >>> adaptive_avg_pool1d(torch.arange(5.0).view(1, 5), 3)
+    tensor([[0.5000, 2.0000, 3.5000]])
+    """
+    sizes = int_list(output_size, "output_size", "adaptive_avg_pool1d", 2)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument "
+            "#1 'self' (while checking arguments for adaptive_avg_pool1d)"
+        )
+    if not isinstance(output_size, int) and len(sizes) != 1:
+        raise RuntimeError(
+            f"adaptive_avg_pool1d() argument 'output_size' should contain one int (got "
+            f"{len(sizes)})"
+        )
+    pooled = adaptive_avg_pool2d(input.unsqueeze(-2), (1, sizes[0]))
+    return pooled.squeeze(-2)
 
 
 @functional

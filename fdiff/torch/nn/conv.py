@@ -1,7 +1,9 @@
 """``nn.Conv1d`` (NCL) and ``nn.Conv2d`` (NCHW) with torch's initialisation and repr.
 
->>> Conv2d(1, 2, 3, padding=1), Conv1d(1, 2, 3, padding="same")
-(Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1)), Conv1d(1, 2, kernel_size=(3,), stride=(1,), padding=same))
+>>> Conv2d(1, 2, 3, padding=1)
+Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+>>> Conv1d(1, 2, 3, padding="same")
+Conv1d(1, 2, kernel_size=(3,), stride=(1,), padding=same)
 """
 
 from __future__ import annotations
@@ -37,9 +39,7 @@ class _ConvNd(Module):
     ) -> None:
         super().__init__()
         if padding_mode != "zeros":
-            raise UnsupportedError(
-                f"torch.nn.{type(self).__name__}(padding_mode={padding_mode!r})"
-            )
+            raise UnsupportedError(f"torch.nn.{type(self).__name__}(padding_mode={padding_mode!r})")
         if in_channels % groups:
             raise ValueError("in_channels must be divisible by groups")
         if out_channels % groups:

@@ -22,6 +22,8 @@ from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
 from fdiff.torch.nn._arguments import conv_param, functional
 from fdiff.torch.nn._layer_functions import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
     avg_pool2d,
     batch_norm,
     dropout,
@@ -45,6 +47,8 @@ from fdiff.torch.nn._loss_functions import (
 )
 
 __all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy_with_logits",

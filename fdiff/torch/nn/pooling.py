@@ -1,4 +1,5 @@
-"""``nn.MaxPool2d`` and ``nn.AvgPool2d`` (``stride`` defaults to ``kernel_size``).
+"""``nn.MaxPool2d`` and ``nn.AvgPool2d`` (``stride`` defaults to ``kernel_size``),
+``nn.AdaptiveAvgPool1d`` and ``nn.AdaptiveAvgPool2d``.
 
 >>> MaxPool2d(2)
 MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
@@ -76,3 +77,30 @@ class AvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _AdaptiveAvgPoolNd(Module):
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
+    """The mean of each of ``output_size`` adaptive bins of the last dim."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
+    """The mean of each adaptive bin of the last two dims (None keeps a dim's size).
+
+    >>> AdaptiveAvgPool2d((2, None))
+    AdaptiveAvgPool2d(output_size=(2, None))
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(input, self.output_size)
