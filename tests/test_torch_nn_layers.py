@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from support import assert_same, assert_same_error, assert_same_random_draws, run_both
 
+import fdiff.torch
+
 
 def _data(torch, *shape, seed=0, requires_grad=True):
     values = np.random.default_rng(seed).normal(size=shape).astype(np.float32)
@@ -213,6 +215,83 @@ def test_adaptive_avg_pool1d(real_torch, output_size, batched):
 )
 def test_adaptive_avg_pool_errors(real_torch, program):
     assert_same_error(real_torch, program)
+
+
+PADS = {
+    "constant": ((3, 4, 5), (1, 2), {}),
+    "constant value, two dims": ((3, 4, 5), (1, 2, 0, 3), {"value": 2.5}),
+    "constant crops": ((2, 3, 4, 5), (-1, 2, 1, -2, 0, 1), {}),
+    "constant all dims": ((4, 5), (1, 0, 2, 1), {"mode": "constant"}),
+    "reflect 1-d unbatched": ((3, 5), (2, 4), {"mode": "reflect"}),
+    "reflect 2-d": ((2, 3, 4, 5), (1, 4, 3, 2), {"mode": "reflect"}),
+    "reflect 2-d unbatched": ((3, 4, 5), (0, 2, 1, 0), {"mode": "reflect"}),
+    "replicate 1-d": ((2, 3, 5), (3, 1), {"mode": "replicate"}),
+    "replicate 2-d": ((2, 3, 4, 5), (2, 6, 1, 3), {"mode": "replicate"}),
+}
+
+
+@pytest.mark.parametrize(("shape", "widths", "options"), PADS.values(), ids=PADS)
+def test_pad(real_torch, shape, widths, options):
+    def program(torch):
+        x = _data(torch, *shape)
+        y = torch.nn.functional.pad(x, widths, **options)
+        (y * _data(torch, *y.shape, seed=5, requires_grad=False)).sum().backward()
+        return y, x.grad, y.grad_fn.name()
+
+    assert_same(*run_both(real_torch, program))
+
+
+PAD_MODULES = {
+    "ZeroPad2d": ("ZeroPad2d", (2,), (2, 3, 4)),
+    "ZeroPad2d tuple": ("ZeroPad2d", ((1, 2, 3, 0),), (2, 3, 4)),
+    "ConstantPad1d": ("ConstantPad1d", (2, 3.5), (2, 3, 4)),
+    "ConstantPad2d": ("ConstantPad2d", ((1, 2, 0, 1), -1.0), (1, 2, 3, 4)),
+    "ReflectionPad1d": ("ReflectionPad1d", ((3, 1),), (2, 3, 4)),
+    "ReflectionPad2d": ("ReflectionPad2d", (1,), (1, 2, 3, 4)),
+    "ReplicationPad2d": ("ReplicationPad2d", ((1, 0, 2, 3),), (2, 3, 4)),
+}
+
+
+@pytest.mark.parametrize(("kind", "args", "shape"), PAD_MODULES.values(), ids=PAD_MODULES)
+def test_pad_modules(real_torch, kind, args, shape):
+    def program(torch):
+        x = _data(torch, *shape)
+        layer = getattr(torch.nn, kind)(*args)
+        y = layer(x)
+        (y * _data(torch, *y.shape, seed=5, requires_grad=False)).sum().backward()
+        return y, x.grad, y.grad_fn.name(), repr(layer)
+
+    assert_same(*run_both(real_torch, program))
+
+
+@pytest.mark.parametrize(
+    ("shape", "widths", "options"),
+    [
+        ((3, 4, 5), (1, 2, 3), {}),
+        ((3, 4), (1, 1, 1, 1, 1, 1), {}),
+        ((3, 4, 5), (1, 1, 1, 1, 1, 1), {"mode": "reflect"}),
+        ((5,), (1, 1), {"mode": "reflect"}),
+        ((3, 4, 5), (5, 1), {"mode": "reflect"}),
+        ((3, 4, 5), (1, 1, 4, 0), {"mode": "reflect"}),
+        ((3, 4, 5), (5, 1, 4, 0), {"mode": "reflect"}),
+        ((3, 0, 5), (1, 1), {"mode": "replicate"}),
+        ((3, 4, 5), (1, 1), {"mode": "bogus"}),
+        ((3, 4, 5), (1, 1), {"mode": "reflect", "value": 2.0}),
+        ((3, 4, 5), (1.0, 1), {}),
+    ],
+)
+def test_pad_errors(real_torch, shape, widths, options):
+    assert_same_error(real_torch, lambda t: t.nn.functional.pad(t.ones(*shape), widths, **options))
+
+
+@pytest.mark.parametrize(
+    ("widths", "mode"),
+    [((1, 1), "circular"), ((1, 1, 1, 1, 1, 1), "reflect"), ((-1, 1), "replicate")],
+)
+def test_pad_refuses_what_it_cannot_match(widths, mode):
+    x = fdiff.torch.ones(1, 2, 3, 4)[0] if len(widths) == 2 else fdiff.torch.ones(1, 2, 3, 4)
+    with pytest.raises(fdiff.torch.UnsupportedError, match=r"torch\.nn\.functional\.pad\(mode="):
+        fdiff.torch.nn.functional.pad(x, widths, mode=mode)
 
 
 def test_max_pool_gradient_goes_to_the_first_maximum_of_a_tie(real_torch):

@@ -92,6 +92,43 @@ def adaptive_avg_pool2d(x, *, out_size):
     return sums / jnp.asarray(height, x.dtype) / jnp.asarray(width, x.dtype)
 
 
+# --- padding -----------------------------------------------------------------------------------
+
+
+@op("ConstantPadNdBackward0", saves=False)
+def constant_pad(x, *, pads, value):
+    """``pads``: (before, after) per dim, first dim first; negative ones crop."""
+    config = [(0, 0, 0)] * (x.ndim - len(pads)) + [(lo, hi, 0) for lo, hi in pads]
+    return jax.lax.pad(x, jnp.asarray(value, x.dtype), config)
+
+
+def _edge_pad(x, pads, mode):
+    """``x``'s last ``len(pads)`` dims padded by torch's reflection (the edge not repeated,
+    NumPy's 'reflect') or replication (NumPy's 'edge'); JAX's gradient sums the copies back."""
+    widths = [(0, 0)] * (x.ndim - len(pads)) + list(pads)
+    return jnp.pad(x, widths, mode={"reflect": "reflect", "replicate": "edge"}[mode])
+
+
+@op("ReflectionPad1DBackward0")
+def reflection_pad1d(x, *, pads):
+    return _edge_pad(x, pads, "reflect")
+
+
+@op("ReflectionPad2DBackward0")
+def reflection_pad2d(x, *, pads):
+    return _edge_pad(x, pads, "reflect")
+
+
+@op("ReplicationPad1DBackward0")
+def replication_pad1d(x, *, pads):
+    return _edge_pad(x, pads, "replicate")
+
+
+@op("ReplicationPad2DBackward0")
+def replication_pad2d(x, *, pads):
+    return _edge_pad(x, pads, "replicate")
+
+
 # --- normalization -----------------------------------------------------------------------------
 
 

@@ -259,8 +259,9 @@ LIKE_INPUT: frozenset[str] = frozenset(
 
 CONTIGUOUS: frozenset[str] = frozenset({
     "adaptive_avg_pool2d", "addmm", "all", "amax", "any", "argmax", "argmin", "avg_pool2d",
-    "batch_norm",
-    "binary_cross_entropy_with_logits", "bmm", "cat", "conv2d", "copy", "cumprod", "cumsum",
+    "batch_norm", "constant_pad", "reflection_pad1d", "reflection_pad2d", "replication_pad1d",
+    "replication_pad2d", "binary_cross_entropy_with_logits", "bmm", "cat", "conv2d", "copy",
+    "cumprod", "cumsum",
     "dot", "embedding", "gather", "index", "index_select", "layer_norm", "linear",
     "log_softmax", "logsumexp", "masked_fill", "masked_fill_tensor", "matmul", "max",
     "max_dim", "max_pool2d", "mean", "mean_dim", "min", "min_dim", "nll_loss", "norm",

@@ -44,7 +44,11 @@ v5 = torch.relu(x0) - x0.square()
 v6 = (x0.abs() + 1).rsqrt() + torch.log1p(x0.abs()) + x0.expm1()
 v7 = x0.sign() + x0.floor() + torch.ceil(x0) + x0.round()
 v8 = F.softplus(x0) + F.leaky_relu(x0, 0.1) - (-x0) + abs(x0)
-weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8).backward()
+v9 = F.pad(x0, (1, -1, 0, 1), value=0.5)[1:] + F.pad(x0, (1, 1), "reflect")[:, :3]
+v10 = F.pad(x0.view(1, 2, 3), (1, 0, 1, 1), "reflect")[0, 1:3, 1:]
+v10 = v10 + F.pad(x0, (0, 1), "replicate")[:, 1:]
+v11 = F.pad(x0.view(1, 2, 3), (1, 0, 0, 1), "replicate")
+weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11).backward()
 """
 
 _ARITHMETIC = """
@@ -79,7 +83,11 @@ v5 = x0[torch.tensor([0, 0, 1])]
 v6 = x0[x0 > 0]
 v7 = x0.clone() + x0[None, :, None].squeeze((0, 2))
 v8 = x0[...] + x0[:, 0:] + x0[1, 0:].sum() + x0[None][0] + x0[0:1, None].sum() + x0.flatten(1)
-weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8).backward()
+v9 = F.pad(x0, (1, -1, 0, 1), value=0.5)[1:] + F.pad(x0, (1, 1), "reflect")[:, :3]
+v10 = F.pad(x0.view(1, 2, 3), (1, 0, 1, 1), "reflect")[0, 1:3, 1:]
+v10 = v10 + F.pad(x0, (0, 1), "replicate")[:, 1:]
+v11 = F.pad(x0.view(1, 2, 3), (1, 0, 0, 1), "replicate")
+weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11).backward()
 """
 
 _MATMUL = """
@@ -138,7 +146,11 @@ v5 = F.smooth_l1_loss(x0, c1) + F.huber_loss(x0, c1, delta=0.5)
 v6 = F.leaky_relu(x0 * 1, 0.2, inplace=True)
 v7 = F.adaptive_avg_pool2d(x0.view(1, 2, 3), (2, 2)) + F.adaptive_avg_pool1d(x0, 2).sum()
 v8 = F.conv1d(x0.view(1, 2, 3), x0.view(1, 2, 3)[..., :2], padding=1)
-weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8).backward()
+v9 = F.pad(x0, (1, -1, 0, 1), value=0.5)[1:] + F.pad(x0, (1, 1), "reflect")[:, :3]
+v10 = F.pad(x0.view(1, 2, 3), (1, 0, 1, 1), "reflect")[0, 1:3, 1:]
+v10 = v10 + F.pad(x0, (0, 1), "replicate")[:, 1:]
+v11 = F.pad(x0.view(1, 2, 3), (1, 0, 0, 1), "replicate")
+weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11).backward()
 """
 
 _IN_PLACE = """

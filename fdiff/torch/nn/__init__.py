@@ -33,6 +33,12 @@ from fdiff.torch.nn.loss import NLLLoss as NLLLoss
 from fdiff.torch.nn.loss import SmoothL1Loss as SmoothL1Loss
 from fdiff.torch.nn.modules import Module as Module
 from fdiff.torch.nn.normalization import LayerNorm as LayerNorm
+from fdiff.torch.nn.padding import ConstantPad1d as ConstantPad1d
+from fdiff.torch.nn.padding import ConstantPad2d as ConstantPad2d
+from fdiff.torch.nn.padding import ReflectionPad1d as ReflectionPad1d
+from fdiff.torch.nn.padding import ReflectionPad2d as ReflectionPad2d
+from fdiff.torch.nn.padding import ReplicationPad2d as ReplicationPad2d
+from fdiff.torch.nn.padding import ZeroPad2d as ZeroPad2d
 from fdiff.torch.nn.parameter import Parameter as Parameter
 from fdiff.torch.nn.pooling import AdaptiveAvgPool1d as AdaptiveAvgPool1d
 from fdiff.torch.nn.pooling import AdaptiveAvgPool2d as AdaptiveAvgPool2d
@@ -48,6 +54,8 @@ __all__ = [
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
     "Conv1d",
     "Conv2d",
     "CrossEntropyLoss",
@@ -69,6 +77,9 @@ __all__ = [
     "NLLLoss",
     "Parameter",
     "ReLU",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad2d",
     "Sequential",
     "SiLU",
     "Sigmoid",
@@ -76,6 +87,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "ZeroPad2d",
     "functional",
     "init",
     "parameter",

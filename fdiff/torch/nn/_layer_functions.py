@@ -343,6 +343,75 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     return pooled.squeeze(-2)
 
 
+_EDGE_PADS = {
+    ("reflect", 1): layer_ops.reflection_pad1d,
+    ("reflect", 2): layer_ops.reflection_pad2d,
+    ("replicate", 1): layer_ops.replication_pad1d,
+    ("replicate", 2): layer_ops.replication_pad2d,
+}
+
+
+@functional
+def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last ``len(pad) // 2`` dims, ``pad`` giving (before, after) from the last dim
+    backwards: ``constant`` (negative pads crop), ``reflect`` or ``replicate`` (the last one
+    or two dims of 2- to 4-d input).
+
+    >>> import fdiff.torch as torch
+    >>> pad(torch.tensor([[1.0, 2.0, 3.0]]), (2, 1), mode="reflect")
+    tensor([[3., 2., 1., 2., 3., 2.]])
+    """
+    widths = int_list(pad, "pad", "pad", 2)
+    if len(widths) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(widths) > 2 * input.dim():
+        raise RuntimeError(
+            "Padding length should be less than or equal to two times the input dimension but "
+            f"got padding length {len(widths)} and input of dimension {input.dim()}"
+        )
+    pads = tuple((widths[i], widths[i + 1]) for i in reversed(range(0, len(widths), 2)))
+    if mode == "constant":
+        return apply(
+            layer_ops.constant_pad, input, pads=pads, value=0.0 if value is None else value
+        )
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    _check_edge_padding(input, pads, mode)
+    return apply(_EDGE_PADS[mode, len(pads)], input, pads=pads)
+
+
+def _check_edge_padding(input: Tensor, pads: tuple, mode: str) -> None:
+    """torch's errors for reflect/replicate/circular padding; what fdiff cannot match (circular,
+    3 dims, negative pads) is refused."""
+    dims = len(pads)
+    if input.dim() not in (dims + 1, dims + 2):
+        raise NotImplementedError(
+            f"Padding size {2 * dims} is not supported for {input.dim()}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
+        )
+    if mode == "circular" or dims == 3 or min(min(p) for p in pads) < 0:
+        raise UnsupportedError(f"torch.nn.functional.pad(mode={mode!r}) with these paddings")
+    if 0 in input.shape[input.dim() - dims - 1 :]:
+        raise RuntimeError(
+            f"Expected {dims + 1}D or {dims + 2}D (batch mode) tensor with possibly 0 batch size "
+            f"and other non-zero dimensions for input, but got: {list(input.shape)}"
+        )
+    if mode == "reflect":
+        for i, (before, after) in reversed(list(enumerate(pads))):  # torch: the last dim first
+            dim = input.dim() - dims + i
+            if max(before, after) >= input.shape[dim]:
+                raise RuntimeError(
+                    f"Argument #{4 + 2 * (dims - 1 - i)}: Padding size should be less than the "
+                    "corresponding input dimension, but got: padding "
+                    f"({before}, {after}) at dimension {dim} of input {list(input.shape)}"
+                )
+
+
 @functional
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """``x Phi(x)`` (``approximate='tanh'``: torch's tanh formula)."""

@@ -33,6 +33,7 @@ from fdiff.torch.nn._layer_functions import (
     leaky_relu,
     max_pool2d,
     one_hot,
+    pad,
     relu,
     silu,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "mse_loss",
     "nll_loss",
     "one_hot",
+    "pad",
     "relu",
     "sigmoid",
     "silu",
