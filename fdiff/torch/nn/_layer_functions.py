@@ -9,6 +9,7 @@ tensor([0., 0., 2., 0., 0., 0.])
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import jax.numpy as jnp
@@ -343,12 +344,14 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     return pooled.squeeze(-2)
 
 
-_EDGE_PADS = {
-    ("reflect", 1): layer_ops.reflection_pad1d,
-    ("reflect", 2): layer_ops.reflection_pad2d,
-    ("replicate", 1): layer_ops.replication_pad1d,
-    ("replicate", 2): layer_ops.replication_pad2d,
-}
+_EDGE_PADS = MappingProxyType(
+    {
+        ("reflect", 1): layer_ops.reflection_pad1d,
+        ("reflect", 2): layer_ops.reflection_pad2d,
+        ("replicate", 1): layer_ops.replication_pad1d,
+        ("replicate", 2): layer_ops.replication_pad2d,
+    }
+)
 
 
 @functional
