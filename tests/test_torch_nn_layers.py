@@ -184,6 +184,47 @@ def test_pooling(real_torch, kind, options, batched):
     assert_same(*run_both(real_torch, program))
 
 
+POOLS_1D = {
+    "max": ("MaxPool1d", {"kernel_size": 3, "stride": 2, "padding": 1}),
+    "max dilation ceil": ("MaxPool1d", {"kernel_size": (2,), "dilation": 2, "ceil_mode": True}),
+    "avg": ("AvgPool1d", {"kernel_size": 3, "stride": 2, "padding": 1}),
+    "avg pad excluded ceil": (
+        "AvgPool1d",
+        {"kernel_size": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+    ),
+}
+
+
+@pytest.mark.parametrize(("kind", "options"), POOLS_1D.values(), ids=POOLS_1D)
+@pytest.mark.parametrize("batched", [True, False])
+def test_pooling_1d(real_torch, kind, options, batched):
+    def program(torch):
+        x = _data(torch, *((2,) if batched else ()), 3, 7)
+        layer = getattr(torch.nn, kind)(**options)
+        y = layer(x)
+        (y * _data(torch, *y.shape, seed=5, requires_grad=False)).sum().backward()
+        nodes = [y.grad_fn, y.grad_fn.next_functions[0][0]]
+        return y, x.grad, [n.name() for n in nodes], repr(layer)
+
+    assert_same(*run_both(real_torch, program))
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda t: t.nn.functional.max_pool1d(t.ones(2, 3, 4, 5), 2),
+        lambda t: t.nn.functional.avg_pool1d(t.ones(2, 3, 4, 5), 2),
+        lambda t: t.nn.functional.max_pool1d(t.ones(2, 3, 4), (2, 2)),
+        lambda t: t.nn.functional.avg_pool1d(t.ones(2, 3, 4), (2, 2)),
+        lambda t: t.nn.functional.max_pool1d(t.ones(2, 3, 4), 2, padding=2),
+        lambda t: t.nn.functional.avg_pool1d(t.ones(2, 3, 4), 2, padding=2),
+        lambda t: t.nn.functional.max_pool1d(t.ones(2, 3, 4), 0),
+    ],
+)
+def test_pooling_1d_errors(real_torch, program):
+    assert_same_error(real_torch, program)
+
+
 @pytest.mark.parametrize("output_size", [3, (4,), 1, 9])
 @pytest.mark.parametrize("batched", [True, False])
 def test_adaptive_avg_pool1d(real_torch, output_size, batched):

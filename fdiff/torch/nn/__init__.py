@@ -42,7 +42,9 @@ from fdiff.torch.nn.padding import ZeroPad2d as ZeroPad2d
 from fdiff.torch.nn.parameter import Parameter as Parameter
 from fdiff.torch.nn.pooling import AdaptiveAvgPool1d as AdaptiveAvgPool1d
 from fdiff.torch.nn.pooling import AdaptiveAvgPool2d as AdaptiveAvgPool2d
+from fdiff.torch.nn.pooling import AvgPool1d as AvgPool1d
 from fdiff.torch.nn.pooling import AvgPool2d as AvgPool2d
+from fdiff.torch.nn.pooling import MaxPool1d as MaxPool1d
 from fdiff.torch.nn.pooling import MaxPool2d as MaxPool2d
 from fdiff.torch.nn.sparse import Embedding as Embedding
 
@@ -50,6 +52,7 @@ __all__ = [
     "GELU",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AvgPool1d",
     "AvgPool2d",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
@@ -70,6 +73,7 @@ __all__ = [
     "Linear",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool1d",
     "MaxPool2d",
     "Module",
     "ModuleDict",

@@ -415,6 +415,100 @@ def _check_edge_padding(input: Tensor, pads: tuple, mode: str) -> None:
                 )
 
 
+def _pool1d_int(value: Any, name: str, function: str) -> int:
+    """One int of a 1-D pooling's ``kernel_size``/``stride``/``padding``/``dilation``."""
+    values = (value,) if isinstance(value, int) else tuple(value)
+    if len(values) != 1:
+        raise RuntimeError(
+            f"{function}() {name} must be an int, list of ints or tuple of ints of size 1 but "
+            f"got size {len(values)}"
+        )
+    return values[0]
+
+
+def _check_pool1d_input(input: Tensor, function: str) -> None:
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument "
+            f"#1 'self' (while checking arguments for {function})"
+        )
+
+
+@functional
+def max_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor:
+    """:func:`max_pool2d` over the last dim, as torch runs it (through an unsqueezed height).
+
+    >>> import fdiff.torch as torch
+    >>> max_pool1d(torch.tensor([[1.0, 3.0, 2.0, 0.0]]), 2)
+    tensor([[3., 2.]])
+    """
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size "
+            f"for input, but got:{list(input.shape)}"
+        )
+    kernel = _pool1d_int(kernel_size, "kernel_size", "max_pool1d")
+    omitted = stride is None or stride in ([], ())
+    step = kernel if omitted else _pool1d_int(stride, "stride", "max_pool1d")
+    pad = _pool1d_int(padding, "padding", "max_pool1d")
+    if kernel <= 0:
+        raise RuntimeError(f"max_pool1d() kernel_size must be greater than zero, but got {kernel}")
+    if pad > kernel // 2:
+        raise RuntimeError(
+            "max_pool1d() padding should be at most half of kernel size, but got "
+            f"padding={pad} and kernel_size={kernel}"
+        )
+    dil = _pool1d_int(dilation, "dilation", "max_pool1d")
+    pooled = max_pool2d(
+        input.unsqueeze(-2), (1, kernel), (1, step), (0, pad), (1, dil), ceil_mode, return_indices
+    )
+    return pooled.squeeze(-2)
+
+
+@functional
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """:func:`avg_pool2d` over the last dim, as torch runs it (through an unsqueezed height).
+
+    >>> import fdiff.torch as torch
+    >>> avg_pool1d(torch.tensor([[1.0, 3.0, 2.0, 0.0]]), 2)
+    tensor([[2., 1.]])
+    """
+    _check_pool1d_input(input, "avg_pool1d")
+    kernel = _pool1d_one(kernel_size, "kernel_size", "avg_pool1d", 2)
+    omitted = stride is None or stride in ([], ())
+    step = kernel if omitted else _pool1d_one(stride, "stride", "avg_pool1d", 3)
+    pad = _pool1d_one(padding, "padding", "avg_pool1d", 4)
+    pooled = avg_pool2d(
+        input.unsqueeze(-2), (1, kernel), (1, step), (0, pad), ceil_mode, count_include_pad
+    )
+    return pooled.squeeze(-2)
+
+
+def _pool1d_one(value: Any, name: str, function: str, position: int) -> int:
+    """``avg_pool1d``'s ``int[1]`` arguments: one int, else torch's error."""
+    values = int_list(value, name, function, position)
+    if not isinstance(value, int) and len(values) != 1:
+        raise RuntimeError(
+            f"{function}() argument '{name}' should contain one int (got {len(values)})"
+        )
+    return values[0]
+
+
 @functional
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """``x Phi(x)`` (``approximate='tanh'``: torch's tanh formula)."""

@@ -24,6 +24,7 @@ from fdiff.torch.nn._arguments import conv_param, functional
 from fdiff.torch.nn._layer_functions import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    avg_pool1d,
     avg_pool2d,
     batch_norm,
     dropout,
@@ -31,6 +32,7 @@ from fdiff.torch.nn._layer_functions import (
     gelu,
     layer_norm,
     leaky_relu,
+    max_pool1d,
     max_pool2d,
     one_hot,
     pad,
@@ -50,6 +52,7 @@ from fdiff.torch.nn._loss_functions import (
 __all__ = [
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
+    "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy_with_logits",
@@ -65,6 +68,7 @@ __all__ = [
     "leaky_relu",
     "linear",
     "log_softmax",
+    "max_pool1d",
     "max_pool2d",
     "mse_loss",
     "nll_loss",

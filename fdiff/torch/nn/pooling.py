@@ -1,4 +1,4 @@
-"""``nn.MaxPool2d`` and ``nn.AvgPool2d`` (``stride`` defaults to ``kernel_size``),
+"""``nn.MaxPool1d/2d`` and ``nn.AvgPool1d/2d`` (``stride`` defaults to ``kernel_size``),
 ``nn.AdaptiveAvgPool1d`` and ``nn.AdaptiveAvgPool2d``.
 
 >>> MaxPool2d(2)
@@ -11,6 +11,7 @@ from typing import Any
 
 from fdiff.torch._tensor import Tensor
 from fdiff.torch.nn import functional as F
+from fdiff.torch.nn._arguments import module_tuple
 from fdiff.torch.nn.modules import Module
 
 
@@ -73,6 +74,52 @@ class AvgPool2d(Module):
             self.ceil_mode,
             self.count_include_pad,
             self.divisor_override,
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool1d(MaxPool2d):
+    """:class:`MaxPool2d` over the last dim."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.max_pool1d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            ceil_mode=self.ceil_mode,
+            return_indices=self.return_indices,
+        )
+
+
+class AvgPool1d(Module):
+    """:class:`AvgPool2d` over the last dim (its sizes kept as 1-tuples, as torch's)."""
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = module_tuple(kernel_size, 1)
+        self.stride = module_tuple(stride if stride is not None else kernel_size, 1)
+        self.padding = module_tuple(padding, 1)
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool1d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
         )
 
     def extra_repr(self) -> str:
