@@ -153,6 +153,63 @@ def test_conv2d_channel_mismatch_raises(real_torch):
             conv(torch.ones(1, 2, 4, 4))
 
 
+CONVOLUTIONS_1D = {
+    "plain": {"kernel_size": 3},
+    "stride, padding, dilation tuples": {
+        "kernel_size": (2,),
+        "stride": (2,),
+        "padding": (1,),
+        "dilation": (2,),
+    },
+    "padding same": {"kernel_size": 3, "padding": "same", "dilation": 2},
+    "padding valid, no bias": {"kernel_size": 2, "padding": "valid", "bias": False},
+    "groups": {"kernel_size": 3, "groups": 2, "out_channels": 4},
+}
+
+
+@pytest.mark.parametrize("options", CONVOLUTIONS_1D.values(), ids=CONVOLUTIONS_1D)
+@pytest.mark.parametrize("batch", [(2,), ()])
+def test_conv1d_forward_gradients_and_repr(real_torch, options, batch):
+    def program(torch, magnitude=False):
+        conv = torch.nn.Conv1d(2, **{"out_channels": 3, **options})
+        set_weights(torch, conv, magnitude=magnitude)
+        x = inputs(torch, *batch, 2, 9, magnitude=magnitude)
+        y = conv(x)
+        (y * y).sum().backward()
+        names = None if magnitude else (y.grad_fn.name(), repr(conv))  # compared exactly
+        return y, x.grad, gradients(conv), names
+
+    # y: 2 channels x 3 taps + bias; x.grad: 4 channels x 3 taps; weight and bias grads:
+    # 2 sequences x 9 positions at most
+    assert_engines_agree(real_torch, program, terms=7 + 12 + 18 + ELEMENTWISE_ROUNDINGS)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda t: t.nn.functional.conv1d(t.ones(2, 3, 4, 5), t.ones(4, 3, 2)),
+        lambda t: t.nn.functional.conv1d(t.ones(2, 3, 4), t.ones(4, 3, 2, 2)),
+        lambda t: t.nn.functional.conv1d(t.ones(2, 3, 4), t.ones(4, 3, 2), stride=(1, 1)),
+        lambda t: t.nn.functional.conv1d(t.ones(2, 3, 4), t.ones(4, 2, 2)),
+        lambda t: t.nn.functional.conv2d(t.ones(2, 3, 4, 4), t.ones(4, 3, 2)),
+    ],
+    ids=["4-D input", "4-D weight", "two strides", "channels", "conv2d of a 1-D kernel"],
+)
+def test_conv1d_errors(real_torch, program):
+    assert_same_error(real_torch, program)
+
+
+def test_conv1d_initial_weights_equal_torchs_bit_for_bit(real_torch):
+    def program(torch):
+        torch.manual_seed(3)
+        return [p.detach().numpy().copy() for p in torch.nn.Conv1d(2, 4, 3).parameters()]
+
+    actual, expected = run_both(real_torch, program)
+    for a, e in zip(actual, expected, strict=True):
+        # uniform(-b, b) with b = 1 / sqrt(fan_in) <= 1: |low| + |high - low| <= 3
+        assert_same_random_draws(real_torch, a, e, magnitude=3.0)
+
+
 # --- functional ----------------------------------------------------------------------------
 
 

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from support import assert_same, assert_same_error, assert_same_random_draws, run_both
 
+import fdiff.torch
+
 
 def _data(torch, *shape, seed=0, requires_grad=True):
     values = np.random.default_rng(seed).normal(size=shape).astype(np.float32)
@@ -147,13 +149,27 @@ POOLS = {
     ),
     "avg ceil": ("AvgPool2d", {"kernel_size": 2, "ceil_mode": True, "padding": 1}),
     "avg divisor": ("AvgPool2d", {"kernel_size": 2, "divisor_override": 3}),
+    "adaptive avg (2, 3)": ("AdaptiveAvgPool2d", {"output_size": (2, 3)}),
+    "adaptive avg overlapping": ("AdaptiveAvgPool2d", {"output_size": (4, 5)}),
+    "adaptive avg (None, 4)": ("AdaptiveAvgPool2d", {"output_size": (None, 4)}),
+    "adaptive avg 1": ("AdaptiveAvgPool2d", {"output_size": 1}),
+    "adaptive avg larger": ("AdaptiveAvgPool2d", {"output_size": [7, 9]}),
 }
 
 
 POOL_CASES = {name: (*case, True) for name, case in POOLS.items()}
 POOL_CASES["max unbatched"] = (*POOLS["max ceil"], False)
 POOL_CASES["avg unbatched"] = (*POOLS["avg pad excluded"], False)
-DEFAULT_POOLS = ("max 3 stride 2 pad 1", "avg pad excluded", "max unbatched", "avg ceil")
+POOL_CASES["adaptive avg unbatched"] = (*POOLS["adaptive avg overlapping"], False)
+DEFAULT_POOLS = (
+    "max 3 stride 2 pad 1",
+    "avg pad excluded",
+    "max unbatched",
+    "avg ceil",
+    "adaptive avg overlapping",
+    "adaptive avg 1",
+    "adaptive avg unbatched",
+)
 
 
 @pytest.mark.parametrize(("kind", "options", "batched"), _sweep(POOL_CASES, DEFAULT_POOLS))
@@ -166,6 +182,157 @@ def test_pooling(real_torch, kind, options, batched):
         return y, x.grad, y.grad_fn.name(), repr(layer)
 
     assert_same(*run_both(real_torch, program))
+
+
+POOLS_1D = {
+    "max": ("MaxPool1d", {"kernel_size": 3, "stride": 2, "padding": 1}),
+    "max dilation ceil": ("MaxPool1d", {"kernel_size": (2,), "dilation": 2, "ceil_mode": True}),
+    "avg": ("AvgPool1d", {"kernel_size": 3, "stride": 2, "padding": 1}),
+    "avg pad excluded ceil": (
+        "AvgPool1d",
+        {"kernel_size": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+    ),
+}
+
+
+@pytest.mark.parametrize(("kind", "options"), POOLS_1D.values(), ids=POOLS_1D)
+@pytest.mark.parametrize("batched", [True, False])
+def test_pooling_1d(real_torch, kind, options, batched):
+    def program(torch):
+        x = _data(torch, *((2,) if batched else ()), 3, 7)
+        layer = getattr(torch.nn, kind)(**options)
+        y = layer(x)
+        (y * _data(torch, *y.shape, seed=5, requires_grad=False)).sum().backward()
+        nodes = [y.grad_fn, y.grad_fn.next_functions[0][0]]
+        return y, x.grad, [n.name() for n in nodes], repr(layer)
+
+    assert_same(*run_both(real_torch, program))
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda t: t.nn.functional.max_pool1d(t.ones(2, 3, 4, 5), 2),
+        lambda t: t.nn.functional.avg_pool1d(t.ones(2, 3, 4, 5), 2),
+        lambda t: t.nn.functional.max_pool1d(t.ones(2, 3, 4), (2, 2)),
+        lambda t: t.nn.functional.avg_pool1d(t.ones(2, 3, 4), (2, 2)),
+        lambda t: t.nn.functional.max_pool1d(t.ones(2, 3, 4), 2, padding=2),
+        lambda t: t.nn.functional.avg_pool1d(t.ones(2, 3, 4), 2, padding=2),
+        lambda t: t.nn.functional.max_pool1d(t.ones(2, 3, 4), 0),
+    ],
+)
+def test_pooling_1d_errors(real_torch, program):
+    assert_same_error(real_torch, program)
+
+
+@pytest.mark.parametrize("output_size", [3, (4,), 1, 9])
+@pytest.mark.parametrize("batched", [True, False])
+def test_adaptive_avg_pool1d(real_torch, output_size, batched):
+    def program(torch):
+        x = _data(torch, *((2,) if batched else ()), 3, 7)
+        layer = torch.nn.AdaptiveAvgPool1d(output_size)
+        y = layer(x)
+        (y * _data(torch, *y.shape, seed=5, requires_grad=False)).sum().backward()
+        return y, x.grad, y.grad_fn.name(), y.grad_fn.next_functions[0][0].name(), repr(layer)
+
+    assert_same(*run_both(real_torch, program))
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda t: t.nn.functional.adaptive_avg_pool2d(t.ones(5), 2),
+        lambda t: t.nn.functional.adaptive_avg_pool2d(t.ones(2, 3, 4, 5, 6), 2),
+        lambda t: t.nn.functional.adaptive_avg_pool2d(t.ones(2, 3, 4), (2,)),
+        lambda t: t.nn.functional.adaptive_avg_pool2d(t.ones(2, 3, 4), (2, 3, 4)),
+        lambda t: t.nn.functional.adaptive_avg_pool2d(t.ones(2, 3, 4), (-1, 3)),
+        lambda t: t.nn.functional.adaptive_avg_pool2d(t.ones(2, 3, 4), (True, 3)),
+        lambda t: t.nn.functional.adaptive_avg_pool2d(t.ones(2, 3, 0, 3), 2),
+        lambda t: t.nn.functional.adaptive_avg_pool1d(t.ones(5), 2),
+        lambda t: t.nn.functional.adaptive_avg_pool1d(t.ones(2, 3, 4, 5), 2),
+        lambda t: t.nn.functional.adaptive_avg_pool1d(t.ones(2, 3, 4), (2, 2)),
+        lambda t: t.nn.functional.adaptive_avg_pool1d(t.ones(2, 3, 4), 2.0),
+    ],
+)
+def test_adaptive_avg_pool_errors(real_torch, program):
+    assert_same_error(real_torch, program)
+
+
+PADS = {
+    "constant": ((3, 4, 5), (1, 2), {}),
+    "constant value, two dims": ((3, 4, 5), (1, 2, 0, 3), {"value": 2.5}),
+    "constant crops": ((2, 3, 4, 5), (-1, 2, 1, -2, 0, 1), {}),
+    "constant all dims": ((4, 5), (1, 0, 2, 1), {"mode": "constant"}),
+    "reflect 1-d unbatched": ((3, 5), (2, 4), {"mode": "reflect"}),
+    "reflect 2-d": ((2, 3, 4, 5), (1, 4, 3, 2), {"mode": "reflect"}),
+    "reflect 2-d unbatched": ((3, 4, 5), (0, 2, 1, 0), {"mode": "reflect"}),
+    "replicate 1-d": ((2, 3, 5), (3, 1), {"mode": "replicate"}),
+    "replicate 2-d": ((2, 3, 4, 5), (2, 6, 1, 3), {"mode": "replicate"}),
+}
+
+
+@pytest.mark.parametrize(("shape", "widths", "options"), PADS.values(), ids=PADS)
+def test_pad(real_torch, shape, widths, options):
+    def program(torch):
+        x = _data(torch, *shape)
+        y = torch.nn.functional.pad(x, widths, **options)
+        (y * _data(torch, *y.shape, seed=5, requires_grad=False)).sum().backward()
+        return y, x.grad, y.grad_fn.name()
+
+    assert_same(*run_both(real_torch, program))
+
+
+PAD_MODULES = {
+    "ZeroPad2d": ("ZeroPad2d", (2,), (2, 3, 4)),
+    "ZeroPad2d tuple": ("ZeroPad2d", ((1, 2, 3, 0),), (2, 3, 4)),
+    "ConstantPad1d": ("ConstantPad1d", (2, 3.5), (2, 3, 4)),
+    "ConstantPad2d": ("ConstantPad2d", ((1, 2, 0, 1), -1.0), (1, 2, 3, 4)),
+    "ReflectionPad1d": ("ReflectionPad1d", ((3, 1),), (2, 3, 4)),
+    "ReflectionPad2d": ("ReflectionPad2d", (1,), (1, 2, 3, 4)),
+    "ReplicationPad2d": ("ReplicationPad2d", ((1, 0, 2, 3),), (2, 3, 4)),
+}
+
+
+@pytest.mark.parametrize(("kind", "args", "shape"), PAD_MODULES.values(), ids=PAD_MODULES)
+def test_pad_modules(real_torch, kind, args, shape):
+    def program(torch):
+        x = _data(torch, *shape)
+        layer = getattr(torch.nn, kind)(*args)
+        y = layer(x)
+        (y * _data(torch, *y.shape, seed=5, requires_grad=False)).sum().backward()
+        return y, x.grad, y.grad_fn.name(), repr(layer)
+
+    assert_same(*run_both(real_torch, program))
+
+
+@pytest.mark.parametrize(
+    ("shape", "widths", "options"),
+    [
+        ((3, 4, 5), (1, 2, 3), {}),
+        ((3, 4), (1, 1, 1, 1, 1, 1), {}),
+        ((3, 4, 5), (1, 1, 1, 1, 1, 1), {"mode": "reflect"}),
+        ((5,), (1, 1), {"mode": "reflect"}),
+        ((3, 4, 5), (5, 1), {"mode": "reflect"}),
+        ((3, 4, 5), (1, 1, 4, 0), {"mode": "reflect"}),
+        ((3, 4, 5), (5, 1, 4, 0), {"mode": "reflect"}),
+        ((3, 0, 5), (1, 1), {"mode": "replicate"}),
+        ((3, 4, 5), (1, 1), {"mode": "bogus"}),
+        ((3, 4, 5), (1, 1), {"mode": "reflect", "value": 2.0}),
+        ((3, 4, 5), (1.0, 1), {}),
+    ],
+)
+def test_pad_errors(real_torch, shape, widths, options):
+    assert_same_error(real_torch, lambda t: t.nn.functional.pad(t.ones(*shape), widths, **options))
+
+
+@pytest.mark.parametrize(
+    ("widths", "mode"),
+    [((1, 1), "circular"), ((1, 1, 1, 1, 1, 1), "reflect"), ((-1, 1), "replicate")],
+)
+def test_pad_refuses_what_it_cannot_match(widths, mode):
+    x = fdiff.torch.ones(1, 2, 3, 4)[0] if len(widths) == 2 else fdiff.torch.ones(1, 2, 3, 4)
+    with pytest.raises(fdiff.torch.UnsupportedError, match=r"torch\.nn\.functional\.pad\(mode="):
+        fdiff.torch.nn.functional.pad(x, widths, mode=mode)
 
 
 def test_max_pool_gradient_goes_to_the_first_maximum_of_a_tie(real_torch):

@@ -65,6 +65,70 @@ def avg_pool2d(x, *, kernel, stride, padding, out_size, count_include_pad, divis
     return windows.sum(-1) / jnp.asarray(divisor, x.dtype)
 
 
+def adaptive_bins(size: int, out: int) -> np.ndarray:
+    """(out, size) 0/1 rows: torch's adaptive bin ``i`` covers ``floor(i size / out)`` up to
+    ``ceil((i + 1) size / out)``.
+
+    >>> adaptive_bins(5, 3).astype(int).tolist()
+    [[1, 1, 0, 0, 0], [0, 1, 1, 1, 0], [0, 0, 0, 1, 1]]
+    """
+    i = np.arange(out)[:, None]
+    start, end = (i * size) // out, -((-(i + 1) * size) // out)
+    return (start <= np.arange(size)) & (np.arange(size) < end)
+
+
+@op("AdaptiveAvgPool2DBackward0")
+def adaptive_avg_pool2d(x, *, out_size):
+    rows, cols = (adaptive_bins(n, o) for n, o in zip(x.shape[-2:], out_size, strict=True))
+    sums = jnp.einsum(
+        "...hw,ih,jw->...ij",
+        x,
+        jnp.asarray(rows, x.dtype),
+        jnp.asarray(cols, x.dtype),
+        precision=jax.lax.Precision.HIGHEST,
+    )
+    # torch divides each bin's sum by its height, then by its width
+    height, width = rows.sum(1)[:, None], cols.sum(1)[None, :]
+    return sums / jnp.asarray(height, x.dtype) / jnp.asarray(width, x.dtype)
+
+
+# --- padding -----------------------------------------------------------------------------------
+
+
+@op("ConstantPadNdBackward0", saves=False)
+def constant_pad(x, *, pads, value):
+    """``pads``: (before, after) per dim, first dim first; negative ones crop."""
+    config = [(0, 0, 0)] * (x.ndim - len(pads)) + [(lo, hi, 0) for lo, hi in pads]
+    return jax.lax.pad(x, jnp.asarray(value, x.dtype), config)
+
+
+def _edge_pad(x, pads, mode):
+    """``x``'s last ``len(pads)`` dims padded by torch's reflection (the edge not repeated,
+    NumPy's 'reflect') or replication (NumPy's 'edge'); JAX's gradient sums the copies back."""
+    widths = [(0, 0)] * (x.ndim - len(pads)) + list(pads)
+    return jnp.pad(x, widths, mode={"reflect": "reflect", "replicate": "edge"}[mode])
+
+
+@op("ReflectionPad1DBackward0")
+def reflection_pad1d(x, *, pads):
+    return _edge_pad(x, pads, "reflect")
+
+
+@op("ReflectionPad2DBackward0")
+def reflection_pad2d(x, *, pads):
+    return _edge_pad(x, pads, "reflect")
+
+
+@op("ReplicationPad1DBackward0")
+def replication_pad1d(x, *, pads):
+    return _edge_pad(x, pads, "replicate")
+
+
+@op("ReplicationPad2DBackward0")
+def replication_pad2d(x, *, pads):
+    return _edge_pad(x, pads, "replicate")
+
+
 # --- normalization -----------------------------------------------------------------------------
 
 

@@ -31,6 +31,8 @@ def linear(x, w, b=None):
 
 @op("ConvolutionBackward0")
 def conv2d(x, w, b=None, *, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1), groups=1):
+    """Any-dimensional convolution (``conv1d`` runs it too) over NC... input, OI... weight."""
+    spatial = "DHW"[3 - (x.ndim - 2) :]
     y = jax.lax.conv_general_dilated(
         x,
         w,
@@ -38,10 +40,10 @@ def conv2d(x, w, b=None, *, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1
         padding=padding,
         rhs_dilation=dilation,
         feature_group_count=groups,
-        dimension_numbers=("NCHW", "OIHW", "NCHW"),
+        dimension_numbers=("NC" + spatial, "OI" + spatial, "NC" + spatial),
         precision=jax.lax.Precision.HIGHEST,
     )
-    return y if b is None else y + b.reshape(1, -1, 1, 1)
+    return y if b is None else y + b.reshape((1, -1) + (1,) * (x.ndim - 2))
 
 
 def reduce_loss(loss: jax.Array, reduction: str) -> jax.Array:

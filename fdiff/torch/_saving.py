@@ -184,6 +184,11 @@ FUSED_BACKWARD: Mapping[str, tuple[int, ...]] = MappingProxyType(
         "conv2d": (0, 1),  # convolution_backward(grad, input, weight)
         "max_pool2d": (0,),  # max_pool2d_with_indices_backward(grad, self, indices)
         "avg_pool2d": (0,),
+        "adaptive_avg_pool2d": (0,),  # _adaptive_avg_pool2d_backward(grad, self)
+        "reflection_pad1d": (0,),  # reflection_pad1d_backward(grad, self, padding)
+        "reflection_pad2d": (0,),
+        "replication_pad1d": (0,),
+        "replication_pad2d": (0,),
         "layer_norm": (0, 1, 2),  # native_layer_norm_backward(grad, input, ..., weight, bias)
         "batch_norm": (0, 3),  # native_batch_norm_backward(grad, input, weight, ...)
         "nll_loss": (0,),

@@ -263,19 +263,20 @@ LIKE_INPUT: frozenset[str] = frozenset(
 """Ops whose output is ``empty_like(input)``: the input's layout, made dense."""
 
 CONTIGUOUS: frozenset[str] = frozenset({
-    "addmm", "all", "amax", "amin", "aminmax_max", "aminmax_min", "any", "argmax", "argmin",
-    "avg_pool2d", "batch_norm", "binary_cross_entropy_with_logits", "block_diag", "bmm", "cat",
-    "cdist", "conv2d", "copy", "cumprod", "cumsum", "diag_embed", "diagonal_copy", "dist",
-    "dot", "embedding", "gather", "glu", "index", "index_add", "index_copy", "index_fill",
-    "index_fill_tensor", "index_select", "layer_norm", "linear", "log_softmax", "logsumexp",
-    "masked_fill", "masked_fill_tensor", "masked_select", "matmul", "max", "max_dim",
-    "max_pool2d", "mean", "mean_dim", "median", "median_dim", "median_indices", "min",
-    "min_dim", "nll_loss", "norm", "outer", "prod", "prod_dim", "repeat", "reshape_copy",
-    "roll", "rpow", "scatter", "scatter_add", "scatter_reduce_amax", "scatter_reduce_amin",
-    "scatter_reduce_mean", "scatter_reduce_prod", "scatter_reduce_sum", "scatter_value",
-    "searchsorted", "softmax", "stack", "std", "std_mean_mean", "std_mean_spread", "sum",
-    "sum_dim", "take", "topk_indices", "topk_values", "trace", "tril", "triu", "var",
-    "var_mean_mean", "var_mean_spread"
+    "adaptive_avg_pool2d", "addmm", "all", "amax", "amin", "aminmax_max", "aminmax_min", "any",
+    "argmax", "argmin", "avg_pool2d", "batch_norm", "binary_cross_entropy_with_logits",
+    "block_diag", "bmm", "cat", "cdist", "constant_pad", "conv2d", "copy", "cumprod", "cumsum",
+    "diag_embed", "diagonal_copy", "dist", "dot", "embedding", "gather", "glu", "index",
+    "index_add", "index_copy", "index_fill", "index_fill_tensor", "index_select", "layer_norm",
+    "linear", "log_softmax", "logsumexp", "masked_fill", "masked_fill_tensor", "masked_select",
+    "matmul", "max", "max_dim", "max_pool2d", "mean", "mean_dim", "median", "median_dim",
+    "median_indices", "min", "min_dim", "nll_loss", "norm", "outer", "prod", "prod_dim",
+    "reflection_pad1d", "reflection_pad2d", "repeat", "replication_pad1d", "replication_pad2d",
+    "reshape_copy", "roll", "rpow", "scatter", "scatter_add", "scatter_reduce_amax",
+    "scatter_reduce_amin", "scatter_reduce_mean", "scatter_reduce_prod", "scatter_reduce_sum",
+    "scatter_value", "searchsorted", "softmax", "stack", "std", "std_mean_mean",
+    "std_mean_spread", "sum", "sum_dim", "take", "topk_indices", "topk_values", "trace", "tril",
+    "triu", "var", "var_mean_mean", "var_mean_spread"
 })  # fmt: skip
 """Ops whose output torch allocates row-major whatever their inputs' layout."""
 

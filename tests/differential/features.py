@@ -175,7 +175,13 @@ v6 = F.leaky_relu(x0 * 1, 0.2, inplace=True)
 v7 = F.elu(x0) + F.relu6(x0) + F.hardtanh(x0, -0.5, 1.0) + F.hardswish(x0) + F.mish(x0)
 v8 = F.hardsigmoid(x0) + F.logsigmoid(x0) + F.glu(x0.view(3, 2), 1).sum() + F.prelu(x0, c1[0])
 v9 = F.binary_cross_entropy(x0.sigmoid(), c1.abs() / 2)
-weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9).backward()
+v10 = F.adaptive_avg_pool2d(x0.view(1, 2, 3), (2, 2)) + F.adaptive_avg_pool1d(x0, 2).sum()
+v11 = F.conv1d(x0.view(1, 2, 3), x0.view(1, 2, 3)[..., :2], padding=1)
+v12 = F.pad(x0, (1, -1, 0, 1), value=0.5)[1:] + F.pad(x0, (1, 1), "reflect")[:, :3]
+v13 = F.pad(x0.view(1, 2, 3), (1, 0, 1, 1), "reflect")[0, 1:3, 1:]
+v13 = v13 + F.pad(x0, (0, 1), "replicate")[:, 1:]
+v14 = F.pad(x0.view(1, 2, 3), (1, 0, 0, 1), "replicate")
+weigh(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14).backward()
 """
 
 _IN_PLACE = """

@@ -30,6 +30,7 @@ from fdiff.torch.nn.batchnorm import BatchNorm2d as BatchNorm2d
 from fdiff.torch.nn.container import ModuleDict as ModuleDict
 from fdiff.torch.nn.container import ModuleList as ModuleList
 from fdiff.torch.nn.container import Sequential as Sequential
+from fdiff.torch.nn.conv import Conv1d as Conv1d
 from fdiff.torch.nn.conv import Conv2d as Conv2d
 from fdiff.torch.nn.dropout import Dropout as Dropout
 from fdiff.torch.nn.flatten import Flatten as Flatten
@@ -46,8 +47,18 @@ from fdiff.torch.nn.loss import NLLLoss as NLLLoss
 from fdiff.torch.nn.loss import SmoothL1Loss as SmoothL1Loss
 from fdiff.torch.nn.modules import Module as Module
 from fdiff.torch.nn.normalization import LayerNorm as LayerNorm
+from fdiff.torch.nn.padding import ConstantPad1d as ConstantPad1d
+from fdiff.torch.nn.padding import ConstantPad2d as ConstantPad2d
+from fdiff.torch.nn.padding import ReflectionPad1d as ReflectionPad1d
+from fdiff.torch.nn.padding import ReflectionPad2d as ReflectionPad2d
+from fdiff.torch.nn.padding import ReplicationPad2d as ReplicationPad2d
+from fdiff.torch.nn.padding import ZeroPad2d as ZeroPad2d
 from fdiff.torch.nn.parameter import Parameter as Parameter
+from fdiff.torch.nn.pooling import AdaptiveAvgPool1d as AdaptiveAvgPool1d
+from fdiff.torch.nn.pooling import AdaptiveAvgPool2d as AdaptiveAvgPool2d
+from fdiff.torch.nn.pooling import AvgPool1d as AvgPool1d
 from fdiff.torch.nn.pooling import AvgPool2d as AvgPool2d
+from fdiff.torch.nn.pooling import MaxPool1d as MaxPool1d
 from fdiff.torch.nn.pooling import MaxPool2d as MaxPool2d
 from fdiff.torch.nn.sparse import Embedding as Embedding
 
@@ -56,11 +67,17 @@ __all__ = [
     "GELU",
     "GLU",
     "SELU",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "Conv1d",
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
@@ -79,6 +96,7 @@ __all__ = [
     "LogSigmoid",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool1d",
     "MaxPool2d",
     "Mish",
     "Module",
@@ -89,6 +107,9 @@ __all__ = [
     "Parameter",
     "ReLU",
     "ReLU6",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad2d",
     "Sequential",
     "SiLU",
     "Sigmoid",
@@ -97,6 +118,7 @@ __all__ = [
     "Softmin",
     "Softplus",
     "Tanh",
+    "ZeroPad2d",
     "functional",
     "init",
     "parameter",

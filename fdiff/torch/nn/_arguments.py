@@ -1,7 +1,7 @@
 """Argument handling shared by ``nn.functional``'s functions and the layers.
 
->>> module_pair(3), module_pair([1])
-((3, 3), (1,))
+>>> module_tuple(3, 2), module_tuple([1], 2), module_tuple(3, 1)
+((3, 3), (1,), (3,))
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ def functional(function: F) -> F:
     return refusing_unknown_keywords(function, f"torch.nn.functional.{function.__name__}")
 
 
-def module_pair(value: Any) -> tuple[Any, ...]:
-    """torch's ``_pair`` in the layers' constructors: an int twice, a sequence as a tuple
-    (``Conv2d(padding=[1])`` keeps ``(1,)``: ``conv2d`` reads one value as both)."""
-    return (value, value) if isinstance(value, int) else tuple(value)
+def module_tuple(value: Any, dims: int) -> tuple[Any, ...]:
+    """torch's ``_single``/``_pair`` in the layers' constructors: an int ``dims`` times, a
+    sequence as a tuple (``Conv2d(padding=[1])`` keeps ``(1,)``: ``conv2d`` reads one value as
+    both)."""
+    return (value,) * dims if isinstance(value, int) else tuple(value)
 
 
 def int_list(value: Any, name: str, function: str, position: int) -> tuple[int, ...]:
@@ -38,14 +39,19 @@ def int_list(value: Any, name: str, function: str, position: int) -> tuple[int, 
     return tuple(value)
 
 
-def conv_param(value: Any, name: str, dims: int, position: int) -> tuple[int, ...]:
-    """A convolution's ``stride``/``padding``/``dilation`` for a kernel of ``dims`` dims: one
-    value serves every dim; another count is torch's error.
+def conv_param(
+    value: Any, name: str, dims: int, position: int, function: str = "conv2d"
+) -> tuple[int, ...]:
+    """A convolution's ``stride``/``padding``/``dilation`` for a kernel of ``dims`` dims, as
+    ``function`` (``conv1d``, ``conv2d``) reads it: an int is one value per the function's dims,
+    one value serves every dim; another count is torch's error.
 
-    >>> conv_param([2], "stride", 2, 4)
-    (2, 2)
+    >>> conv_param([2], "stride", 2, 4), conv_param(3, "padding", 1, 5, "conv1d")
+    ((2, 2), (3,))
     """
-    values = int_list(value, name, "conv2d", position)
+    values = int_list(value, name, function, position)
+    if isinstance(value, int):
+        values = values[:1] * int(function[4])  # conv1d's int[1], conv2d's int[2]
     if len(values) == 1:
         return values * dims
     if len(values) != dims:

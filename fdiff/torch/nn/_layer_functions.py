@@ -10,6 +10,7 @@ tensor([0., 0., 2., 0., 0., 0.])
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import jax.numpy as jnp
@@ -26,7 +27,7 @@ from fdiff.torch._layer_ops import batch_statistics
 from fdiff.torch._math import relu as torch_relu
 from fdiff.torch._tensor import Tensor
 from fdiff.torch._tensor_base import new_tensor
-from fdiff.torch.nn._arguments import functional, pool_param
+from fdiff.torch.nn._arguments import functional, int_list, pool_param
 
 
 @functional
@@ -275,6 +276,239 @@ def avg_pool2d(
         "divisor_override": divisor_override,
     }
     return apply(layer_ops.avg_pool2d, input, **static)
+
+
+def _adaptive_output_size(output_size: Any, input: Tensor) -> tuple[int, int]:
+    """torch's ``_list_with_default`` (None keeps the input's size), then its ``int[2]``."""
+    if not isinstance(output_size, int):
+        if len(output_size) >= input.dim():
+            raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
+        defaults = input.shape[input.dim() - len(output_size) :]
+        output_size = [d if v is None else v for v, d in zip(output_size, defaults, strict=True)]
+    sizes = int_list(output_size, "output_size", "adaptive_avg_pool2d", 2)
+    if len(sizes) != 2:
+        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
+    return sizes  # type: ignore[return-value]
+
+
+@functional
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """The mean of each of torch's adaptive bins: bin ``i`` of ``out`` over ``n`` covers
+    ``floor(i n / out)`` up to ``ceil((i + 1) n / out)``; a 1x1 output is torch's ``mean``.
+
+    >>> import fdiff.torch as torch
+    >>> adaptive_avg_pool2d(torch.arange(6.0).view(1, 2, 3), (1, 2))
+    tensor([[[2., 3.]]])
+    """
+    sizes = _adaptive_output_size(output_size, input)
+    if input.dim() not in (3, 4):
+        raise RuntimeError(
+            f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(input.shape)}"
+        )
+    if min(sizes) < 0:
+        raise RuntimeError(
+            "adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 "
+            f"but received {{{sizes[0]}, {sizes[1]}}}"
+        )
+    for dim in range(1, input.dim()):
+        if input.shape[dim] == 0 and (dim > 1 or input.dim() == 3):
+            raise RuntimeError(
+                "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch "
+                f"dimensions, but input has sizes {list(input.shape)} with dimension {dim} being "
+                "empty"
+            )
+    if sizes == (1, 1):
+        return input.mean((-1, -2), keepdim=True)
+    return apply(layer_ops.adaptive_avg_pool2d, input, out_size=sizes)
+
+
+@functional
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    """:func:`adaptive_avg_pool2d` over the last dim, as torch runs it (through a squeezed
+    height of 1).
+
+    >>> import fdiff.torch as torch
+    >>> adaptive_avg_pool1d(torch.arange(5.0).view(1, 5), 3)
+    tensor([[0.5000, 2.0000, 3.5000]])
+    """
+    sizes = int_list(output_size, "output_size", "adaptive_avg_pool1d", 2)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument "
+            "#1 'self' (while checking arguments for adaptive_avg_pool1d)"
+        )
+    if not isinstance(output_size, int) and len(sizes) != 1:
+        raise RuntimeError(
+            f"adaptive_avg_pool1d() argument 'output_size' should contain one int (got "
+            f"{len(sizes)})"
+        )
+    pooled = adaptive_avg_pool2d(input.unsqueeze(-2), (1, sizes[0]))
+    return pooled.squeeze(-2)
+
+
+_EDGE_PADS = MappingProxyType(
+    {
+        ("reflect", 1): layer_ops.reflection_pad1d,
+        ("reflect", 2): layer_ops.reflection_pad2d,
+        ("replicate", 1): layer_ops.replication_pad1d,
+        ("replicate", 2): layer_ops.replication_pad2d,
+    }
+)
+
+
+@functional
+def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last ``len(pad) // 2`` dims, ``pad`` giving (before, after) from the last dim
+    backwards: ``constant`` (negative pads crop), ``reflect`` or ``replicate`` (the last one
+    or two dims of 2- to 4-d input).
+
+    >>> import fdiff.torch as torch
+    >>> pad(torch.tensor([[1.0, 2.0, 3.0]]), (2, 1), mode="reflect")
+    tensor([[3., 2., 1., 2., 3., 2.]])
+    """
+    widths = int_list(pad, "pad", "pad", 2)
+    if len(widths) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(widths) > 2 * input.dim():
+        raise RuntimeError(
+            "Padding length should be less than or equal to two times the input dimension but "
+            f"got padding length {len(widths)} and input of dimension {input.dim()}"
+        )
+    pads = tuple((widths[i], widths[i + 1]) for i in reversed(range(0, len(widths), 2)))
+    if mode == "constant":
+        return apply(
+            layer_ops.constant_pad, input, pads=pads, value=0.0 if value is None else value
+        )
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    _check_edge_padding(input, pads, mode)
+    return apply(_EDGE_PADS[mode, len(pads)], input, pads=pads)
+
+
+def _check_edge_padding(input: Tensor, pads: tuple, mode: str) -> None:
+    """torch's errors for reflect/replicate/circular padding; what fdiff cannot match (circular,
+    3 dims, negative pads) is refused."""
+    dims = len(pads)
+    if input.dim() not in (dims + 1, dims + 2):
+        raise NotImplementedError(
+            f"Padding size {2 * dims} is not supported for {input.dim()}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
+        )
+    if mode == "circular" or dims == 3 or min(min(p) for p in pads) < 0:
+        raise UnsupportedError(f"torch.nn.functional.pad(mode={mode!r}) with these paddings")
+    if 0 in input.shape[input.dim() - dims - 1 :]:
+        raise RuntimeError(
+            f"Expected {dims + 1}D or {dims + 2}D (batch mode) tensor with possibly 0 batch size "
+            f"and other non-zero dimensions for input, but got: {list(input.shape)}"
+        )
+    if mode == "reflect":
+        for i, (before, after) in reversed(list(enumerate(pads))):  # torch: the last dim first
+            dim = input.dim() - dims + i
+            if max(before, after) >= input.shape[dim]:
+                raise RuntimeError(
+                    f"Argument #{4 + 2 * (dims - 1 - i)}: Padding size should be less than the "
+                    "corresponding input dimension, but got: padding "
+                    f"({before}, {after}) at dimension {dim} of input {list(input.shape)}"
+                )
+
+
+def _pool1d_int(value: Any, name: str, function: str) -> int:
+    """One int of a 1-D pooling's ``kernel_size``/``stride``/``padding``/``dilation``."""
+    values = (value,) if isinstance(value, int) else tuple(value)
+    if len(values) != 1:
+        raise RuntimeError(
+            f"{function}() {name} must be an int, list of ints or tuple of ints of size 1 but "
+            f"got size {len(values)}"
+        )
+    return values[0]
+
+
+def _check_pool1d_input(input: Tensor, function: str) -> None:
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument "
+            f"#1 'self' (while checking arguments for {function})"
+        )
+
+
+@functional
+def max_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor:
+    """:func:`max_pool2d` over the last dim, as torch runs it (through an unsqueezed height).
+
+    >>> import fdiff.torch as torch
+    >>> max_pool1d(torch.tensor([[1.0, 3.0, 2.0, 0.0]]), 2)
+    tensor([[3., 2.]])
+    """
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size "
+            f"for input, but got:{list(input.shape)}"
+        )
+    kernel = _pool1d_int(kernel_size, "kernel_size", "max_pool1d")
+    omitted = stride is None or stride in ([], ())
+    step = kernel if omitted else _pool1d_int(stride, "stride", "max_pool1d")
+    pad = _pool1d_int(padding, "padding", "max_pool1d")
+    if kernel <= 0:
+        raise RuntimeError(f"max_pool1d() kernel_size must be greater than zero, but got {kernel}")
+    if pad > kernel // 2:
+        raise RuntimeError(
+            "max_pool1d() padding should be at most half of kernel size, but got "
+            f"padding={pad} and kernel_size={kernel}"
+        )
+    dil = _pool1d_int(dilation, "dilation", "max_pool1d")
+    pooled = max_pool2d(
+        input.unsqueeze(-2), (1, kernel), (1, step), (0, pad), (1, dil), ceil_mode, return_indices
+    )
+    return pooled.squeeze(-2)
+
+
+@functional
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """:func:`avg_pool2d` over the last dim, as torch runs it (through an unsqueezed height).
+
+    >>> import fdiff.torch as torch
+    >>> avg_pool1d(torch.tensor([[1.0, 3.0, 2.0, 0.0]]), 2)
+    tensor([[2., 1.]])
+    """
+    _check_pool1d_input(input, "avg_pool1d")
+    kernel = _pool1d_one(kernel_size, "kernel_size", "avg_pool1d", 2)
+    omitted = stride is None or stride in ([], ())
+    step = kernel if omitted else _pool1d_one(stride, "stride", "avg_pool1d", 3)
+    pad = _pool1d_one(padding, "padding", "avg_pool1d", 4)
+    pooled = avg_pool2d(
+        input.unsqueeze(-2), (1, kernel), (1, step), (0, pad), ceil_mode, count_include_pad
+    )
+    return pooled.squeeze(-2)
+
+
+def _pool1d_one(value: Any, name: str, function: str, position: int) -> int:
+    """``avg_pool1d``'s ``int[1]`` arguments: one int, else torch's error."""
+    values = int_list(value, name, function, position)
+    if not isinstance(value, int) and len(values) != 1:
+        raise RuntimeError(
+            f"{function}() argument '{name}' should contain one int (got {len(values)})"
+        )
+    return values[0]
 
 
 @functional

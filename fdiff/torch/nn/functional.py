@@ -23,6 +23,9 @@ from fdiff.torch._missing import missing_names
 from fdiff.torch._tensor import Tensor
 from fdiff.torch.nn._arguments import conv_param, functional
 from fdiff.torch.nn._layer_functions import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
     avg_pool2d,
     batch_norm,
     dropout,
@@ -36,9 +39,11 @@ from fdiff.torch.nn._layer_functions import (
     layer_norm,
     leaky_relu,
     logsigmoid,
+    max_pool1d,
     max_pool2d,
     mish,
     one_hot,
+    pad,
     prelu,
     relu,
     relu6,
@@ -58,10 +63,14 @@ from fdiff.torch.nn._loss_functions import (
 )
 
 __all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv1d",
     "conv2d",
     "cosine_similarity",
     "cross_entropy",
@@ -81,12 +90,14 @@ __all__ = [
     "linear",
     "log_softmax",
     "logsigmoid",
+    "max_pool1d",
     "max_pool2d",
     "mish",
     "mse_loss",
     "nll_loss",
     "normalize",
     "one_hot",
+    "pad",
     "prelu",
     "relu",
     "relu6",
@@ -103,25 +114,25 @@ __all__ = [
 __getattr__ = missing_names(__name__, "torch.nn.functional")
 
 
-def _padding(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple:
+def _padding(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, ...], name: str) -> tuple:
     if padding == "valid":
         return ((0, 0),) * len(kernel)
     if padding == "same":
         total = [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]
         return tuple((t // 2, t - t // 2) for t in total)
-    return tuple((p, p) for p in conv_param(padding, "padding", len(kernel), 5))
+    return tuple((p, p) for p in conv_param(padding, "padding", len(kernel), 5, name))
 
 
-def _conv_params(weight: Tensor, stride: Any, padding: Any, dilation: Any) -> tuple:
-    """``conv2d``'s stride, padding pairs and dilation, checked in torch's order."""
+def _conv_params(weight: Tensor, stride: Any, padding: Any, dilation: Any, name: str) -> tuple:
+    """A convolution's stride, padding pairs and dilation, checked in torch's order."""
     dims = weight.dim() - 2
-    stride = conv_param(stride, "stride", dims, 4)
+    stride = conv_param(stride, "stride", dims, 4, name)
     if not isinstance(padding, str):
-        conv_param(padding, "padding", dims, 5)
-    dilation = conv_param(dilation, "dilation", dims, 6)
+        conv_param(padding, "padding", dims, 5, name)
+    dilation = conv_param(dilation, "dilation", dims, 6, name)
     if 0 in dilation:
         raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
-    pads = _padding(padding, tuple(weight.shape[2:]), dilation)
+    pads = _padding(padding, tuple(weight.shape[2:]), dilation, name)
     if min(p for side in pads for p in side) < 0:
         raise RuntimeError("negative padding is not supported")
     if min(stride) <= 0:
@@ -129,6 +140,63 @@ def _conv_params(weight: Tensor, stride: Any, padding: Any, dilation: Any) -> tu
     if min(dilation) < 0:
         raise RuntimeError("dilation should be greater than zero")
     return stride, pads, dilation
+
+
+def _convolution(
+    dims: int,
+    input: Tensor,
+    weight: Tensor,
+    bias: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+) -> Tensor:
+    """``conv1d``/``conv2d`` (``dims`` spatial dims): unbatched input gets a batch dim."""
+    name = f"conv{dims}d"
+    if input.dim() == dims + 1:
+        batched = input.unsqueeze(0)
+        y = _convolution(dims, batched, weight, bias, stride, padding, dilation, groups)
+        return y.squeeze(0)  # torch's SqueezeBackward1
+    if input.dim() != dims + 2:
+        raise RuntimeError(
+            f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to {name}, but got "
+            f"input of size: {list(input.shape)}"
+        )
+    stride, padding, dilation = _conv_params(weight, stride, padding, dilation, name)
+    if weight.dim() != input.dim():
+        raise RuntimeError(
+            f"Expected {weight.dim()}-dimensional input for {weight.dim()}-dimensional weight "
+            f"{list(weight.shape)}, but got {input.dim()}-dimensional input of size "
+            f"{list(input.shape)} instead"
+        )
+    if input.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+            f"{list(input.shape)} to have {weight.shape[1] * groups} channels, but got "
+            f"{input.shape[1]} channels instead"
+        )
+    static = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    return apply(nn_ops.conv2d, input, weight, bias, **static)
+
+
+@functional
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int] = 1,
+    padding: Any = 0,
+    dilation: int | tuple[int] = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D convolution over NCL input with OIL weight (torch's layouts).
+
+    >>> import fdiff.torch as torch
+    >>> conv1d(torch.tensor([[[1.0, 2.0, 3.0]]]), torch.tensor([[[1.0, -1.0]]]))
+    tensor([[[-1., -1.]]])
+    """
+    return _convolution(1, input, weight, bias, stride, padding, dilation, groups)
 
 
 @functional
@@ -142,30 +210,7 @@ def conv2d(
     groups: int = 1,
 ) -> Tensor:
     """2-D convolution over NCHW input with OIHW weight (torch's layouts)."""
-    if input.dim() == 3:
-        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups)[0]
-    stride, padding, dilation = _conv_params(weight, stride, padding, dilation)
-    if input.dim() != 4 or weight.dim() != 4:
-        raise RuntimeError(
-            f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: "
-            f"{list(input.shape)}"
-        )
-    if input.shape[1] != weight.shape[1] * groups:
-        raise RuntimeError(
-            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
-            f"{list(input.shape)} to have {weight.shape[1] * groups} channels, but got "
-            f"{input.shape[1]} channels instead"
-        )
-    return apply(
-        nn_ops.conv2d,
-        input,
-        weight,
-        bias,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-    )
+    return _convolution(2, input, weight, bias, stride, padding, dilation, groups)
 
 
 def _softmax_args(input: Tensor, dim: int | None, dtype: Any, name: str, stacklevel: int):
