@@ -67,6 +67,8 @@ _STRUCTURAL_REQUIRES_GRAD = (
 KNOWN_DEVIATIONS: dict[str, str] = {
     "int: forward output 0": "without x64, torch.int32 and torch.int64 share int32 storage, "
     "which reports itself as torch.int64",
+    "bucketize: forward output 0": "out_int32=True: without x64, torch.int32 and torch.int64 "
+    "share int32 storage, which reports itself as torch.int64 (as for `int`)",
     "cat: forward raised IndexError": "torch's legacy rule skips 1-D empty tensors in cat before "
     "checking dims; fdiff.torch checks every input's dims",
     "diagonal: a gradient's requires_grad differs": _STRUCTURAL_REQUIRES_GRAD,
