@@ -47,7 +47,7 @@ def in_place(draw, program: Program, x: Var):
             f"{t}.div_(4)", f"{t}.clamp_(-1, 1)", f"{t}.clamp_(min=0)", f"{t}.zero_()",
             f"{t}.fill_(0.5)", f"{t}.copy_({other})", f"{t} += {other}", f"{t} *= 0.5",
         ]  # fmt: skip
-        if x.shape:
+        if x.shape and x.shape[0]:  # a row to write (an empty first dim has none)
             i = draw(st.integers(0, x.shape[0] - 1))
             row = f"{other}[{i}]" if fits and _row_fits(program, other, x.shape) else "1.5"
             choices += [
