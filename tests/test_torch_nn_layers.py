@@ -632,3 +632,14 @@ def test_batch_norm_of_an_empty_input_is_a_scaled_copy(real_torch):
         return out, out.grad_fn.name(), bare, mean, var, grads
 
     assert_same(*run_both(real_torch, program))
+
+
+def test_max_pool1d_indices_are_refused_under_their_own_name():
+    x = fdiff.torch.tensor([[1.0, 3.0, 2.0, 0.0]])
+    for pool in (
+        lambda: fdiff.torch.nn.functional.max_pool1d(x, 2, return_indices=True),
+        lambda: fdiff.torch.nn.MaxPool1d(2, return_indices=True)(x),
+    ):
+        with pytest.raises(fdiff.torch.UnsupportedError) as info:
+            pool()
+        assert info.value.op == "torch.nn.functional.max_pool1d(return_indices=True)"

@@ -469,6 +469,8 @@ def max_pool1d(
             f"padding={pad} and kernel_size={kernel}"
         )
     dil = _pool1d_int(dilation, "dilation", "max_pool1d")
+    if return_indices:  # named here: max_pool2d's refusal would name the wrong function
+        raise UnsupportedError("torch.nn.functional.max_pool1d(return_indices=True)")
     pooled = max_pool2d(
         input.unsqueeze(-2), (1, kernel), (1, step), (0, pad), (1, dil), ceil_mode, return_indices
     )
